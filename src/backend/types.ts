@@ -1,0 +1,75 @@
+/** The interface both histogram back ends (Rust and JS) implement. See docs/internals.md. */
+
+export type BackendKind = 'native' | 'js';
+
+export interface HistogramSetOptions {
+  significantDigits: number;
+  highestTrackableUs: number;
+}
+
+/** A keyed set of HDR histograms with lifetime and rolling windows per series. */
+export interface HistogramSet {
+  /** Records `len` values in one call. Bad values are counted, never thrown. */
+  record(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void;
+  /** A v1 snapshot of every series at `nowMs` (docs/internals.md), for a worker to summarize. */
+  snapshot(nowMs: number): Uint8Array;
+  reset(): void;
+  readonly seriesCount: number;
+  readonly invalidCount: number;
+  readonly clampedCount: number;
+  memoryBytes(): number;
+}
+
+/** A standalone HDR histogram (lowest discernible value 1). */
+export interface Histogram {
+  record(value: number): void;
+  recordBatch(values: Float64Array, len: number): void;
+  readonly count: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  valueAtPercentile(percentile: number): number;
+  merge(other: Histogram): void;
+  reset(): void;
+  /** HdrHistogram V2 compressed base64. */
+  encode(): string;
+  memoryBytes(): number;
+}
+
+export interface WindowSummary {
+  count: number;
+  errors: number;
+  percentilesUs: number[];
+}
+
+export interface SeriesSummary {
+  id: number;
+  count: number;
+  errors: number;
+  sumUs: number;
+  minUs: number;
+  maxUs: number;
+  percentilesUs: number[];
+  histogram: string;
+  windows: WindowSummary[];
+}
+
+export type SummarizeFn = (
+  snapshot: Uint8Array,
+  percentiles: number[],
+  windowPercentiles: number[],
+  includeHistogram: boolean,
+) => SeriesSummary[];
+
+/** What a loaded back end offers. */
+export interface Backend {
+  readonly kind: BackendKind;
+  createSet(options: HistogramSetOptions): HistogramSet;
+  createHistogram(significantDigits: number, highestTrackableUs: number): Histogram;
+  decodeHistogram(base64: string): Histogram;
+  summarize: SummarizeFn;
+}
+
+/** Window names in snapshot order. */
+export const WINDOW_NAMES = ['1m', '5m', '15m', '1h'] as const;
+export type WindowName = (typeof WINDOW_NAMES)[number];

@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as YAML from 'yaml';
+import { SpanMeterError } from '../errors';
+import { formatPath, Issues, isPlainObject, type ConfigPath } from './schema';
+import { SECTIONS, type SpanMeterConfig } from './sections';
+
+/** One problem of a configuration, with where it is. */
+export interface ConfigProblem {
+  /** The config file, or `(config object)` for a configuration given in code. */
+  file: string;
+  /** 1-based line in the file, when the configuration came from YAML. */
+  line?: number;
+  column?: number;
+  /** Key path, e.g. `slos[0].objective`. */
+  key: string;
+  message: string;
+}
+
+/** The error thrown for an invalid configuration: every problem, with file, line and key. */
+export class ConfigError extends SpanMeterError {
+  constructor(readonly problems: ConfigProblem[]) {
+    const where = problems[0]?.file ?? '(config object)';
+    const lines = problems.map((p) => `  ${p.file}${p.line !== undefined ? `:${p.line}` : ''} ${p.key}: ${p.message}`);
+    super(`spanmeter: invalid configuration in ${where} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, 'SPANMETER_INVALID_CONFIG');
+    this.name = 'ConfigError';
+  }
+}
+
+const CODE_SOURCE = '(config object)';
+
+/**
+ * Reads and validates a configuration: a YAML file path, an object, or (when
+ * neither is given) the file named by SPANMETER_CONFIG, else the defaults.
+ * Throws a {@link ConfigError} that lists every problem; never returns a partial config.
+ */
+export function loadConfig(input?: string | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
+  let source = input;
+  if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
+  if (typeof source === 'string') return loadYamlFile(source, env);
+  if (source !== undefined && !isPlainObject(source)) {
+    throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config must be a file path or an object' }]);
+  }
+  return validate(source ?? {}, env, (path, message) => ({ file: CODE_SOURCE, key: formatPath(path), message }));
+}
+
+function loadYamlFile(file: string, env: NodeJS.ProcessEnv): SpanMeterConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ file, key: '(file)', message: `cannot read the file: ${(error as Error).message}` }]);
+  }
+  return parseYamlConfig(text, file, env);
+}
+
+/** Validates YAML text as a configuration; `file` names it in errors. */
+export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
+  const lineCounter = new YAML.LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = lineCounter.linePos(e.pos[0]);
+        return { file, line: pos.line, column: pos.col, key: '(yaml)', message: e.message.split('\n')[0] };
+      }),
+    );
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  if (!isPlainObject(value)) {
+    throw new ConfigError([{ file, line: 1, key: '(root)', message: 'the top level must be a mapping' }]);
+  }
+  return validate(value, env, (path, message) => {
+    const at = locate(doc, path, lineCounter);
+    return { file, line: at?.line, column: at?.col, key: formatPath(path), message };
+  });
+}
+
+function validate(
+  value: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  toProblem: (path: ConfigPath, message: string) => ConfigProblem,
+): SpanMeterConfig {
+  const issues = new Issues();
+  const names = Object.keys(SECTIONS) as (keyof typeof SECTIONS)[];
+  for (const key of Object.keys(value)) {
+    if (!(names as string[]).includes(key)) issues.add([key], `unknown section; allowed: ${names.join(', ')}`);
+  }
+  const config = {} as Record<string, unknown>;
+  for (const name of names) config[name] = SECTIONS[name](value[name], [name], issues, env);
+  if (!issues.empty) {
+    const problems = issues.list.map((i) => toProblem(i.path, i.message));
+    problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new ConfigError(problems);
+  }
+  return config as SpanMeterConfig;
+}
+
+/** The line of the deepest node of `path` that exists (the key itself for the last step). */
+function locate(doc: YAML.Document, path: ConfigPath, lineCounter: YAML.LineCounter): { line: number; col: number } | undefined {
+  let node: unknown = doc.contents;
+  let offset: number | undefined = rangeStart(node);
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i];
+    const last = i === path.length - 1;
+    if (YAML.isMap(node)) {
+      const pair = node.items.find((p) => (YAML.isScalar(p.key) ? p.key.value : p.key) === step);
+      if (pair === undefined) break;
+      offset = rangeStart(pair.key) ?? offset;
+      if (last) break;
+      node = pair.value;
+      offset = rangeStart(node) ?? offset;
+    } else if (YAML.isSeq(node) && typeof step === 'number') {
+      node = node.items[step];
+      if (node === undefined) break;
+      offset = rangeStart(node) ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : lineCounter.linePos(offset);
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? range[0] : undefined;
+}

@@ -1,0 +1,27 @@
+import { duration, mapping, number, type ConfigPath, type Issues } from './schema';
+
+/** `stats:` — the latency statistics core. */
+export interface StatsConfig {
+  /** Cardinality cap; further series fold into the overflow series. */
+  maxOperations: number;
+  significantDigits: 1 | 2 | 3 | 4 | 5;
+  /** Durations above this are clamped (and counted). */
+  highestTrackableMs: number;
+  /** Spans buffered before one native call records them. */
+  batchSize: number;
+  /** A partial batch is recorded at least this often. */
+  flushIntervalMs: number;
+}
+
+export const STATS_KEYS = ['max_operations', 'significant_digits', 'highest_trackable', 'batch_size', 'flush_interval'] as const;
+
+export function statsSection(value: unknown, path: ConfigPath, issues: Issues, _env: NodeJS.ProcessEnv): StatsConfig {
+  const m = mapping(value, path, issues, STATS_KEYS);
+  return {
+    maxOperations: number(m, 'max_operations', path, issues, { integer: true, min: 1, max: 1_000_000 }, 1000),
+    significantDigits: number(m, 'significant_digits', path, issues, { integer: true, min: 1, max: 5 }, 3) as StatsConfig['significantDigits'],
+    highestTrackableMs: duration(m, 'highest_trackable', path, issues, { minMs: 1 }, 3_600_000),
+    batchSize: number(m, 'batch_size', path, issues, { integer: true, min: 1, max: 1_048_576 }, 2048),
+    flushIntervalMs: duration(m, 'flush_interval', path, issues, { minMs: 1 }, 1000),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * spanmeter: exact latency percentiles, SLOs, alerts and failover export for
+ * OpenTelemetry, from one SpanProcessor.
+ */
+export { SpanMeterProcessor } from './processor';
+export type { SpanMeterOptions } from './processor';
+export type {
+  StatsReport,
+  OperationStats,
+  LatencyMs,
+  WindowStats,
+  Totals,
+  SpanKindName,
+  WindowName,
+  SloStatus,
+  AlertState,
+  AlertEvent,
+  ExporterStatus,
+} from './report';
+export { SpanMeterError } from './errors';
+export { createHistogram, decodeHistogram, backendInfo } from './histogram';
+export type { Histogram, BackendKind } from './backend/types';
+export { OVERFLOW_NAME, UNKNOWN_SERVICE } from './series-table';
+export { loadConfig, parseYamlConfig, ConfigError } from './config/load';
+export type { ConfigProblem } from './config/load';
+export type { SpanMeterConfig } from './config/sections';

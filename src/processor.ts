@@ -1,0 +1,264 @@
+import type { TransferListItem } from 'node:worker_threads';
+import type { Context } from '@opentelemetry/api';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { loadBackend } from './backend/load';
+import type { Backend, BackendKind, HistogramSet } from './backend/types';
+import { loadConfig } from './config/load';
+import type { SpanMeterConfig } from './config/sections';
+import { invalidOption } from './errors';
+import type { ProcessorExtension } from './extension';
+import type { StatsReport } from './report';
+import { SeriesTable } from './series-table';
+import { LazyPool, STATS_WORKER } from './stats/pool';
+import type { SummarizeTask } from './stats/worker';
+import type { OperationStats } from './report';
+
+/** A configuration given in code: the same keys as the YAML file. */
+export type SpanMeterConfigInput = Record<string, unknown>;
+
+/** Options of {@link SpanMeterProcessor}. */
+export interface SpanMeterOptions {
+  /**
+   * A YAML file path or a configuration object (config/tracing_config.yaml shows
+   * every key). Without it, the file named by SPANMETER_CONFIG is read, if set.
+   * Options given here directly take precedence over the file's `stats:` section.
+   */
+  config?: string | SpanMeterConfigInput;
+  /**
+   * Cardinality cap: at most this many (service, span name, span kind) series; spans
+   * of further series fold into one overflow series and are counted. Default 1000.
+   */
+  maxOperations?: number;
+  /** HDR precision in significant decimal digits. Default 3 (0.1% relative error). */
+  significantDigits?: 1 | 2 | 3 | 4 | 5;
+  /** Durations above this are recorded as this and counted as clamped. Default 3 600 000 (one hour). */
+  highestTrackableMs?: number;
+  /** Spans buffered on the event loop before one native call records them. Default 2048. */
+  batchSize?: number;
+  /** A partial batch is recorded at least this often. Default 1000 ms. */
+  flushIntervalMs?: number;
+  /** Histogram back end: `auto` (native when it loads), `native` or `js`. Default: SPANMETER_BACKEND, else auto. */
+  backend?: BackendKind | 'auto';
+  /** Wall clock in epoch milliseconds, for the rolling windows. Tests inject one. Default `Date.now`. */
+  clock?: () => number;
+  /** Internal: parts beyond latency statistics (SLOs, alerts, export). */
+  extensions?: ProcessorExtension[];
+}
+
+const STATUS_ERROR = 2; // SpanStatusCode.ERROR
+
+/**
+ * A `SpanProcessor` that records every ended span (sampled or RECORD-only) into
+ * HDR histograms per (service, span name, span kind) and reports exact
+ * percentiles with {@link SpanMeterProcessor.stats}.
+ *
+ * `onEnd` is O(1): it interns the series, writes three numbers into preallocated
+ * typed arrays and hands a full batch to the histogram back end in one call.
+ * It never throws into the application: bad spans are clamped or counted.
+ */
+export class SpanMeterProcessor implements SpanProcessor {
+  /** The validated configuration this processor runs with. */
+  readonly config: SpanMeterConfig;
+  /** Which histogram back end this processor runs on. */
+  readonly backend: BackendKind;
+  private readonly impl: Backend;
+  private readonly set: HistogramSet;
+  private readonly table: SeriesTable;
+  private readonly clock: () => number;
+  private readonly batchSize: number;
+  private readonly ids: Uint32Array;
+  private readonly durations: Float64Array;
+  private readonly flags: Uint8Array;
+  private pending = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly pool = new LazyPool(STATS_WORKER);
+  private readonly extensions: ProcessorExtension[];
+  private readonly spanEndHooks: ProcessorExtension[];
+  private readonly dropped: Record<string, number> = {};
+  private batches = 0;
+  private shutdownPromise: Promise<void> | undefined;
+  private isShutdown = false;
+  private finalReport: StatsReport | undefined;
+
+  constructor(options: SpanMeterOptions = {}) {
+    const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
+    this.config = config;
+    const maxOperations = positiveInteger('maxOperations', options.maxOperations, config.stats.maxOperations);
+    const significantDigits = positiveInteger('significantDigits', options.significantDigits, config.stats.significantDigits);
+    if (significantDigits > 5) throw invalidOption('significantDigits', significantDigits, 'an integer from 1 to 5');
+    const highestTrackableMs = positiveNumber('highestTrackableMs', options.highestTrackableMs, config.stats.highestTrackableMs);
+    this.batchSize = positiveInteger('batchSize', options.batchSize, config.stats.batchSize);
+    const flushIntervalMs = positiveNumber('flushIntervalMs', options.flushIntervalMs, config.stats.flushIntervalMs);
+    if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', options.clock, 'a function returning epoch milliseconds');
+
+    this.impl = loadBackend(options.backend);
+    this.backend = this.impl.kind;
+    this.set = this.impl.createSet({ significantDigits, highestTrackableUs: Math.round(highestTrackableMs * 1000) });
+    this.table = new SeriesTable(maxOperations);
+    this.clock = options.clock ?? Date.now;
+    this.ids = new Uint32Array(this.batchSize);
+    this.durations = new Float64Array(this.batchSize);
+    this.flags = new Uint8Array(this.batchSize);
+    this.extensions = options.extensions ?? [];
+    this.spanEndHooks = this.extensions.filter((e) => e.onSpanEnd !== undefined);
+    if (this.extensions.some((e) => e.onNewSeries !== undefined)) {
+      this.table.onNewSeries = (id, key) => {
+        for (const e of this.extensions) e.onNewSeries?.(id, key);
+      };
+    }
+    this.timer = setInterval(() => this.flushBatch(), flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Nothing to do when a span starts. */
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  /** Records an ended span. O(1), never throws. */
+  onEnd(span: ReadableSpan): void {
+    if (this.isShutdown) {
+      this.count('after_shutdown');
+      return;
+    }
+    try {
+      const id = this.table.idFor(span.resource, span.name, span.kind);
+      const duration = span.duration;
+      const i = this.pending;
+      this.ids[i] = id;
+      this.durations[i] = duration[0] * 1e6 + duration[1] / 1e3;
+      this.flags[i] = span.status.code === STATUS_ERROR ? 1 : 0;
+      this.pending = i + 1;
+      if (this.pending === this.batchSize) this.flushBatch();
+      for (let e = 0; e < this.spanEndHooks.length; e++) this.spanEndHooks[e].onSpanEnd!(span, id);
+    } catch {
+      this.count('processor_error');
+    }
+  }
+
+  /** Makes every span ended before the call visible in `stats()`, and flushes the extensions. */
+  async forceFlush(): Promise<void> {
+    this.flushBatch();
+    await Promise.all(this.extensions.map((e) => e.forceFlush?.()));
+  }
+
+  /**
+   * Flushes, computes the final report (kept for `stats()` after shutdown), stops
+   * the timers and closes the worker pool. Safe to call more than once.
+   */
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.flushBatch();
+    this.isShutdown = true;
+    const results = await Promise.allSettled(this.extensions.map((e) => e.shutdown?.(30_000)));
+    results.forEach((r) => {
+      if (r.status === 'rejected') this.count('shutdown_error');
+    });
+    try {
+      this.finalReport = await this.computeReport();
+    } finally {
+      await this.pool.close();
+    }
+  }
+
+  /**
+   * The statistics of every span recorded so far, computed on a worker thread.
+   * After `shutdown()` it returns the final report.
+   */
+  async stats(): Promise<StatsReport> {
+    if (this.finalReport !== undefined) return this.finalReport;
+    if (this.shutdownPromise !== undefined) {
+      await this.shutdownPromise;
+      if (this.finalReport !== undefined) return this.finalReport;
+    }
+    return this.computeReport();
+  }
+
+  private async computeReport(): Promise<StatsReport> {
+    this.flushBatch();
+    const nowMs = this.clock();
+    const snapshot = this.set.snapshot(nowMs);
+    const task: SummarizeTask = { backend: this.backend, snapshot, keys: this.table.allKeys() };
+    const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferable(snapshot) });
+    const overflow = operations.find((op) => op.service === this.table.allKeys()[this.table.overflowId].service && op.name === this.table.allKeys()[this.table.overflowId].name);
+    let spans = 0;
+    let errors = 0;
+    for (const op of operations) {
+      spans += op.count;
+      errors += op.errors;
+    }
+    const dropped: Record<string, number> = { ...this.dropped };
+    if (this.set.invalidCount > 0) dropped.invalid_duration = this.set.invalidCount;
+    const report: StatsReport & { diagnostics: Record<string, number> } = {
+      schemaVersion: 1,
+      generatedAt: new Date(nowMs).toISOString(),
+      backend: this.backend,
+      totals: {
+        spans,
+        errors,
+        operations: operations.length - (overflow ? 1 : 0),
+        overflowSpans: overflow?.count ?? 0,
+        dropped,
+      },
+      operations,
+      diagnostics: {
+        clampedSpans: this.set.clampedCount,
+        missingResource: this.table.anomalies.missingResource,
+        invalidKind: this.table.anomalies.invalidKind,
+        invalidName: this.table.anomalies.invalidName,
+        truncatedName: this.table.anomalies.truncatedName,
+        histogramBytes: this.set.memoryBytes(),
+        batches: this.batches,
+      },
+    };
+    for (const e of this.extensions) await e.contribute?.(report);
+    return report;
+  }
+
+  /** Hands the pending spans to the histogram back end in one call. */
+  private flushBatch(): void {
+    const n = this.pending;
+    if (n === 0) return;
+    this.pending = 0;
+    const nowMs = this.clock();
+    try {
+      this.set.record(this.ids, this.durations, this.flags, n, nowMs);
+      this.batches++;
+    } catch {
+      this.count('processor_error', n);
+    }
+    for (const e of this.extensions) {
+      if (e.onBatch === undefined) continue;
+      try {
+        e.onBatch(this.ids, this.durations, this.flags, n, nowMs);
+      } catch {
+        this.count(`${e.name}_error`);
+      }
+    }
+  }
+
+  private count(reason: string, n = 1): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
+  }
+}
+
+function transferable(bytes: Uint8Array): TransferListItem[] {
+  const buffer = bytes.buffer;
+  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return [buffer];
+  return [];
+}
+
+function positiveInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(name, value, 'a positive integer');
+  return value;
+}
+
+function positiveNumber(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalidOption(name, value, 'a positive number');
+  return value;
+}

@@ -1,0 +1,159 @@
+import type { SpanKindName } from './report';
+
+/** Span kinds in the order of `@opentelemetry/api`'s SpanKind enum. */
+export const SPAN_KIND_NAMES: readonly SpanKindName[] = ['internal', 'server', 'client', 'producer', 'consumer'];
+
+/** Service name used when a span has no resource or no `service.name`. */
+export const UNKNOWN_SERVICE = 'unknown_service';
+/** The series that takes every span beyond `maxOperations`. */
+export const OVERFLOW_NAME = '__overflow__';
+/** Span names longer than this are truncated when interned. */
+export const MAX_NAME_LENGTH = 1024;
+
+export interface SeriesKey {
+  readonly service: string;
+  readonly name: string;
+  readonly kind: SpanKindName;
+}
+
+interface ServiceEntry {
+  readonly service: string;
+  /** span name -> series id per kind (-1 = not interned yet) */
+  readonly byName: Map<unknown, Int32Array>;
+}
+
+/** Counters of span fields that had to be repaired while interning. */
+export interface InternAnomalies {
+  missingResource: number;
+  invalidKind: number;
+  truncatedName: number;
+  invalidName: number;
+}
+
+/**
+ * Interns (service, span name, span kind) into dense series ids, with no string
+ * building per span: the resource object is cached (spans of one provider share
+ * it), then one Map lookup on the span name and one array read on the kind.
+ */
+export class SeriesTable {
+  private readonly byResource = new WeakMap<object, ServiceEntry>();
+  private readonly byService = new Map<string, ServiceEntry>();
+  private readonly keys: SeriesKey[] = [];
+  private lastResource: unknown = undefined;
+  private lastEntry: ServiceEntry | undefined = undefined;
+  readonly overflowId: number;
+  readonly anomalies: InternAnomalies = { missingResource: 0, invalidKind: 0, truncatedName: 0, invalidName: 0 };
+  /** Called once for every new series, with its id (never for the overflow series). */
+  onNewSeries: ((id: number, key: SeriesKey) => void) | undefined;
+
+  constructor(readonly maxOperations: number) {
+    this.overflowId = 0;
+    this.keys.push({ service: OVERFLOW_NAME, name: OVERFLOW_NAME, kind: 'internal' });
+  }
+
+  /** Number of ids in use, the overflow series included. */
+  get size(): number {
+    return this.keys.length;
+  }
+
+  keyOf(id: number): SeriesKey | undefined {
+    return this.keys[id];
+  }
+
+  /** All keys, indexed by id. */
+  allKeys(): readonly SeriesKey[] {
+    return this.keys;
+  }
+
+  /** The series id of a span; O(1) on the common path. */
+  idFor(resource: unknown, name: unknown, kind: unknown): number {
+    let entry: ServiceEntry | undefined;
+    if (resource === this.lastResource && this.lastEntry !== undefined) {
+      entry = this.lastEntry;
+    } else {
+      entry = this.serviceEntry(resource);
+      this.lastResource = resource;
+      this.lastEntry = entry;
+    }
+    const perKind = entry.byName.get(name);
+    const k = typeof kind === 'number' && kind >= 0 && kind <= 4 ? kind | 0 : -1;
+    if (perKind !== undefined && k >= 0) {
+      const id = perKind[k];
+      if (id >= 0) return id;
+    }
+    return this.intern(entry, name, k);
+  }
+
+  private serviceEntry(resource: unknown): ServiceEntry {
+    if (resource === null || typeof resource !== 'object') {
+      this.anomalies.missingResource++;
+      return this.entryForService(UNKNOWN_SERVICE);
+    }
+    let entry = this.byResource.get(resource);
+    if (entry === undefined) {
+      entry = this.entryForService(serviceNameOf(resource));
+      this.byResource.set(resource, entry);
+    }
+    return entry;
+  }
+
+  private entryForService(service: string): ServiceEntry {
+    let entry = this.byService.get(service);
+    if (entry === undefined) {
+      entry = { service, byName: new Map() };
+      this.byService.set(service, entry);
+    }
+    return entry;
+  }
+
+  /** The slow path: a name or kind seen for the first time, or a repaired one. */
+  private intern(entry: ServiceEntry, rawName: unknown, k: number): number {
+    let kindIndex = k;
+    if (kindIndex < 0) {
+      this.anomalies.invalidKind++;
+      kindIndex = 0;
+    }
+    let name: string;
+    if (typeof rawName !== 'string') {
+      this.anomalies.invalidName++;
+      name = safeString(rawName);
+    } else if (rawName.length > MAX_NAME_LENGTH) {
+      this.anomalies.truncatedName++;
+      name = rawName.slice(0, MAX_NAME_LENGTH);
+    } else {
+      name = rawName;
+    }
+    let perKind = entry.byName.get(name);
+    if (perKind !== undefined && perKind[kindIndex] >= 0) return perKind[kindIndex];
+    if (this.keys.length > this.maxOperations) return this.overflowId;
+    if (perKind === undefined) {
+      perKind = new Int32Array(5).fill(-1);
+      entry.byName.set(name, perKind);
+    }
+    const id = this.keys.length;
+    perKind[kindIndex] = id;
+    const key: SeriesKey = { service: entry.service, name, kind: SPAN_KIND_NAMES[kindIndex] };
+    this.keys.push(key);
+    this.onNewSeries?.(id, key);
+    return id;
+  }
+}
+
+function serviceNameOf(resource: object): string {
+  try {
+    const attributes = (resource as { attributes?: Record<string, unknown> }).attributes;
+    const value = attributes?.['service.name'];
+    if (typeof value === 'string' && value.length > 0) return value.slice(0, MAX_NAME_LENGTH);
+  } catch {
+    // a resource whose attributes getter throws is treated as having none
+  }
+  return UNKNOWN_SERVICE;
+}
+
+function safeString(value: unknown): string {
+  try {
+    return String(value).slice(0, MAX_NAME_LENGTH);
+  } catch {
+    return '(invalid name)';
+  }
+}

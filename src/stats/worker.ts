@@ -1,0 +1,21 @@
+/**
+ * The piscina worker: turns a histogram-set snapshot into report operations off
+ * the event loop. It loads the same back end the processor used.
+ */
+import { loadBackend } from '../backend/load';
+import type { BackendKind } from '../backend/types';
+import type { OperationStats } from '../report';
+import type { SeriesKey } from '../series-table';
+import { REPORT_PERCENTILES, toOperations, WINDOW_PERCENTILES } from './operations';
+
+export interface SummarizeTask {
+  backend: BackendKind;
+  snapshot: Uint8Array;
+  keys: readonly SeriesKey[];
+}
+
+export default function summarize(task: SummarizeTask): OperationStats[] {
+  const backend = loadBackend(task.backend);
+  const summaries = backend.summarize(task.snapshot, REPORT_PERCENTILES, WINDOW_PERCENTILES, true);
+  return toOperations(summaries, task.keys);
+}
