@@ -7,6 +7,7 @@ import { loadConfig } from './config/load';
 import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
+import { buildExtensions } from './extensions';
 import type { StatsReport } from './report';
 import { SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
@@ -99,7 +100,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     this.ids = new Uint32Array(this.batchSize);
     this.durations = new Float64Array(this.batchSize);
     this.flags = new Uint8Array(this.batchSize);
-    this.extensions = options.extensions ?? [];
+    this.extensions = buildExtensions(config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl });
     this.spanEndHooks = this.extensions.filter((e) => e.onSpanEnd !== undefined);
     if (this.extensions.some((e) => e.onNewSeries !== undefined)) {
       this.table.onNewSeries = (id, key) => {

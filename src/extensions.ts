@@ -1,0 +1,30 @@
+import type { Backend } from './backend/types';
+import type { SpanMeterConfig } from './config/sections';
+import type { ProcessorExtension } from './extension';
+import type { SpanMeterOptions } from './processor';
+import type { SeriesTable } from './series-table';
+import type { LazyPool } from './stats/pool';
+
+/** What an extension may use of the processor. */
+export interface ExtensionContext {
+  /** Epoch milliseconds; injectable for tests. */
+  clock: () => number;
+  /** The processor's lazy piscina pool (worker file: src/stats/worker.ts; pick a task with `name`). */
+  pool: LazyPool;
+  /** Series ids -> (service, name, kind). */
+  table: SeriesTable;
+  backend: Backend;
+}
+
+/**
+ * Builds the parts beyond latency statistics from the validated configuration and
+ * the processor's options, in the order their hooks run.
+ */
+export function buildExtensions(config: SpanMeterConfig, options: SpanMeterOptions, context: ExtensionContext): ProcessorExtension[] {
+  const extensions: ProcessorExtension[] = [...(options.extensions ?? [])];
+  // SLOs, alert rules, notifiers and trends (src/slo, src/alerts) are added here.
+  // The export pipeline (src/export) is added here.
+  void config;
+  void context;
+  return extensions;
+}
