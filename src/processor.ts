@@ -120,18 +120,28 @@ export class SpanMeterProcessor implements SpanProcessor {
       this.count('after_shutdown');
       return;
     }
+    let id: number;
     try {
-      const id = this.table.idFor(span.resource, span.name, span.kind);
+      id = this.table.idFor(span.resource, span.name, span.kind);
       const duration = span.duration;
       const i = this.pending;
       this.ids[i] = id;
-      this.durations[i] = duration[0] * 1e6 + duration[1] / 1e3;
-      this.flags[i] = span.status.code === STATUS_ERROR ? 1 : 0;
+      // a missing or malformed duration becomes NaN, which the back end counts as invalid
+      this.durations[i] = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
+      this.flags[i] = span.status?.code === STATUS_ERROR ? 1 : 0;
       this.pending = i + 1;
       if (this.pending === this.batchSize) this.flushBatch();
-      for (let e = 0; e < this.spanEndHooks.length; e++) this.spanEndHooks[e].onSpanEnd!(span, id);
     } catch {
       this.count('processor_error');
+      return;
+    }
+    for (let e = 0; e < this.spanEndHooks.length; e++) {
+      const extension = this.spanEndHooks[e];
+      try {
+        extension.onSpanEnd!(span, id);
+      } catch {
+        this.count(`${extension.name}_error`);
+      }
     }
   }
 
@@ -170,12 +180,18 @@ export class SpanMeterProcessor implements SpanProcessor {
    * After `shutdown()` it returns the final report.
    */
   async stats(): Promise<StatsReport> {
-    if (this.finalReport !== undefined) return this.finalReport;
     if (this.shutdownPromise !== undefined) {
-      await this.shutdownPromise;
-      if (this.finalReport !== undefined) return this.finalReport;
+      await this.shutdownPromise.catch(() => undefined);
+      if (this.finalReport !== undefined) return this.withLateDrops(this.finalReport);
     }
     return this.computeReport();
+  }
+
+  /** The final report, with spans that arrived after shutdown counted in. */
+  private withLateDrops(report: StatsReport): StatsReport {
+    const late = this.dropped.after_shutdown;
+    if (late === undefined) return report;
+    return { ...report, totals: { ...report.totals, dropped: { ...report.totals.dropped, after_shutdown: late } } };
   }
 
   private async computeReport(): Promise<StatsReport> {

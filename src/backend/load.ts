@@ -54,7 +54,14 @@ function nativeBackend(binding: NativeBinding): Backend {
     kind: 'native',
     createSet: (options) => new binding.NativeHistogramSet(options),
     createHistogram: (digits, highest) => new binding.NativeHistogram(digits, highest),
-    decodeHistogram: (base64) => binding.NativeHistogram.decode(base64),
+    decodeHistogram: (base64) => {
+      try {
+        return binding.NativeHistogram.decode(base64);
+      } catch (error) {
+        const message = (error as Error).message;
+        throw new Error(message.startsWith('spanmeter: cannot decode histogram') ? message : `spanmeter: cannot decode histogram: ${message}`);
+      }
+    },
     summarize: (snapshot, percentiles, windowPercentiles, includeHistogram) =>
       binding.summarizeSnapshot(toBuffer(snapshot), percentiles, windowPercentiles, includeHistogram),
   };
@@ -70,6 +77,9 @@ function toBuffer(bytes: Uint8Array): Buffer {
  * Asking for `native` explicitly when it cannot load is an error.
  */
 export function loadBackend(requested?: BackendKind | 'auto'): Backend {
+  if (requested !== undefined && requested !== 'auto' && requested !== 'native' && requested !== 'js') {
+    throw new Error(`spanmeter: option "backend" must be one of auto, native, js; got ${JSON.stringify(requested)}`);
+  }
   const choice = requested ?? backendFromEnv();
   if (choice === 'js') return jsBackend;
   const binding = loadNativeBinding();

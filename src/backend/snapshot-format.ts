@@ -53,6 +53,11 @@ export class ByteWriter {
     }
     this.buf[this.offset++] = v;
   }
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.byteLength);
+    this.buf.set(bytes, this.offset);
+    this.offset += bytes.byteLength;
+  }
   patchU32(at: number, v: number): void {
     this.view.setUint32(at, v, true);
   }

@@ -1,55 +1,40 @@
 /**
- * The rolling-window scheme of docs/internals.md: three levels of sealed slices.
- * Shared by the JS back end and the report code; native/src/series.rs mirrors it.
+ * The rolling-window scheme of docs/internals.md (layout v2): four levels of
+ * sealed slices, one per window. Shared by the JS back end; native/src mirrors it.
  */
-export const SLICE_MS = [10_000, 60_000, 300_000] as const;
-/** How many sealed slices each level keeps. */
-export const RING_KEEP = [6, 15, 12] as const;
+export const SLICE_MS = [10_000, 60_000, 300_000, 900_000] as const;
+/** How many sealed slices each level keeps (= slices per window). */
+export const RING_KEEP = [6, 5, 3, 4] as const;
+export const LEVELS = 4;
 
 export const MASK_LIFETIME = 1;
-export const MASK_1M = 2;
-export const MASK_5M = 4;
-export const MASK_15M = 8;
-export const MASK_1H = 16;
-/** Window bits in snapshot order (1m, 5m, 15m, 1h). */
-export const WINDOW_MASKS = [MASK_1M, MASK_5M, MASK_15M, MASK_1H] as const;
+/** Window bit of level k (1m, 5m, 15m, 1h). */
+export const WINDOW_MASKS = [2, 4, 8, 16] as const;
 
 /** Current slice index of each level at `nowMs`. */
-export function sliceIndices(nowMs: number): [number, number, number] {
-  return [Math.floor(nowMs / SLICE_MS[0]), Math.floor(nowMs / SLICE_MS[1]), Math.floor(nowMs / SLICE_MS[2])];
+export function sliceIndices(nowMs: number): number[] {
+  return SLICE_MS.map((ms) => Math.floor(nowMs / ms));
 }
 
 function within(index: number, now: number, slices: number): boolean {
   return now - slices < index && index <= now;
 }
 
-/** Windows that data of the current 10 s slice `c0` belongs to. */
-export function maskOfCurrent(c0: number, n: readonly number[]): number {
-  const l1 = Math.floor(c0 / 6);
-  return (
-    (within(c0, n[0], 6) ? MASK_1M : 0) |
-    (within(l1, n[1], 5) ? MASK_5M : 0) |
-    (within(l1, n[1], 15) ? MASK_15M : 0) |
-    (within(Math.floor(c0 / 30), n[2], 12) ? MASK_1H : 0)
-  );
+/**
+ * Windows that an unsealed piece at `level` with slice index `index` belongs to:
+ * `cur` (level 0) or an accumulator (levels 1-3) counts for its own window and
+ * every coarser one.
+ */
+export function maskOfOpen(level: number, index: number, n: readonly number[]): number {
+  let mask = 0;
+  for (let k = level; k < LEVELS; k++) {
+    const mapped = Math.floor((index * SLICE_MS[level]) / SLICE_MS[k]);
+    if (within(mapped, n[k], RING_KEEP[k])) mask |= WINDOW_MASKS[k];
+  }
+  return mask;
 }
 
-export function maskOfL0(i: number, n: readonly number[]): number {
-  return within(i, n[0], 6) ? MASK_1M : 0;
-}
-
-export function maskOfAcc1(a1: number, n: readonly number[]): number {
-  return (
-    (within(a1, n[1], 5) ? MASK_5M : 0) |
-    (within(a1, n[1], 15) ? MASK_15M : 0) |
-    (within(Math.floor(a1 / 5), n[2], 12) ? MASK_1H : 0)
-  );
-}
-
-export function maskOfL1(i: number, n: readonly number[]): number {
-  return (within(i, n[1], 5) ? MASK_5M : 0) | (within(i, n[1], 15) ? MASK_15M : 0);
-}
-
-export function maskOfL2(i: number, n: readonly number[]): number {
-  return within(i, n[2], 12) ? MASK_1H : 0;
+/** A sealed ring entry counts for its own level's window only. */
+export function maskOfSealed(level: number, index: number, n: readonly number[]): number {
+  return within(index, n[level], RING_KEEP[level]) ? WINDOW_MASKS[level] : 0;
 }

@@ -1,19 +1,10 @@
 import { countsIndex, hdrLayout, type HdrLayout } from '../hdr-math';
-import { ByteWriter, SNAPSHOT_HEADER_BYTES, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, WINDOW_COUNT } from '../snapshot-format';
+import { ByteWriter, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, WINDOW_COUNT } from '../snapshot-format';
 import type { HistogramSet, HistogramSetOptions } from '../types';
-import {
-  MASK_LIFETIME,
-  maskOfAcc1,
-  maskOfCurrent,
-  maskOfL0,
-  maskOfL1,
-  maskOfL2,
-  sliceIndices,
-  SLICE_MS,
-} from '../windows';
+import { LEVELS, MASK_LIFETIME, maskOfOpen, maskOfSealed, sliceIndices, SLICE_MS } from '../windows';
 import type { PagedCounts } from './paged-counts';
 import { Series } from './series';
-import type { SparseSlice } from './sparse-slice';
+import type { CompactSlice } from './compact-slice';
 
 /** Ids at or above this are refused (counted as invalid), as in the Rust core. */
 export const MAX_SERIES = 1 << 20;
@@ -54,7 +45,7 @@ export class JsHistogramSet implements HistogramSet {
       let series = this.series[id];
       if (series === undefined) {
         while (this.series.length < id) this.series.push(undefined);
-        series = new Series(this.layout.countsLen, nowMs);
+        series = new Series(nowMs);
         this.series[id] = series;
       }
       series.advance(n0);
@@ -88,16 +79,17 @@ export class JsHistogramSet implements HistogramSet {
       w.f64(s.maxUs);
       let items = 0;
       items += writePaged(w, MASK_LIFETIME, s.count, s.errors, s.lifetime);
-      items += writePaged(w, maskOfCurrent(s.curIndex, n), s.cur.total, s.curErrors, s.cur);
-      if (s.acc1) items += writeSparse(w, maskOfAcc1(s.acc1.sliceIndex, n), s.acc1);
-      if (s.acc2) items += writeSparse(w, maskOfL2(s.acc2.sliceIndex, n), s.acc2);
-      for (const slice of s.l0) items += writeSparse(w, maskOfL0(slice.sliceIndex, n), slice);
-      for (const slice of s.l1) items += writeSparse(w, maskOfL1(slice.sliceIndex, n), slice);
-      for (const slice of s.l2) items += writeSparse(w, maskOfL2(slice.sliceIndex, n), slice);
+      items += writePaged(w, maskOfOpen(0, s.curIndex, n), s.cur.total, s.curErrors, s.cur);
+      for (let level = 1; level < LEVELS; level++) {
+        const acc = s.acc[level];
+        if (acc !== null) items += writeCompact(w, maskOfOpen(level, acc.sliceIndex, n), acc);
+      }
+      for (let level = 0; level < LEVELS; level++) {
+        for (const slice of s.rings[level]) items += writeCompact(w, maskOfSealed(level, slice.sliceIndex, n), slice);
+      }
       w.patchU32(itemCountAt, items);
     }
     w.patchU32(seriesCountAt, written);
-    void SNAPSHOT_HEADER_BYTES;
     return w.bytes();
   }
 
@@ -140,16 +132,13 @@ function writePaged(w: ByteWriter, mask: number, count: number, errors: number, 
   return 1;
 }
 
-function writeSparse(w: ByteWriter, mask: number, slice: SparseSlice): number {
+function writeCompact(w: ByteWriter, mask: number, slice: CompactSlice): number {
   if (mask === 0 || slice.count === 0) return 0;
-  const [entryCountAt, start] = writeItemHeader(w, mask, slice.count, slice.errors);
-  let previous = -1;
-  for (let e = 0; e < slice.length; e++) {
-    w.varint(slice.indices[e] - previous - 1);
-    w.varint(slice.counts[e]);
-    previous = slice.indices[e];
-  }
-  w.patchU32(entryCountAt, slice.length);
-  w.patchU32(entryCountAt + 4, w.offset - start);
+  w.u8(mask);
+  w.f64(slice.count);
+  w.f64(slice.errors);
+  w.u32(slice.entryCount);
+  w.u32(slice.bytes.byteLength);
+  w.raw(slice.bytes);
   return 1;
 }

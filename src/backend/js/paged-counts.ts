@@ -1,23 +1,41 @@
-/** Dense HDR counts allocated lazily in pages of 128 counters (mirrors native/src/paged.rs). */
+/**
+ * Dense HDR counts in pages of 128 counters, allocated lazily, each page with its
+ * own counter width that grows on overflow (u8 -> u16 -> u32 -> f64); the page
+ * table grows only as far as the highest page touched. Mirrors native/src/paged.rs.
+ */
 export const PAGE_SHIFT = 7;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
-export class PagedCounts {
-  private pages: (Float64Array | undefined)[];
-  total = 0;
+type Page = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
-  constructor(countsLen: number) {
-    this.pages = new Array(Math.ceil(countsLen / PAGE_SIZE)).fill(undefined);
-  }
+function widen(page: Page): Page {
+  const next =
+    page instanceof Uint8Array ? new Uint16Array(PAGE_SIZE) : page instanceof Uint16Array ? new Uint32Array(PAGE_SIZE) : new Float64Array(PAGE_SIZE);
+  next.set(page);
+  return next;
+}
+
+export class PagedCounts {
+  private pages: (Page | undefined)[] = [];
+  total = 0;
 
   increment(index: number): void {
     const pageNo = index >>> PAGE_SHIFT;
     let page = this.pages[pageNo];
     if (page === undefined) {
-      page = new Float64Array(PAGE_SIZE);
+      while (this.pages.length < pageNo) this.pages.push(undefined);
+      page = new Uint8Array(PAGE_SIZE);
       this.pages[pageNo] = page;
     }
-    page[index & (PAGE_SIZE - 1)]++;
+    const slot = index & (PAGE_SIZE - 1);
+    const next = page[slot] + 1;
+    page[slot] = next;
+    if (page[slot] !== next) {
+      // the counter wrapped: widen the page, then store the count
+      page = widen(page);
+      page[slot] = next;
+      this.pages[pageNo] = page;
+    }
     this.total++;
   }
 
@@ -37,15 +55,15 @@ export class PagedCounts {
     }
   }
 
-  /** Frees every page, so that an idle series costs only its page table. */
+  /** Frees every page, so that an idle series costs (almost) nothing. */
   clear(): void {
-    this.pages.fill(undefined);
+    this.pages = [];
     this.total = 0;
   }
 
   memoryBytes(): number {
     let bytes = this.pages.length * 8;
-    for (const page of this.pages) if (page !== undefined) bytes += PAGE_SIZE * 8;
+    for (const page of this.pages) if (page !== undefined) bytes += page.byteLength;
     return bytes;
   }
 }

@@ -1,6 +1,6 @@
 import { PagedCounts } from './paged-counts';
-import { SparseSlice } from './sparse-slice';
-import { RING_KEEP, SLICE_MS } from '../windows';
+import { CompactSlice } from './compact-slice';
+import { LEVELS, RING_KEEP, SLICE_MS } from '../windows';
 
 /** One operation series: lifetime counts plus the rolling-window slices (docs/internals.md). */
 export class Series {
@@ -9,19 +9,16 @@ export class Series {
   sumUs = 0;
   minUs = Infinity;
   maxUs = 0;
-  readonly lifetime: PagedCounts;
-  readonly cur: PagedCounts;
+  readonly lifetime = new PagedCounts();
+  readonly cur = new PagedCounts();
   curIndex: number;
   curErrors = 0;
-  readonly l0: SparseSlice[] = [];
-  readonly l1: SparseSlice[] = [];
-  readonly l2: SparseSlice[] = [];
-  acc1: SparseSlice | null = null;
-  acc2: SparseSlice | null = null;
+  /** Sealed slices per level, oldest first. */
+  readonly rings: CompactSlice[][] = Array.from({ length: LEVELS }, () => []);
+  /** acc[j] (j = 1..3): the sealed finer slices of level j's current slice; acc[0] unused. */
+  readonly acc: (CompactSlice | null)[] = new Array(LEVELS).fill(null);
 
-  constructor(countsLen: number, nowMs: number) {
-    this.lifetime = new PagedCounts(countsLen);
-    this.cur = new PagedCounts(countsLen);
+  constructor(nowMs: number) {
     this.curIndex = Math.floor(nowMs / SLICE_MS[0]);
   }
 
@@ -42,50 +39,35 @@ export class Series {
   advance(n0: number): void {
     if (n0 <= this.curIndex) return;
     if (!this.cur.isEmpty()) {
-      const sealed = new SparseSlice(this.curIndex, this.cur.total, this.curErrors);
-      this.cur.forEachNonZero((index, count) => sealed.push(index, count));
+      const sealed = CompactSlice.build(this.curIndex, this.cur.total, this.curErrors, (push) => this.cur.forEachNonZero(push));
       this.cur.clear();
       this.curErrors = 0;
-      pushRing(this.l0, sealed, RING_KEEP[0]);
-      this.mergeIntoAcc1(sealed);
+      this.seal(0, sealed);
     }
     this.curIndex = n0;
   }
 
-  private mergeIntoAcc1(slice: SparseSlice): void {
-    const a1 = Math.floor(slice.sliceIndex / 6);
-    if (this.acc1 !== null && this.acc1.sliceIndex !== a1) {
-      const sealed = this.acc1;
-      this.acc1 = null;
-      pushRing(this.l1, sealed, RING_KEEP[1]);
-      this.mergeIntoAcc2(sealed);
+  /** Puts a sealed slice of `level` into its ring and merges it into the next level's accumulator. */
+  private seal(level: number, slice: CompactSlice): void {
+    const ring = this.rings[level];
+    ring.push(slice);
+    const oldestUseful = slice.sliceIndex - RING_KEEP[level];
+    while (ring.length > 0 && ring[0].sliceIndex <= oldestUseful) ring.shift();
+    const up = level + 1;
+    if (up >= LEVELS) return;
+    const index = Math.floor((slice.sliceIndex * SLICE_MS[level]) / SLICE_MS[up]);
+    const open = this.acc[up];
+    if (open !== null && open.sliceIndex !== index) {
+      this.acc[up] = null;
+      this.seal(up, open);
     }
-    if (this.acc1 === null) this.acc1 = new SparseSlice(a1);
-    this.acc1.mergeFrom(slice);
-  }
-
-  private mergeIntoAcc2(slice: SparseSlice): void {
-    const a2 = Math.floor(slice.sliceIndex / 5);
-    if (this.acc2 !== null && this.acc2.sliceIndex !== a2) {
-      pushRing(this.l2, this.acc2, RING_KEEP[2]);
-      this.acc2 = null;
-    }
-    if (this.acc2 === null) this.acc2 = new SparseSlice(a2);
-    this.acc2.mergeFrom(slice);
+    this.acc[up] = CompactSlice.merge(index, this.acc[up], slice);
   }
 
   memoryBytes(): number {
-    let bytes = 160 + this.lifetime.memoryBytes() + this.cur.memoryBytes();
-    for (const ring of [this.l0, this.l1, this.l2]) for (const s of ring) bytes += s.memoryBytes();
-    if (this.acc1) bytes += this.acc1.memoryBytes();
-    if (this.acc2) bytes += this.acc2.memoryBytes();
+    let bytes = 200 + this.lifetime.memoryBytes() + this.cur.memoryBytes();
+    for (const ring of this.rings) for (const s of ring) bytes += s.memoryBytes();
+    for (const a of this.acc) if (a !== null) bytes += a.memoryBytes();
     return bytes;
   }
-}
-
-/** Appends a sealed slice and drops those that no window can reach any more. */
-function pushRing(ring: SparseSlice[], slice: SparseSlice, keep: number): void {
-  ring.push(slice);
-  const oldestUseful = slice.sliceIndex - keep;
-  while (ring.length > 0 && ring[0].sliceIndex <= oldestUseful) ring.shift();
 }

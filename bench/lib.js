@@ -1,0 +1,76 @@
+'use strict';
+/** Shared helpers of the benchmark suites: interleaved rounds, medians, formatting. */
+const Benchmark = require('benchmark');
+const os = require('node:os');
+
+/** Median of numbers. */
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Runs every case once per round with benchmark.js, rotating the order each round
+ * so that drift on a shared machine hits every case alike. A case is either
+ * synchronous (`fn()` is one operation) or deferred (`deferred: true`,
+ * `fn(deferred)` resolves it; `perOp` operations each). Returns, per case, the
+ * per-round costs in nanoseconds per operation.
+ */
+async function interleaved(cases, { rounds, maxTime, log = () => {} }) {
+  const costs = Object.fromEntries(cases.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const order = cases.map((_, i) => cases[(i + round) % cases.length]);
+    for (const c of order) {
+      const bench = new Benchmark(c.name, {
+        fn: c.fn,
+        defer: Boolean(c.deferred),
+        maxTime,
+        minSamples: 5,
+        async: true,
+      });
+      await new Promise((resolve) => {
+        bench.on('complete', resolve);
+        bench.run({ async: true });
+      });
+      if (bench.error) throw bench.error;
+      const ns = 1e9 / bench.hz / (c.perOp ?? 1);
+      costs[c.name].push(ns);
+      log(`  round ${round + 1}/${rounds} ${c.name}: ${ns.toFixed(1)} ns/op ±${bench.stats.rme.toFixed(1)}%`);
+    }
+  }
+  return costs;
+}
+
+/** Runs `fn` `iterations` times and returns ns per call, best of `repeats`. */
+function timeLoop(fn, iterations, repeats = 5) {
+  let best = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) fn(i);
+    const ns = Number(process.hrtime.bigint() - start) / iterations;
+    if (ns < best) best = ns;
+  }
+  return best;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n));
+const ratio = (a, b) => (b === 0 ? 'n/a' : `${fmt(a / b, 2)}×`);
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+module.exports = { median, interleaved, timeLoop, machine, fmt, ratio, table };

@@ -1,0 +1,76 @@
+'use strict';
+/**
+ * Memory per operation series (lifetime histogram + every rolling window), as the
+ * back ends account for it, after an hour of traffic, at the default precision.
+ */
+const hdr = require('hdr-histogram-js');
+const { loadBackend } = require('../dist/backend/load');
+const { fmt, table } = require('./lib');
+
+const HIGHEST = 3_600_000_000;
+const SLICE_MS = 10_000;
+
+function lognormal(seed) {
+  let s = seed;
+  const random = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => {
+    const u = 1 - random();
+    return Math.exp(Math.log(20_000) + Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()));
+  };
+}
+
+/** Feeds `series` series with `perSlice` values every 10 s for `hours`, returns bytes per series. */
+function load(backend, series, perSlice, hours) {
+  const set = backend.createSet({ significantDigits: 3, highestTrackableUs: HIGHEST });
+  const draw = lognormal(5);
+  const n = series * perSlice;
+  const ids = new Uint32Array(n);
+  const durations = new Float64Array(n);
+  const flags = new Uint8Array(n);
+  const start = Date.UTC(2026, 0, 1);
+  const slices = (hours * 3_600_000) / SLICE_MS;
+  for (let slice = 0; slice < slices; slice++) {
+    for (let i = 0; i < n; i++) {
+      ids[i] = i % series;
+      durations[i] = draw();
+    }
+    set.record(ids, durations, flags, n, start + slice * SLICE_MS + 1);
+  }
+  set.snapshot(start + slices * SLICE_MS);
+  return set.memoryBytes() / series;
+}
+
+module.exports = async function run({ quick = false, log = console.log } = {}) {
+  const rows = [];
+  const figures = {};
+  for (const kind of ['native', 'js']) {
+    let backend;
+    try {
+      backend = loadBackend(kind);
+    } catch {
+      log(`  (${kind} back end not available, left out)`);
+      continue;
+    }
+    const heavySeries = kind === 'native' ? 20 : 4;
+    const heavy = load(backend, heavySeries, quick ? 1000 : 10_000, 1);
+    const light = load(backend, 200, 10, 1);
+    const idle = load(backend, 200, 1, 0.01);
+    figures[kind] = { heavy, light, idle };
+    rows.push([kind, `${fmt(heavy / 1024)} KiB`, `${fmt(light / 1024)} KiB`, `${fmt(idle / 1024)} KiB`]);
+    log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB, light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
+  }
+  const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
+  const refBytes = reference.estimatedFootprintInBytes;
+  const markdown = [
+    'Bytes per series (lifetime histogram, current slice, and the sealed slices of the 1m, 5m, 15m and 1h windows), as each back end accounts for its heap, after one hour of traffic; 3 significant digits, 1 µs to 1 h.',
+    '',
+    table(
+      ['back end', `heavy: ${quick ? '1,000' : '10,000'} spans per 10 s, lognormal`, 'light: 10 spans per 10 s', 'one span in 36 s'],
+      rows,
+    ),
+    '',
+    `For comparison: one hdr-histogram-js histogram over the same range and precision (64-bit counts) takes ${fmt(refBytes / 1024)} KiB; a lifetime histogram plus one per window would take ${fmt((5 * refBytes) / 1024)} KiB per series.`,
+    'Target: at most 64 KiB per series at the default precision.',
+  ].join('\n');
+  return { title: 'Memory per operation series', markdown, figures: { ...figures, hdrHistogramJsBytes: refBytes } };
+};

@@ -1,0 +1,46 @@
+'use strict';
+/**
+ * Runs the benchmark suites side by side and writes bench/RESULTS.md.
+ * `node bench/run.js [--quick] [suite ...]` (suites: overhead, histogram, memory, slo-eval, export).
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const { machine } = require('./lib');
+
+const ALL = ['overhead', 'histogram', 'memory', 'slo-eval', 'export'];
+
+async function main() {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const selected = args.filter((a) => !a.startsWith('--'));
+  const suites = (selected.length ? selected : ALL).filter((name) => fs.existsSync(path.join(__dirname, `${name}.js`)));
+  const m = machine();
+  const sections = [];
+  const figures = {};
+  for (const name of suites) {
+    console.log(`\n## ${name}`);
+    const result = await require(`./${name}.js`)({ quick, log: console.log });
+    sections.push(`## ${result.title}\n\n${result.markdown}\n`);
+    figures[name] = result.figures;
+    console.log(result.markdown);
+  }
+  const doc = [
+    '# spanmeter benchmark results',
+    '',
+    `Written by \`npm run bench\`${quick ? ' (quick mode: fewer rounds, figures are rough)' : ''} on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; Node.js ${m.node}; ${m.platform}.`,
+    'Every figure below comes from one run, with the reference measured side by side in the same process.',
+    '',
+    ...sections,
+  ].join('\n');
+  const out = path.join(__dirname, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
+  fs.writeFileSync(out, doc);
+  fs.writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify({ machine: m, quick, figures }, null, 2));
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
