@@ -24,3 +24,5 @@ export { OVERFLOW_NAME, UNKNOWN_SERVICE } from './series-table';
 export { loadConfig, parseYamlConfig, ConfigError } from './config/load';
 export type { ConfigProblem } from './config/load';
 export type { SpanMeterConfig } from './config/sections';
+export { formatStatsTable } from './format';
+export type { FormatOptions } from './format';

@@ -15,11 +15,14 @@ export function toOperations(summaries: SeriesSummary[], keys: readonly SeriesKe
   for (const s of summaries) {
     const key = keys[s.id];
     if (key === undefined || s.count === 0) continue;
-    const [p50, p90, p95, p99, p999] = s.percentilesUs;
+    // A percentile is the top of its HDR bucket; the exact max is known, so no
+    // percentile is reported above it (p99.9 > max would puzzle anyone).
+    const cap = (us: number): number => Math.min(us, s.maxUs);
+    const [p50, p90, p95, p99, p999] = s.percentilesUs.map(cap);
     const windows = {} as Record<WindowName, { count: number; errors: number; p50: number; p99: number }>;
     WINDOW_ORDER.forEach((name, i) => {
       const w = s.windows[i];
-      windows[name] = { count: w.count, errors: w.errors, p50: ms(w.percentilesUs[0]), p99: ms(w.percentilesUs[1]) };
+      windows[name] = { count: w.count, errors: w.errors, p50: ms(cap(w.percentilesUs[0])), p99: ms(cap(w.percentilesUs[1])) };
     });
     operations.push({
       service: key.service,

@@ -1,0 +1,43 @@
+import type { StatsReport } from './report';
+
+/** Options of {@link formatStatsTable}. */
+export interface FormatOptions {
+  /** At most this many operations (by count). Default 20. */
+  limit?: number;
+}
+
+/**
+ * Renders a report's operations as a plain-text table (count, errors, p50…p99.9,
+ * max in milliseconds), for printing at exit or in examples.
+ */
+export function formatStatsTable(report: StatsReport, options: FormatOptions = {}): string {
+  const limit = options.limit ?? 20;
+  const header = ['service', 'operation', 'kind', 'count', 'err%', 'p50', 'p90', 'p99', 'p99.9', 'max', '1m p99'];
+  const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+  const rows = report.operations.slice(0, limit).map((op) => [
+    op.service,
+    op.name,
+    op.kind,
+    String(op.count),
+    (op.errorRate * 100).toFixed(1),
+    ms(op.latencyMs.p50),
+    ms(op.latencyMs.p90),
+    ms(op.latencyMs.p99),
+    ms(op.latencyMs.p999),
+    ms(op.latencyMs.max),
+    op.windows ? ms(op.windows['1m'].p99) : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const numeric = (i: number): boolean => i >= 3;
+  const line = (cells: string[]): string => cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (report.operations.length > limit) out.push(`… ${report.operations.length - limit} more operations`);
+  const dropped = Object.entries(report.totals.dropped);
+  out.push(
+    `${report.totals.spans} spans, ${report.totals.errors} errors, ${report.totals.operations} operations, backend ${report.backend}` +
+      (report.totals.overflowSpans ? `, ${report.totals.overflowSpans} in the overflow series` : '') +
+      (dropped.length ? `, dropped: ${dropped.map(([k, v]) => `${k}=${v}`).join(' ')}` : ', nothing dropped') +
+      '. Latencies in ms.',
+  );
+  return out.join('\n');
+}
