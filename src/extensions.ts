@@ -1,4 +1,5 @@
 import type { Backend } from './backend/types';
+import { createExportPipeline } from './export/create';
 import type { SpanMeterConfig } from './config/sections';
 import type { ProcessorExtension } from './extension';
 import type { SpanMeterOptions } from './processor';
@@ -23,7 +24,9 @@ export interface ExtensionContext {
 export function buildExtensions(config: SpanMeterConfig, options: SpanMeterOptions, context: ExtensionContext): ProcessorExtension[] {
   const extensions: ProcessorExtension[] = [...(options.extensions ?? [])];
   // SLOs, alert rules, notifiers and trends (src/slo, src/alerts) are added here.
-  // The export pipeline (src/export) is added here.
+  // The export pipeline (src/export): sampled spans leave the process with failover.
+  const exportPipeline = createExportPipeline(config.export, options.exporters);
+  if (exportPipeline !== undefined) extensions.push(exportPipeline);
   void config;
   void context;
   return extensions;

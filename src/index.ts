@@ -16,6 +16,7 @@ export type {
   AlertState,
   AlertEvent,
   ExporterStatus,
+  SpoolStatus,
 } from './report';
 export { SpanMeterError } from './errors';
 export { createHistogram, decodeHistogram, backendInfo } from './histogram';

@@ -1,6 +1,6 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { Context } from '@opentelemetry/api';
-import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadBackend } from './backend/load';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { loadConfig } from './config/load';
@@ -25,6 +25,13 @@ export interface SpanMeterOptions {
    * Options given here directly take precedence over the file's `stats:` section.
    */
   config?: string | SpanMeterConfigInput;
+  /**
+   * Export targets of your own, in failover order (highest priority first),
+   * ahead of the configured `export.targets` unless a `type: exporter` target
+   * places them. They run on the main thread, with tracing suppressed. Giving
+   * any turns export on.
+   */
+  exporters?: SpanExporter[];
   /**
    * Cardinality cap: at most this many (service, span name, span kind) series; spans
    * of further series fold into one overflow series and are counted. Default 1000.

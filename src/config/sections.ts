@@ -4,11 +4,12 @@
  * paths, and returns the resolved section with defaults filled in.
  */
 import { statsSection } from './stats-section';
+import { exportSection } from '../export/config';
 
 export const SECTIONS = {
   stats: statsSection,
   // slos, alerting, notifiers, trends: src/slo (issue 3)
-  // export: src/export (issue 4)
+  export: exportSection,
 } as const;
 
 /** A validated configuration, defaults filled in. */

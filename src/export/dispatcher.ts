@@ -1,0 +1,466 @@
+import { performance } from 'node:perf_hooks';
+import type { ExporterStatus } from '../report';
+import { CircuitBreaker, type BreakerPolicy } from './breaker';
+import { decodeBatch, type DecodedSpan } from './decoder';
+import type { Spool, SpoolEntry } from './spool';
+import { TargetStats, targetStatus } from './status';
+import type { SendResult, Target } from './targets/types';
+
+/** The main thread's batch (acknowledged once), or a spooled batch read back. */
+interface Owner {
+  /** The main thread's batch number, to acknowledge once every part is settled. */
+  seq: number | undefined;
+  /** The spool file this batch was read from, removed once every part is settled. */
+  origin: SpoolEntry | undefined;
+  /** Parts not settled yet. */
+  pending: number;
+}
+
+/** A batch, or a part of one after a split, on its way to a target. */
+interface Part {
+  /** Queue order: older first. */
+  order: number;
+  bytes: Uint8Array;
+  spans: DecodedSpan[];
+  from: number;
+  to: number;
+  createdMs: number;
+  attempts: number;
+  /** An earlier attempt may have reached a receiver (re-sends are counted). */
+  ambiguous: boolean;
+  /** Targets that refused it as a bad batch. */
+  bad: Set<number> | undefined;
+  owner: Owner;
+}
+
+export interface DispatcherOptions {
+  targets: Target[];
+  policy: BreakerPolicy;
+  spool: Spool | undefined;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** A main-thread batch has been delivered, spooled or dropped (and counted). */
+  onSettled: (seq: number) => void;
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * The failover engine of the export worker. Batches are sent oldest first to
+ * the highest-priority target that can take them: a target that fails is
+ * retried with backoff (the batch waits for it), and skipped once its circuit is
+ * open; a half-open probe brings traffic back when it recovers. When every
+ * target is open, batches go to the disk spool, which is replayed in order as
+ * soon as any target is ready. A 4xx is a bad batch for that target only; a
+ * 413 (or a request over max_request_size) splits the batch in two.
+ */
+export class Dispatcher {
+  private readonly targets: Target[];
+  private readonly breakers: CircuitBreaker[];
+  private readonly stats: TargetStats[];
+  private readonly spool: Spool | undefined;
+  private readonly now: () => number;
+  private readonly queue: Part[] = [];
+  private readonly inflightParts = new Set<Part>();
+  /** Spool entries read back and not settled yet. */
+  private readonly replaying = new Set<string>();
+  private replayReads = 0;
+  private spoolWrites = 0;
+  private spoolRetryAt = 0;
+  private nextOrder = 1;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private draining = false;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  readonly dropped: Record<string, number> = {};
+  private spooledSpans = 0;
+  private spooledBatches = 0;
+  private replayedSpans = 0;
+  private expiredSpans = 0;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.targets = options.targets;
+    this.breakers = options.targets.map(() => new CircuitBreaker(options.policy, options.random));
+    this.stats = options.targets.map(() => new TargetStats());
+    this.spool = options.spool;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Takes a batch from the main thread. */
+  add(seq: number, bytes: Uint8Array): void {
+    const owner: Owner = { seq, origin: undefined, pending: 1 };
+    if (this.stopped) {
+      this.count('export_shutdown_timeout', bytes.byteLength >= 12 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) : 1);
+      this.settleOwner(owner);
+      return;
+    }
+    let spans: DecodedSpan[];
+    let createdMs: number;
+    try {
+      const batch = decodeBatch(bytes);
+      spans = batch.spans;
+      createdMs = batch.createdMs;
+    } catch {
+      this.count('export_encode_error', bytes.byteLength > 12 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) : 1);
+      this.settleOwner(owner);
+      return;
+    }
+    if (spans.length === 0) {
+      this.settleOwner(owner);
+      return;
+    }
+    this.enqueue({ order: this.nextOrder++, bytes, spans, from: 0, to: spans.length, createdMs, attempts: 0, ambiguous: false, bad: undefined, owner });
+    this.pump();
+  }
+
+  /** Status of every target, then of the spool. */
+  status(): { exporters: ExporterStatus[]; dropped: Record<string, number> } {
+    const now = this.now();
+    const exporters = this.targets.map((t, i) => targetStatus(t, i, this.breakers[i], this.stats[i], now));
+    const spool = this.spool;
+    if (spool !== undefined) {
+      const oldest = spool.oldestCreatedMs();
+      exporters.push({
+        name: 'spool',
+        type: 'spool',
+        endpoint: spool.options.dir,
+        priority: this.targets.length,
+        state: spool.usable ? 'healthy' : 'open',
+        spansSent: this.spooledSpans,
+        batchesSent: this.spooledBatches,
+        spansFailed: 0,
+        batchesFailed: 0,
+        retries: 0,
+        resentSpans: 0,
+        badBatches: 0,
+        rejectedSpans: 0,
+        latencyMs: { p50: 0, p99: 0 },
+        ...(spool.lastError !== undefined ? { lastError: spool.lastError, lastErrorAt: new Date(spool.lastErrorAt ?? now).toISOString() } : {}),
+        spool: {
+          dir: spool.options.dir,
+          available: spool.usable,
+          ...(spool.unavailable !== undefined ? { reason: spool.unavailable } : {}),
+          bytes: spool.bytes,
+          batches: spool.batches,
+          spans: spool.spans,
+          oldestAgeMs: oldest === undefined ? 0 : Math.max(0, now - oldest),
+          spooledSpans: this.spooledSpans,
+          replayedSpans: this.replayedSpans,
+          expiredSpans: this.expiredSpans,
+        },
+      });
+    }
+    const dropped = { ...this.dropped };
+    if (spool !== undefined && spool.corruptSpans > 0) dropped.export_spool_corrupt = spool.corruptSpans;
+    return { exporters, dropped };
+  }
+
+  /** Removes spool entries past their age (counted as dropped). */
+  async expireSpool(): Promise<void> {
+    if (this.spool === undefined || !this.spool.usable) return;
+    const expired = await this.spool.expire(this.now());
+    for (const e of expired) {
+      if (this.replaying.has(e.name)) continue;
+      this.expiredSpans += e.spans;
+      this.count('export_spool_expired', e.spans);
+    }
+    this.pump();
+  }
+
+  /** Resolves when nothing is queued, in flight or being written. */
+  private idle(): boolean {
+    return this.queue.length === 0 && this.inflightParts.size === 0 && this.spoolWrites === 0 && this.replayReads === 0;
+  }
+
+  /**
+   * Delivers what it can until `deadline`, then stops: requests in flight are
+   * abandoned, and every batch not delivered is spooled (or, without a usable
+   * spool, dropped as `export_shutdown_timeout`).
+   */
+  async drain(deadline: number, abortInflight: () => void): Promise<void> {
+    this.draining = true;
+    this.pump();
+    if (!this.idle()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - this.now()));
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.stopped = true;
+    this.clearTimer();
+    const leftovers: Part[] = [...this.queue.splice(0), ...this.inflightParts];
+    this.inflightParts.clear();
+    if (leftovers.length > 0) abortInflight();
+    for (const part of leftovers) {
+      if (part.owner.origin !== undefined) {
+        // Read back from the spool: its file is still there for the next start.
+        part.owner.origin = undefined;
+        this.settlePart(part);
+        continue;
+      }
+      const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.bytes, part.from, part.to, part.createdMs, true) : 'error';
+      if (written === 'ok') {
+        this.spooledSpans += part.to - part.from;
+        this.spooledBatches++;
+      } else this.count(written === 'full' ? 'export_spool_full' : 'export_shutdown_timeout', part.to - part.from);
+      this.settlePart(part);
+    }
+    while (this.spoolWrites > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer();
+    await Promise.allSettled(this.targets.map((t) => t.close()));
+    await this.spool?.close();
+  }
+
+  private enqueue(part: Part): void {
+    const q = this.queue;
+    let i = q.length;
+    while (i > 0 && before(part, q[i - 1])) i--;
+    q.splice(i, 0, part);
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    this.replay(now);
+    const concurrency = this.options.concurrency;
+    while (this.inflightParts.size < concurrency && this.queue.length > 0) {
+      const part = this.queue[0];
+      const choice = this.choose(part, now);
+      if (choice.index >= 0) {
+        this.queue.shift();
+        this.dispatch(part, choice.index);
+        continue;
+      }
+      if (choice.allBad) {
+        this.queue.shift();
+        this.count('export_bad_batch', part.to - part.from);
+        this.settlePart(part);
+        continue;
+      }
+      if (choice.retrying) {
+        this.wakeAt(choice.at);
+        break;
+      }
+      // Every target is open.
+      if (this.spool !== undefined && this.spool.usable && now >= this.spoolRetryAt && part.owner.origin === undefined) {
+        this.queue.shift();
+        this.spoolPart(part);
+        continue;
+      }
+      this.wakeAt(Math.min(choice.at, this.spoolRetryAt > now ? this.spoolRetryAt : Infinity));
+      break;
+    }
+    this.checkIdle();
+  }
+
+  /** The target for a part: an index, or why none (wait for a retrying one, or all open / bad). */
+  private choose(part: Part | undefined, now: number): { index: number; at: number; retrying: boolean; allBad: boolean } {
+    let earliest = Infinity;
+    let allBad = true;
+    for (let i = 0; i < this.breakers.length; i++) {
+      if (part?.bad?.has(i)) continue;
+      allBad = false;
+      const breaker = this.breakers[i];
+      const at = breaker.readyAt(now);
+      if (at === 0) return { index: i, at: 0, retrying: false, allBad: false };
+      if (breaker.state === 'retrying') return { index: -1, at, retrying: true, allBad: false };
+      if (at < earliest) earliest = at;
+    }
+    return { index: -1, at: earliest, retrying: false, allBad: allBad && this.breakers.length > 0 };
+  }
+
+  /** Reads spooled batches back (oldest first) while a target is ready and the queue is short. */
+  private replay(now: number): void {
+    const spool = this.spool;
+    if (spool === undefined || !spool.usable || this.draining || spool.batches === 0) return;
+    const concurrency = this.options.concurrency;
+    while (this.replaying.size < concurrency && this.queue.length < concurrency && this.replayReads === 0) {
+      if (this.choose(undefined, now).index < 0) return;
+      const entry = spool.oldest(this.replaying);
+      if (entry === undefined) return;
+      if (now - entry.createdMs > spool.options.maxAgeMs) {
+        this.expiredSpans += entry.spans;
+        this.count('export_spool_expired', entry.spans);
+        void spool.remove(entry);
+        continue;
+      }
+      this.replaying.add(entry.name);
+      this.replayReads++;
+      void spool.read(entry).then((batch) => {
+        this.replayReads--;
+        if (batch === undefined || this.stopped) {
+          this.replaying.delete(entry.name);
+          this.pump();
+          return;
+        }
+        let spans: DecodedSpan[];
+        let createdMs: number;
+        try {
+          const decoded = decodeBatch(batch.bytes);
+          spans = decoded.spans;
+          createdMs = decoded.createdMs;
+        } catch {
+          this.count('export_spool_corrupt', entry.spans);
+          this.replaying.delete(entry.name);
+          void spool.remove(entry);
+          this.pump();
+          return;
+        }
+        const owner: Owner = { seq: undefined, origin: entry, pending: 1 };
+        // Spooled data is the oldest there is: it goes first.
+        this.enqueue({ order: -1e15 + entry.createdMs, bytes: batch.bytes, spans, from: batch.from, to: batch.to, createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
+        this.pump();
+      });
+    }
+  }
+
+  private dispatch(part: Part, index: number): void {
+    const target = this.targets[index];
+    const breaker = this.breakers[index];
+    const stats = this.stats[index];
+    const n = part.to - part.from;
+    breaker.onSend();
+    if (part.attempts > 0) stats.retries++;
+    if (part.ambiguous) stats.resentSpans += n;
+    part.attempts++;
+    this.inflightParts.add(part);
+    const started = performance.now();
+    let sending: Promise<SendResult>;
+    try {
+      sending = target.send({ bytes: part.bytes, spans: part.spans, from: part.from, to: part.to });
+    } catch (error) {
+      sending = Promise.reject(error);
+    }
+    sending
+      .catch((error: unknown): SendResult => ({ ok: false, kind: 'retryable', error: `${(error as Error)?.message ?? error}`, ambiguous: false }))
+      .then((result) => this.onResult(part, index, result, performance.now() - started));
+  }
+
+  private onResult(part: Part, index: number, result: SendResult, latencyMs: number): void {
+    if (!this.inflightParts.delete(part)) return; // abandoned at shutdown (already spooled)
+    const now = this.now();
+    const breaker = this.breakers[index];
+    const stats = this.stats[index];
+    const n = part.to - part.from;
+    stats.recordLatency(latencyMs);
+    if (result.ok) {
+      breaker.onSuccess();
+      stats.spansSent += n;
+      stats.batchesSent++;
+      if (result.rejectedSpans !== undefined && result.rejectedSpans > 0) {
+        stats.rejectedSpans += result.rejectedSpans;
+        this.count('export_rejected', result.rejectedSpans);
+      }
+      if (result.message) stats.fail(`partial success: ${result.message}`, now);
+      if (part.owner.origin !== undefined) this.replayedSpans += n;
+      this.settlePart(part);
+    } else {
+      stats.batchesFailed++;
+      stats.spansFailed += n;
+      stats.fail(result.error, now);
+      if (result.kind === 'too_large' && n > 1) {
+        const mid = part.from + Math.floor(n / 2);
+        part.owner.pending++;
+        this.enqueue({ ...part, to: mid, bad: part.bad && new Set(part.bad) });
+        this.enqueue({ ...part, from: mid, bad: part.bad && new Set(part.bad) });
+      } else if (result.kind === 'bad' || result.kind === 'too_large') {
+        stats.badBatches++;
+        (part.bad ??= new Set()).add(index);
+        this.enqueue(part);
+      } else {
+        breaker.onFailure(now, result.retryAfterMs);
+        if (result.ambiguous) part.ambiguous = true;
+        this.enqueue(part);
+      }
+    }
+    this.pump();
+  }
+
+  private spoolPart(part: Part): void {
+    const spool = this.spool as Spool;
+    this.spoolWrites++;
+    void spool.write(part.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
+      this.spoolWrites--;
+      const n = part.to - part.from;
+      if (result === 'ok') {
+        this.spooledSpans += n;
+        this.spooledBatches++;
+        this.settlePart(part);
+      } else if (result === 'full') {
+        this.count('export_spool_full', n);
+        this.settlePart(part);
+      } else if (this.stopped) {
+        this.count('export_shutdown_timeout', n);
+        this.settlePart(part);
+      } else {
+        // The disk failed: keep it in memory and try the spool again later.
+        this.spoolRetryAt = this.now() + 5000;
+        this.enqueue(part);
+      }
+      this.pump();
+    });
+  }
+
+  private settlePart(part: Part): void {
+    this.settleOwner(part.owner);
+  }
+
+  private settleOwner(owner: Owner): void {
+    owner.pending--;
+    if (owner.pending > 0) return;
+    if (owner.seq !== undefined) this.options.onSettled(owner.seq);
+    const origin = owner.origin;
+    if (origin !== undefined && this.spool !== undefined) {
+      void this.spool.remove(origin).then(() => {
+        this.replaying.delete(origin.name);
+        this.pump();
+      });
+    } else if (origin === undefined) {
+      this.checkIdle();
+    }
+  }
+
+  private checkIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.idle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private count(reason: string, n: number): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
+  }
+
+  private wakeAt(at: number): void {
+    if (!Number.isFinite(at)) return;
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        this.pump();
+      },
+      Math.max(1, at - this.now()),
+    );
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+}
+
+function before(a: Part, b: Part): boolean {
+  return a.order < b.order || (a.order === b.order && a.from < b.from);
+}

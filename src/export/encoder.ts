@@ -1,0 +1,410 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BATCH_HEADER_BYTES,
+  BATCH_MAGIC,
+  BATCH_VERSION,
+  HEX_VALUE,
+  SPAN_HAS_PARENT,
+  SPAN_HAS_TRACE_STATE,
+  SPAN_PARENT_REMOTE,
+  VAL_ARRAY,
+  VAL_FALSE,
+  VAL_NULL,
+  VAL_NUMBER,
+  VAL_STRING,
+  VAL_TRUE,
+} from './wire';
+
+/** Strings longer than this are written inline and not interned. */
+const MAX_INTERNED_LENGTH = 256;
+
+/** Thrown (and caught inside `add`) when a span does not fit into the buffer. */
+const FULL = { full: true };
+
+/** What `add` did with a span. */
+export const ADDED = 0;
+/** The span did not fit behind the spans already in the batch: take the batch and add it again. */
+export const BATCH_FULL = 1;
+/** The span alone is larger than the biggest batch: it cannot be exported. */
+export const SPAN_TOO_LARGE = 2;
+/** The span could not be read (a throwing getter, a malformed field). */
+export const SPAN_INVALID = 3;
+export type AddResult = typeof ADDED | typeof BATCH_FULL | typeof SPAN_TOO_LARGE | typeof SPAN_INVALID;
+
+interface ParentLike {
+  spanId?: string;
+  isRemote?: boolean;
+}
+
+/**
+ * Encodes ended spans, one pass each, into the binary batch form of `wire.ts`.
+ * Strings that repeat within a batch (span names, attribute keys and short
+ * values), resources and scopes are written once per batch. Nothing per span is
+ * allocated beyond what V8 does for the Map look-ups.
+ */
+export class SpanEncoder {
+  private buf: Buffer;
+  private view: DataView;
+  private pos = BATCH_HEADER_BYTES;
+  private limit: number;
+  private spanCount = 0;
+  private readonly strings = new Map<string, number>();
+  private nextString = 0;
+  private readonly resources = new Map<unknown, number>();
+  private readonly scopes = new Map<unknown, number>();
+  private lastResource: unknown = undefined;
+  private lastResourceId = -1;
+  private lastScope: unknown = undefined;
+  private lastScopeId = -1;
+
+  /** @param capacity the most bytes one batch can take (header included) */
+  constructor(readonly capacity: number) {
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.limit = capacity;
+  }
+
+  /** Spans in the open batch. */
+  get spans(): number {
+    return this.spanCount;
+  }
+
+  /** Bytes of the open batch, header included. */
+  get bytes(): number {
+    return this.pos;
+  }
+
+  /** Appends one span to the open batch. Never throws. */
+  add(span: ReadableSpan): AddResult {
+    const start = this.pos;
+    const savedString = this.nextString;
+    const savedResources = this.resources.size;
+    const savedScopes = this.scopes.size;
+    try {
+      this.writeSpan(span);
+      this.spanCount++;
+      return ADDED;
+    } catch (error) {
+      this.pos = start;
+      if (error === FULL) {
+        if (this.spanCount > 0) return BATCH_FULL;
+        this.reset();
+        return SPAN_TOO_LARGE;
+      }
+      this.rollback(savedString, savedResources, savedScopes);
+      return SPAN_INVALID;
+    }
+  }
+
+  /** Forgets the strings, resources and scopes a failed span defined. */
+  private rollback(savedString: number, savedResources: number, savedScopes: number): void {
+    if (this.nextString !== savedString) {
+      for (const [s, id] of this.strings) if (id >= savedString) this.strings.delete(s);
+      this.nextString = savedString;
+    }
+    if (this.resources.size !== savedResources) {
+      for (const [r, id] of this.resources) if (id >= savedResources) this.resources.delete(r);
+    }
+    if (this.scopes.size !== savedScopes) {
+      for (const [s, id] of this.scopes) if (id >= savedScopes) this.scopes.delete(s);
+    }
+    if (this.lastResourceId >= savedResources) this.lastResourceId = -1;
+    if (this.lastScopeId >= savedScopes) this.lastScopeId = -1;
+  }
+
+  /**
+   * Closes the open batch and returns its bytes in a new ArrayBuffer of exactly
+   * that size (to be transferred to the worker); undefined when it is empty.
+   */
+  take(nowMs: number): ArrayBuffer | undefined {
+    if (this.spanCount === 0) return undefined;
+    const view = this.view;
+    view.setUint32(0, BATCH_MAGIC, true);
+    view.setUint8(4, BATCH_VERSION);
+    view.setUint8(5, 0);
+    view.setUint16(6, 0, true);
+    view.setUint32(8, this.spanCount, true);
+    view.setUint32(12, 0, true);
+    view.setFloat64(16, nowMs, true);
+    const out = this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.pos) as ArrayBuffer;
+    this.reset();
+    return out;
+  }
+
+  private reset(): void {
+    this.pos = BATCH_HEADER_BYTES;
+    this.spanCount = 0;
+    this.resetInterning();
+  }
+
+  private resetInterning(): void {
+    this.strings.clear();
+    this.nextString = 0;
+    this.resources.clear();
+    this.scopes.clear();
+    this.lastResource = undefined;
+    this.lastResourceId = -1;
+    this.lastScope = undefined;
+    this.lastScopeId = -1;
+  }
+
+  private writeSpan(span: ReadableSpan): void {
+    this.writeResource(span.resource);
+    this.writeScope(span.instrumentationScope);
+    const ctx = span.spanContext();
+    this.ensure(64);
+    this.hex(ctx.traceId, 16);
+    this.hex(ctx.spanId, 8);
+    const parent = (span.parentSpanContext ?? undefined) as ParentLike | undefined;
+    const parentId = parent?.spanId ?? (span as unknown as { parentSpanId?: string }).parentSpanId;
+    const traceState = ctx.traceState;
+    let flags = 0;
+    if (typeof parentId === 'string' && parentId.length === 16) flags |= SPAN_HAS_PARENT;
+    if (parent?.isRemote === true) flags |= SPAN_PARENT_REMOTE;
+    if (traceState !== undefined) flags |= SPAN_HAS_TRACE_STATE;
+    this.buf[this.pos++] = flags;
+    if ((flags & SPAN_HAS_PARENT) !== 0) this.hex(parentId as string, 8);
+    this.buf[this.pos++] = ctx.traceFlags & 0xff;
+    if (traceState !== undefined) this.str(traceState.serialize());
+    this.str(span.name);
+    this.ensure(24);
+    this.buf[this.pos++] = span.kind & 0xff;
+    this.time(span.startTime);
+    this.time(span.endTime);
+    const status = span.status;
+    this.buf[this.pos++] = status.code & 0xff;
+    this.str(status.message === '' ? undefined : status.message);
+    this.attrs(span.attributes);
+    this.varint(span.droppedAttributesCount ?? 0);
+    const events = span.events;
+    const eventCount = events.length;
+    this.ensure(8);
+    this.view.setUint16(this.pos, eventCount, true);
+    this.pos += 2;
+    for (let i = 0; i < eventCount; i++) {
+      const event = events[i];
+      this.str(event.name);
+      this.ensure(8);
+      this.time(event.time);
+      this.attrs(event.attributes);
+      this.varint(event.droppedAttributesCount ?? 0);
+    }
+    this.varint(span.droppedEventsCount ?? 0);
+    const links = span.links;
+    const linkCount = links.length;
+    this.ensure(8);
+    this.view.setUint16(this.pos, linkCount, true);
+    this.pos += 2;
+    for (let i = 0; i < linkCount; i++) {
+      const link = links[i];
+      const lc = link.context;
+      this.ensure(32);
+      this.hex(lc.traceId, 16);
+      this.hex(lc.spanId, 8);
+      this.buf[this.pos++] = lc.traceFlags & 0xff;
+      this.str(lc.traceState === undefined ? undefined : lc.traceState.serialize());
+      this.attrs(link.attributes);
+      this.varint(link.droppedAttributesCount ?? 0);
+    }
+    this.varint(span.droppedLinksCount ?? 0);
+  }
+
+  private writeResource(resource: unknown): void {
+    if (resource === this.lastResource && this.lastResourceId >= 0) {
+      this.ensure(5);
+      this.varint(this.lastResourceId + 2);
+      return;
+    }
+    const id = this.ref(resource, this.resources, (r) => {
+      const res = r as { attributes?: Record<string, unknown>; schemaUrl?: string };
+      this.attrs(res.attributes);
+      this.varint(0);
+      this.str(typeof res.schemaUrl === 'string' && res.schemaUrl !== '' ? res.schemaUrl : undefined);
+    });
+    this.lastResource = resource;
+    this.lastResourceId = id;
+  }
+
+  private writeScope(scope: unknown): void {
+    if (scope === this.lastScope && this.lastScopeId >= 0) {
+      this.ensure(5);
+      this.varint(this.lastScopeId + 2);
+      return;
+    }
+    const id = this.ref(scope, this.scopes, (sc) => {
+      const s = sc as { name?: string; version?: string; schemaUrl?: string };
+      this.str(typeof s.name === 'string' ? s.name : '');
+      this.str(typeof s.version === 'string' && s.version !== '' ? s.version : undefined);
+      this.str(typeof s.schemaUrl === 'string' && s.schemaUrl !== '' ? s.schemaUrl : undefined);
+    });
+    this.lastScope = scope;
+    this.lastScopeId = id;
+  }
+
+  /** A resource or scope reference: 0 none, 1 + its definition the first time in a batch, id + 2 after. */
+  private ref(object: unknown, table: Map<unknown, number>, define: (object: object) => void): number {
+    this.ensure(5);
+    if (object === null || typeof object !== 'object') {
+      this.buf[this.pos++] = 0;
+      return -1;
+    }
+    let id = table.get(object);
+    if (id !== undefined) {
+      this.varint(id + 2);
+      return id;
+    }
+    id = table.size;
+    table.set(object, id);
+    this.buf[this.pos++] = 1;
+    define(object);
+    return id;
+  }
+
+  private attrs(attributes: Record<string, unknown> | undefined): void {
+    this.ensure(4);
+    const countAt = this.pos;
+    this.pos += 2;
+    let count = 0;
+    if (attributes !== undefined && attributes !== null) {
+      for (const key in attributes) {
+        const value = attributes[key];
+        if (value === undefined) continue;
+        this.str(key);
+        this.value(value, true);
+        count++;
+      }
+    }
+    this.view.setUint16(countAt, count, true);
+  }
+
+  private value(value: unknown, nested: boolean): void {
+    this.ensure(10);
+    switch (typeof value) {
+      case 'string':
+        this.buf[this.pos++] = VAL_STRING;
+        this.str(value);
+        return;
+      case 'number':
+        this.buf[this.pos++] = VAL_NUMBER;
+        this.view.setFloat64(this.pos, value, true);
+        this.pos += 8;
+        return;
+      case 'boolean':
+        this.buf[this.pos++] = value ? VAL_TRUE : VAL_FALSE;
+        return;
+      default:
+        break;
+    }
+    if (nested && Array.isArray(value)) {
+      this.buf[this.pos++] = VAL_ARRAY;
+      const n = Math.min(value.length, 0xffff);
+      this.view.setUint16(this.pos, n, true);
+      this.pos += 2;
+      for (let i = 0; i < n; i++) this.value(value[i], false);
+      return;
+    }
+    this.buf[this.pos++] = VAL_NULL;
+  }
+
+  /** A string reference: interned, or defined inline. */
+  private str(s: string | undefined | null): void {
+    if (s === undefined || s === null) {
+      this.ensure(1);
+      this.buf[this.pos++] = 0;
+      return;
+    }
+    if (typeof s !== 'string') s = String(s);
+    const len = s.length;
+    if (len <= MAX_INTERNED_LENGTH) {
+      const id = this.strings.get(s);
+      if (id !== undefined) {
+        this.ensure(5);
+        this.varint(id * 2 + 2);
+        return;
+      }
+      this.strings.set(s, this.nextString);
+    }
+    this.nextString++;
+    this.inline(s, len);
+  }
+
+  private inline(s: string, len: number): void {
+    this.ensure(len * 3 + 10);
+    const buf = this.buf;
+    const header = len * 2 + 1;
+    const headerSize = varintSize(header);
+    let p = this.pos + headerSize;
+    let i = 0;
+    if (len <= 48) {
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === len) {
+        this.varint(header);
+        this.pos = p;
+        return;
+      }
+    }
+    // Long or non-ASCII: let the native encoder write, then fix the length prefix.
+    const reserve = varintSize(len * 6 + 1);
+    const written = buf.write(s, this.pos + reserve, len * 3, 'utf8');
+    const actual = written * 2 + 1;
+    const size = varintSize(actual);
+    if (size !== reserve) buf.copyWithin(this.pos + size, this.pos + reserve, this.pos + reserve + written);
+    this.varint(actual);
+    this.pos += written;
+  }
+
+  private hex(id: string, bytes: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    if (typeof id !== 'string' || id.length !== bytes * 2) {
+      buf.fill(0, p, p + bytes);
+    } else {
+      for (let i = 0; i < bytes; i++) {
+        const hi = id.charCodeAt(2 * i);
+        const lo = id.charCodeAt(2 * i + 1);
+        buf[p + i] = (HEX_VALUE[hi & 0x7f] << 4) | HEX_VALUE[lo & 0x7f];
+      }
+    }
+    p += bytes;
+    this.pos = p;
+  }
+
+  private time(t: readonly number[] | undefined): void {
+    let sec = 0;
+    let ns = 0;
+    if (t !== undefined && t !== null) {
+      sec = t[0];
+      ns = t[1];
+    }
+    const view = this.view;
+    view.setUint32(this.pos, sec > 0 ? sec : 0, true);
+    view.setUint32(this.pos + 4, ns > 0 ? ns : 0, true);
+    this.pos += 8;
+  }
+
+  private varint(value: number): void {
+    let v = value > 0 ? value : 0;
+    const buf = this.buf;
+    while (v >= 0x80) {
+      buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = v >= 0x80000000 ? Math.floor(v / 128) : v >>> 7;
+    }
+    buf[this.pos++] = v;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n > this.limit) throw FULL;
+  }
+}
+
+function varintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  return 5;
+}

@@ -1,0 +1,315 @@
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { context } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ProcessorExtension } from '../extension';
+import type { StatsReport } from '../report';
+import type { ExportConfig, TargetConfig } from './config';
+import { decodeBatch } from './decoder';
+import { ADDED, BATCH_FULL, SPAN_TOO_LARGE, SpanEncoder } from './encoder';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStatus } from './protocol';
+import { toReadableSpans } from './readable';
+import { BATCH_HEADER_BYTES } from './wire';
+
+/** The compiled export worker next to this file. */
+export const EXPORT_WORKER = path.join(__dirname, 'worker.js');
+
+const MAX_WORKER_RESTARTS = 3;
+
+/**
+ * The targets in priority order: the user's exporters that the config does not
+ * place explicitly come first (in the order given), then the configured
+ * targets; with neither, the file target is the default.
+ */
+export function resolveTargets(config: ExportConfig, exporterCount: number): TargetConfig[] {
+  const placed = new Set(config.targets.filter((t) => t.type === 'exporter').map((t) => (t as { index: number }).index));
+  const targets: TargetConfig[] = [];
+  for (let i = 0; i < exporterCount; i++) {
+    if (!placed.has(i)) targets.push({ type: 'exporter', name: `exporter-${i}`, index: i, timeoutMs: 30_000 });
+  }
+  for (const t of config.targets) {
+    if (t.type === 'exporter' && t.index >= exporterCount) continue;
+    targets.push(t);
+  }
+  if (targets.length === 0) targets.push({ type: 'file', name: 'file', dir: 'spanmeter-traces', maxFileBytes: 64 * 1024 * 1024, maxFiles: 5 });
+  return targets;
+}
+
+/**
+ * The main-thread half of the export pipeline, a processor extension. For each
+ * ended span with the sampled flag it encodes the span once into the open
+ * batch (O(size of the span), no object trees); a full batch (or one older
+ * than `batch.delay`) is transferred to the export worker. The queue (open
+ * batch plus batches the worker has not settled) is bounded in spans and bytes:
+ * beyond that spans are dropped and counted, the application never waits.
+ */
+export class ExportPipeline implements ProcessorExtension {
+  readonly name = 'export';
+  private readonly encoder: SpanEncoder;
+  private readonly config: ExportConfig;
+  private worker: Worker | undefined;
+  private workerRestarts = 0;
+  private seq = 0;
+  private readonly unacked = new Map<number, { spans: number; bytes: number }>();
+  private queuedSpans = 0;
+  private queuedBytes = 0;
+  private readonly dropped: Record<string, number> = {};
+  private timer: NodeJS.Timeout | undefined;
+  private flushWaiters: { upTo: number; resolve: () => void }[] = [];
+  private readonly requests = new Map<number, (status: WorkerStatus | undefined) => void>();
+  private nextRequest = 1;
+  private refs = 0;
+  private closed = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private finalStatus: WorkerStatus | undefined;
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.flush();
+  };
+
+  constructor(
+    config: ExportConfig,
+    private readonly exporters: readonly SpanExporter[] = [],
+  ) {
+    this.config = { ...config, targets: resolveTargets(config, exporters.length) };
+    this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes);
+    this.startWorker();
+  }
+
+  /** Hot path: encode a sampled span into the open batch. Never throws, never blocks. */
+  onSpanEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & 1) === 0) return;
+    const encoder = this.encoder;
+    const limits = this.config.queue;
+    if (this.closed) {
+      this.count('export_after_shutdown', 1);
+      return;
+    }
+    if (this.queuedSpans + encoder.spans >= limits.maxSpans || this.queuedBytes + encoder.bytes >= limits.maxBytes) {
+      this.count('export_queue_full', 1);
+      return;
+    }
+    let result = encoder.add(span);
+    if (result === BATCH_FULL) {
+      this.flush();
+      result = encoder.add(span);
+    }
+    if (result !== ADDED) {
+      this.count(result === SPAN_TOO_LARGE ? 'export_span_too_large' : 'export_invalid_span', 1);
+      return;
+    }
+    const batch = this.config.batch;
+    if (encoder.spans >= batch.maxSpans || encoder.bytes >= batch.maxBytes) this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(this.onTimer, batch.delayMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Resolves when every span ended before the call is delivered, spooled or counted as dropped. */
+  forceFlush(): Promise<void> {
+    this.flush();
+    return this.waitForAcks(this.seq, this.config.flushTimeoutMs);
+  }
+
+  /**
+   * Flushes, lets the worker deliver until the deadline, then spool the rest;
+   * stops the worker and shuts the user's exporters down. Idempotent.
+   */
+  shutdown(_deadlineMs?: number): Promise<void> {
+    if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  async contribute(report: StatsReport): Promise<void> {
+    const status = this.finalStatus ?? (await this.request((id) => ({ t: 'status', id }), 10_000));
+    const dropped = report.totals.dropped;
+    for (const [reason, n] of Object.entries(this.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n;
+    if (status === undefined) return;
+    for (const [reason, n] of Object.entries(status.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n;
+    report.exporters = [...(report.exporters ?? []), ...status.exporters];
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.flush();
+    this.closed = true;
+    const deadlineMs = this.config.shutdownTimeoutMs;
+    const worker = this.worker;
+    if (worker !== undefined) {
+      const status = await this.request((id) => ({ t: 'shutdown', id, deadlineMs }), deadlineMs + 2000);
+      this.finalStatus = status;
+      this.worker = undefined;
+      await worker.terminate().catch(() => undefined);
+    }
+    // Anything the worker did not settle in time is lost: count it.
+    this.abandonUnacked('export_shutdown_timeout');
+    await Promise.allSettled(this.exporters.map((e) => Promise.resolve().then(() => e.shutdown())));
+  }
+
+  /** Hands the open batch to the worker. */
+  private flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const spans = this.encoder.spans;
+    const buf = this.encoder.take(Date.now());
+    if (buf === undefined) return;
+    const worker = this.worker;
+    if (worker === undefined) {
+      this.count('export_worker_error', spans);
+      return;
+    }
+    const seq = ++this.seq;
+    this.unacked.set(seq, { spans, bytes: buf.byteLength });
+    this.queuedSpans += spans;
+    this.queuedBytes += buf.byteLength;
+    worker.postMessage({ t: 'batch', seq, buf } satisfies ToWorker, [buf]);
+  }
+
+  private startWorker(): void {
+    const init: WorkerInit = { config: this.config };
+    const worker = new Worker(EXPORT_WORKER, { workerData: init, stdout: false, stderr: false });
+    worker.unref();
+    this.worker = worker;
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', () => this.onWorkerDeath(worker));
+    worker.on('exit', () => this.onWorkerDeath(worker));
+    if (this.refs > 0) worker.ref();
+  }
+
+  /** The worker died: what it held is lost (counted); start another unless shutting down. */
+  private onWorkerDeath(worker: Worker): void {
+    if (this.worker !== worker) return;
+    this.worker = undefined;
+    this.abandonUnacked('export_worker_error');
+    if (!this.closed && this.workerRestarts < MAX_WORKER_RESTARTS) {
+      this.workerRestarts++;
+      this.startWorker();
+    }
+  }
+
+  /** Counts every batch the worker has not settled as dropped, and releases whoever waits. */
+  private abandonUnacked(reason: string): void {
+    let spans = 0;
+    for (const entry of this.unacked.values()) spans += entry.spans;
+    if (spans > 0) this.count(reason, spans);
+    this.unacked.clear();
+    this.queuedSpans = 0;
+    this.queuedBytes = 0;
+    this.resolveFlushWaiters(true);
+    for (const resolve of this.requests.values()) resolve(undefined);
+    this.requests.clear();
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.t) {
+      case 'ack': {
+        const entry = this.unacked.get(message.seq);
+        if (entry === undefined) return;
+        this.unacked.delete(message.seq);
+        this.queuedSpans -= entry.spans;
+        this.queuedBytes -= entry.bytes;
+        this.resolveFlushWaiters(false);
+        return;
+      }
+      case 'status':
+      case 'shutdown': {
+        const resolve = this.requests.get(message.id);
+        this.requests.delete(message.id);
+        resolve?.(message.status);
+        return;
+      }
+      case 'export':
+        this.runExporter(message.id, message.index, message.buf, message.from, message.to);
+        return;
+    }
+  }
+
+  /** Runs a user's exporter (main thread, tracing suppressed) and reports back. */
+  private runExporter(id: number, index: number, buf: ArrayBuffer, from: number, to: number): void {
+    let answered = false;
+    const answer = (ok: boolean, error?: string): void => {
+      if (answered) return;
+      answered = true;
+      this.worker?.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
+    };
+    const exporter = this.exporters[index];
+    if (exporter === undefined) {
+      answer(false, `no exporter at index ${index}`);
+      return;
+    }
+    try {
+      const spans = toReadableSpans(decodeBatch(new Uint8Array(buf)), from, to);
+      context.with(suppressTracing(context.active()), () => {
+        exporter.export(spans, (result) => {
+          if (result.code === ExportResultCode.SUCCESS) answer(true);
+          else answer(false, result.error?.message ?? 'export failed');
+        });
+      });
+    } catch (error) {
+      answer(false, `export() threw: ${(error as Error)?.message ?? error}`);
+    }
+  }
+
+  /** Sends a request to the worker; resolves undefined when it is gone or too slow. */
+  private request(make: (id: number) => ToWorker, timeoutMs: number): Promise<WorkerStatus | undefined> {
+    const worker = this.worker;
+    if (worker === undefined) return Promise.resolve(undefined);
+    const id = this.nextRequest++;
+    this.ref();
+    return new Promise<WorkerStatus | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      timer.unref();
+      this.requests.set(id, (status) => {
+        clearTimeout(timer);
+        resolve(status);
+      });
+      worker.postMessage(make(id));
+    }).finally(() => this.unref());
+  }
+
+  private waitForAcks(upTo: number, timeoutMs: number): Promise<void> {
+    if (this.settledUpTo(upTo)) return Promise.resolve();
+    this.ref();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      timer.unref();
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.flushWaiters = self.flushWaiters.filter((w) => w.resolve !== done);
+        self.unref();
+        resolve();
+      }
+      this.flushWaiters.push({ upTo, resolve: done });
+    });
+  }
+
+  private settledUpTo(upTo: number): boolean {
+    const first = this.unacked.keys().next();
+    return first.done === true || first.value > upTo;
+  }
+
+  private resolveFlushWaiters(all: boolean): void {
+    if (this.flushWaiters.length === 0) return;
+    for (const w of [...this.flushWaiters]) if (all || this.settledUpTo(w.upTo)) w.resolve();
+  }
+
+  /** Keeps the process alive while someone waits for the worker. */
+  private ref(): void {
+    if (this.refs++ === 0) this.worker?.ref();
+  }
+
+  private unref(): void {
+    if (--this.refs === 0) this.worker?.unref();
+  }
+
+  private count(reason: string, n: number): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
+  }
+}

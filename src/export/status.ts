@@ -1,0 +1,65 @@
+import type { ExporterStatus } from '../report';
+import type { CircuitBreaker } from './breaker';
+import type { Target } from './targets/types';
+
+const RESERVOIR = 1024;
+
+/** Counters and recent latencies of one target (worker side). */
+export class TargetStats {
+  spansSent = 0;
+  batchesSent = 0;
+  spansFailed = 0;
+  batchesFailed = 0;
+  retries = 0;
+  resentSpans = 0;
+  badBatches = 0;
+  rejectedSpans = 0;
+  lastError: string | undefined;
+  lastErrorAt: number | undefined;
+  private readonly latencies = new Float64Array(RESERVOIR);
+  private latencyCount = 0;
+
+  recordLatency(ms: number): void {
+    this.latencies[this.latencyCount % RESERVOIR] = ms;
+    this.latencyCount++;
+  }
+
+  fail(error: string, now: number): void {
+    this.lastError = error.length > 300 ? `${error.slice(0, 300)}…` : error;
+    this.lastErrorAt = now;
+  }
+
+  /** p50 and p99 of the recent latencies, in ms (3 decimals). */
+  latency(): { p50: number; p99: number } {
+    const n = Math.min(this.latencyCount, RESERVOIR);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = Array.from(this.latencies.subarray(0, n)).sort((a, b) => a - b);
+    const at = (q: number): number => Math.round(sorted[Math.min(n - 1, Math.ceil(q * n) - 1)] * 1000) / 1000;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}
+
+/** The status of one target for `stats().exporters`. */
+export function targetStatus(target: Target, priority: number, breaker: CircuitBreaker, stats: TargetStats, now: number): ExporterStatus {
+  const open = breaker.isOpen(now);
+  const status: ExporterStatus = {
+    name: target.name,
+    type: target.type,
+    priority,
+    state: open ? 'open' : breaker.state === 'retrying' ? 'retrying' : 'healthy',
+    spansSent: stats.spansSent,
+    batchesSent: stats.batchesSent,
+    spansFailed: stats.spansFailed,
+    batchesFailed: stats.batchesFailed,
+    retries: stats.retries,
+    resentSpans: stats.resentSpans,
+    badBatches: stats.badBatches,
+    rejectedSpans: stats.rejectedSpans,
+    latencyMs: stats.latency(),
+  };
+  if (target.endpoint !== undefined) status.endpoint = target.endpoint;
+  if (stats.lastError !== undefined) status.lastError = stats.lastError;
+  if (stats.lastErrorAt !== undefined) status.lastErrorAt = new Date(stats.lastErrorAt).toISOString();
+  if (breaker.state === 'open') status.circuitOpenUntil = new Date(breaker.openUntil).toISOString();
+  return status;
+}

@@ -1,0 +1,37 @@
+import type { ExporterTargetConfig } from '../config';
+import type { Payload, SendResult, Target } from './types';
+
+/** Asks the main thread to run a user's SpanExporter on a batch. */
+export type MainThreadCall = (index: number, bytes: Uint8Array, from: number, to: number) => Promise<{ ok: boolean; error?: string }>;
+
+/**
+ * A user's `SpanExporter`. It cannot move to the worker, so the batch goes back
+ * to the main thread, which decodes it into ReadableSpans and calls
+ * `export()` (inside `suppressTracing`); failover and retries stay here.
+ */
+export class ExporterTarget implements Target {
+  readonly name: string;
+  readonly type = 'exporter' as const;
+  readonly endpoint = undefined;
+
+  constructor(
+    private readonly config: ExporterTargetConfig,
+    private readonly call: MainThreadCall,
+  ) {
+    this.name = config.name;
+  }
+
+  async send(payload: Payload): Promise<SendResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<{ ok: boolean; error?: string; timedOut: true }>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, error: `export() did not call back within ${this.config.timeoutMs} ms`, timedOut: true }), this.config.timeoutMs);
+      timer.unref();
+    });
+    const result = await Promise.race([this.call(this.config.index, payload.bytes, payload.from, payload.to), timeout]);
+    clearTimeout(timer);
+    if (result.ok) return { ok: true };
+    return { ok: false, kind: 'retryable', error: result.error ?? 'export failed', ambiguous: 'timedOut' in result };
+  }
+
+  async close(): Promise<void> {}
+}

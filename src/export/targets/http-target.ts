@@ -1,0 +1,67 @@
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import type { HttpTargetConfig } from '../config';
+import { encodeOtlpProto, readPartialSuccess } from '../format/otlp-proto';
+import { encodeZipkinJson } from '../format/zipkin';
+import type { HttpClient } from '../http';
+import type { Payload, SendResult, Target } from './types';
+
+const gzip = promisify(zlib.gzip);
+
+/**
+ * OTLP/HTTP protobuf (`otlp`, and `jaeger` through Jaeger's OTLP endpoint) or
+ * Zipkin v2 JSON (`zipkin`) over HTTP with keep-alive and optional gzip.
+ */
+export class HttpTarget implements Target {
+  readonly name: string;
+  readonly type: HttpTargetConfig['type'];
+  readonly endpoint: string;
+  private readonly url: URL;
+  private readonly headers: Record<string, string>;
+
+  constructor(
+    private readonly config: HttpTargetConfig,
+    private readonly client: HttpClient,
+  ) {
+    this.name = config.name;
+    this.type = config.type;
+    this.endpoint = config.endpoint;
+    this.url = new URL(config.endpoint);
+    const contentType = config.type === 'zipkin' ? 'application/json' : 'application/x-protobuf';
+    this.headers = { 'User-Agent': 'spanmeter', ...config.headers, 'Content-Type': contentType };
+    if (config.compression === 'gzip') this.headers['Content-Encoding'] = 'gzip';
+  }
+
+  async send(payload: Payload): Promise<SendResult> {
+    const spans = payload.from === 0 && payload.to === payload.spans.length ? payload.spans : payload.spans.slice(payload.from, payload.to);
+    const raw = this.type === 'zipkin' ? Buffer.from(encodeZipkinJson(payload.bytes, spans)) : encodeOtlpProto(payload.bytes, spans);
+    if (raw.byteLength > this.config.maxRequestBytes) {
+      return { ok: false, kind: 'too_large', error: `request of ${raw.byteLength} bytes is over max_request_size (${this.config.maxRequestBytes})`, ambiguous: false };
+    }
+    const body = this.config.compression === 'gzip' ? await gzip(raw, { level: 1 }) : raw;
+    const res = await this.client.post(this.url, this.headers, body, this.config.timeoutMs);
+    if (res.status === 0) return { ok: false, kind: 'retryable', error: res.error ?? 'no response', ambiguous: res.ambiguous };
+    const status = res.status;
+    if (status >= 200 && status < 300) {
+      if (this.type !== 'zipkin' && res.body.byteLength > 0) {
+        const partial = readPartialSuccess(res.body);
+        if (partial !== undefined && (partial.rejectedSpans > 0 || partial.errorMessage !== '')) {
+          return { ok: true, rejectedSpans: partial.rejectedSpans, message: partial.errorMessage };
+        }
+      }
+      return { ok: true };
+    }
+    const error = `HTTP ${status}${describeBody(res.body)}`;
+    if (status === 413) return { ok: false, kind: 'too_large', error, ambiguous: false };
+    if (status === 408 || status === 429 || status >= 500) return { ok: false, kind: 'retryable', error, retryAfterMs: res.retryAfterMs, ambiguous: false };
+    return { ok: false, kind: 'bad', error, ambiguous: false };
+  }
+
+  async close(): Promise<void> {}
+}
+
+function describeBody(body: Buffer): string {
+  if (body.byteLength === 0) return '';
+  const text = body.subarray(0, 200).toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').trim();
+  return text === '' ? '' : `: ${text}`;
+}

@@ -1,0 +1,96 @@
+/**
+ * The export worker: a long-lived thread that owns the targets, the failover
+ * engine and the spool. The main thread only encodes spans and hands batches
+ * over; see pipeline.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Dispatcher } from './dispatcher';
+import { HttpClient } from './http';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol';
+import { Spool } from './spool';
+import { ExporterTarget } from './targets/exporter-target';
+import { FileTarget } from './targets/file-target';
+import { HttpTarget } from './targets/http-target';
+import type { Target } from './targets/types';
+
+const port = parentPort;
+if (port === null) throw new Error('spanmeter: the export worker must run in a worker thread');
+const { config } = workerData as WorkerInit;
+
+function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
+  port!.postMessage(message, transfer);
+}
+
+const client = new HttpClient();
+let nextCall = 1;
+const calls = new Map<number, (result: { ok: boolean; error?: string }) => void>();
+
+const targets: Target[] = config.targets.map((t) => {
+  if (t.type === 'file') return new FileTarget(t);
+  if (t.type === 'exporter') {
+    return new ExporterTarget(t, (index, bytes, from, to) => {
+      const id = nextCall++;
+      const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      return new Promise((resolve) => {
+        calls.set(id, resolve);
+        post({ t: 'export', id, index, buf, from, to }, [buf]);
+      });
+    });
+  }
+  return new HttpTarget(t, client);
+});
+
+const ready: Promise<Dispatcher> = (async () => {
+  const spool = config.spool.enabled ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, maxAgeMs: config.spool.maxAgeMs }) : undefined;
+  const dispatcher = new Dispatcher({
+    targets,
+    policy: { ...config.retry, ...config.circuitBreaker },
+    spool,
+    concurrency: config.concurrency,
+    onSettled: (seq) => post({ t: 'ack', seq }),
+  });
+  if (spool !== undefined) {
+    await dispatcher.expireSpool();
+    const every = Math.max(1000, Math.min(60_000, config.spool.maxAgeMs / 4));
+    setInterval(() => void dispatcher.expireSpool(), every).unref();
+  }
+  return dispatcher;
+})();
+
+let shuttingDown = false;
+
+port.on('message', (message: ToWorker) => {
+  if (message.t === 'exported') {
+    const resolve = calls.get(message.id);
+    calls.delete(message.id);
+    resolve?.({ ok: message.ok, error: message.error });
+    return;
+  }
+  void ready.then(async (dispatcher) => {
+    switch (message.t) {
+      case 'batch':
+        dispatcher.add(message.seq, new Uint8Array(message.buf));
+        break;
+      case 'status':
+        post({ t: 'status', id: message.id, status: dispatcher.status() });
+        break;
+      case 'shutdown': {
+        if (shuttingDown) return;
+        shuttingDown = true;
+        // Keep a little of the deadline for spooling what is left.
+        const margin = Math.min(2000, message.deadlineMs * 0.1);
+        await dispatcher.drain(Date.now() + message.deadlineMs - margin, () => {
+          client.close();
+          for (const [id, resolve] of calls) {
+            calls.delete(id);
+            resolve({ ok: false, error: 'shut down' });
+          }
+        });
+        await dispatcher.close();
+        client.close();
+        post({ t: 'shutdown', id: message.id, status: dispatcher.status() });
+        break;
+      }
+    }
+  });
+});
