@@ -15,6 +15,17 @@ export type {
   SloStatus,
   AlertState,
   AlertEvent,
+  AlertStateName,
+  BurnRateTierStatus,
+  EvaluationStatus,
+  NotifierStatus,
+  OperationTrend,
+  WindowTrend,
+  ErrorAnalysis,
+  ErrorGroup,
+  OperationErrors,
+  ServiceHealth,
+  HealthReason,
   ExporterStatus,
   SpoolStatus,
 } from './report';
@@ -27,3 +38,8 @@ export type { ConfigProblem } from './config/load';
 export type { SpanMeterConfig } from './config/sections';
 export { formatStatsTable } from './format';
 export type { FormatOptions } from './format';
+export { alertFingerprint } from './alerts/fingerprint';
+export { burnRateThreshold, burnRate, errorBudget, timeToExhaustionMs, timeToFireMs } from './slo/burn-rate';
+export { DEFAULT_TIERS } from './config/alerting-section';
+export type { BurnRateTierConfig } from './config/alerting-section';
+export type { WebhookPayload, WebhookAlert, PostableAlert } from './notify/alertmanager';

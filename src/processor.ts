@@ -8,7 +8,7 @@ import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
-import type { StatsReport } from './report';
+import type { AlertEvent, StatsReport } from './report';
 import { SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
@@ -49,6 +49,12 @@ export interface SpanMeterOptions {
   backend?: BackendKind | 'auto';
   /** Wall clock in epoch milliseconds, for the rolling windows. Tests inject one. Default `Date.now`. */
   clock?: () => number;
+  /**
+   * Called with every alert transition to firing or resolved, right after the
+   * evaluation that made it. A returned promise is not awaited; a throw or a
+   * rejection is counted in `stats().notifiers`, never propagated.
+   */
+  onAlert?: (event: AlertEvent) => void | Promise<void>;
   /** Internal: parts beyond latency statistics (SLOs, alerts, export). */
   extensions?: ProcessorExtension[];
 }
@@ -107,7 +113,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     this.ids = new Uint32Array(this.batchSize);
     this.durations = new Float64Array(this.batchSize);
     this.flags = new Uint8Array(this.batchSize);
-    this.extensions = buildExtensions(config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl });
+    this.extensions = buildExtensions(config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl, set: this.set });
     this.spanEndHooks = this.extensions.filter((e) => e.onSpanEnd !== undefined);
     if (this.extensions.some((e) => e.onNewSeries !== undefined)) {
       this.table.onNewSeries = (id, key) => {
@@ -180,6 +186,21 @@ export class SpanMeterProcessor implements SpanProcessor {
     } finally {
       await this.pool.close();
     }
+  }
+
+  /**
+   * Runs one SLO and alert evaluation now, at the current clock (what the
+   * `alerting.evaluation_interval` timer does), after recording pending spans.
+   * Resolves with the alert transitions it made. For tests and on-demand checks.
+   */
+  async evaluateNow(): Promise<AlertEvent[]> {
+    this.flushBatch();
+    const events: AlertEvent[] = [];
+    for (const e of this.extensions) {
+      const evaluate = (e as { evaluateNow?: () => Promise<AlertEvent[]> }).evaluateNow;
+      if (evaluate !== undefined) events.push(...(await evaluate.call(e)));
+    }
+    return events;
   }
 
   /**

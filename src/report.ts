@@ -43,12 +43,195 @@ export interface Totals {
   dropped: Record<string, number>;
 }
 
-/** SLO status (filled in by the SLO engine). */
-export type SloStatus = Record<string, unknown>;
-/** An alert's state (filled in by the alert engine). */
-export type AlertState = Record<string, unknown>;
-/** An alert transition. */
-export type AlertEvent = Record<string, unknown>;
+/** A burn-rate tier of an SLO, as last evaluated. */
+export interface BurnRateTierStatus {
+  tier: string;
+  severity: string;
+  budgetConsumedPercent: number;
+  longWindow: string;
+  shortWindow: string;
+  /** The burn rate both windows must exceed: budget% x period / long window. */
+  threshold: number;
+  longBurnRate: number | null;
+  shortBurnRate: number | null;
+  /** Both windows burn faster than the threshold and the event guards pass. */
+  conditionMet: boolean;
+}
+
+/** An SLO over its rolling window (see docs/slo-and-alerts.md). */
+export interface SloStatus {
+  name: string;
+  description: string;
+  /** The selector's service, when it names one service. */
+  service: string | null;
+  indicator: 'availability' | 'latency' | 'latency_and_availability';
+  latencyThresholdMs: number | null;
+  /** Percent, e.g. 99.9. */
+  objective: number;
+  /** e.g. "30d". */
+  timeWindow: string;
+  budgetingMethod: 'occurrences';
+  labels: Record<string, string>;
+  /** Spans in the window: good ones meet the indicator. */
+  events: { total: number; good: number; bad: number };
+  /** good / total over the window; null without spans. */
+  sli: number | null;
+  /** breached: SLI below the objective; at_risk: less than `at_risk_below` of the budget left, or a burn-rate tier's condition holds. */
+  compliance: 'met' | 'at_risk' | 'breached';
+  errorBudget: {
+    /** Bad events the window allows. */
+    totalEvents: number;
+    consumedEvents: number;
+    remainingEvents: number;
+    consumedFraction: number;
+    remainingFraction: number;
+  };
+  /** Bad ratio over allowed ratio, per window; null without spans in the window. */
+  burnRates: Record<'5m' | '30m' | '1h' | '2h' | '6h' | '1d' | '3d', number | null>;
+  /** Until the budget is spent at the 1h burn rate; 0 when spent, null when not burning. */
+  timeToExhaustionMs: number | null;
+  tiers: BurnRateTierStatus[];
+}
+
+export type AlertStateName = 'inactive' | 'pending' | 'firing';
+
+/** An alert that is pending or firing. */
+export interface AlertState {
+  alertname: string;
+  /** Sorted by name; the fingerprint is computed over them. */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Alertmanager's fingerprint of the labels (16 hex digits). */
+  fingerprint: string;
+  state: 'pending' | 'firing';
+  source: 'slo' | 'rule';
+  /** The last evaluated value, in `valueUnit`. */
+  value: number;
+  valueUnit: 'burn_rate' | 'ratio' | 'per_second' | 'count' | 'sum';
+  /** When the condition started to hold (ISO 8601). */
+  activeAt: string;
+  /** When it started firing. */
+  firedAt?: string;
+  /** Services whose spans feed the alert. */
+  services: string[];
+}
+
+/** One transition of an alert. `resolved` is firing -> inactive; `inactive` is pending -> inactive. */
+export interface AlertEvent {
+  alertname: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  fingerprint: string;
+  from: AlertStateName;
+  to: 'pending' | 'firing' | 'resolved' | 'inactive';
+  /** When the transition happened (ISO 8601). */
+  at: string;
+  value: number;
+  valueUnit: AlertState['valueUnit'];
+  severity: string;
+  source: 'slo' | 'rule';
+  /** When the alert started firing (firing and resolved events). */
+  startsAt?: string;
+  /** When it resolved (resolved events). */
+  endsAt?: string;
+}
+
+/** The evaluation loop's counters. */
+export interface EvaluationStatus {
+  evaluations: number;
+  /** Evaluations skipped because the previous one was still running. */
+  skipped: number;
+  failures: number;
+  lastError?: string;
+  lastEvaluatedAt?: string;
+  /** Event-loop time of the last evaluation (handing over counts, applying results), ms. */
+  lastLoopMs: number;
+  maxLoopMs: number;
+  /** Worker time of the last evaluation, ms. */
+  lastWorkerMs: number;
+  /** Bytes of SLO and rule counters (fixed at start). */
+  counterBytes: number;
+}
+
+/** A notifier's delivery counters. */
+export interface NotifierStatus {
+  name: string;
+  type: 'callback' | 'log' | 'webhook';
+  /** Webhooks: the URL, credentials removed. */
+  url?: string;
+  /** Notifications (payloads, lines or calls) delivered. */
+  sent: number;
+  /** Notifications given up on (after the retries, or refused). */
+  failed: number;
+  retries: number;
+  /** Dropped because the queue was full or the process shut down. */
+  dropped: number;
+  /** Waiting or in flight. */
+  pending: number;
+  lastError?: string;
+  lastErrorAt?: string;
+  lastSuccessAt?: string;
+}
+
+/** Percentiles of one window against the previous window of the same length. */
+export interface WindowTrend {
+  count: number;
+  p50: number;
+  p99: number;
+  previous?: { count: number; p50: number; p99: number };
+  /** current / previous; null when the previous window had no spans. */
+  change?: { count: number | null; p50: number | null; p99: number | null };
+}
+
+export interface OperationTrend {
+  service: string;
+  name: string;
+  kind: SpanKindName;
+  windows: Partial<Record<WindowName, WindowTrend>>;
+  baseline?: { source: 'previous_hour' | 'file'; count: number; p50: number; p99: number };
+  /** True when a watched percentile of the regression window rose past the ratio over the baseline. */
+  regression: boolean;
+  regressions: { percentile: 'p50' | 'p99'; window: WindowName; current: number; baseline: number; ratio: number }[];
+}
+
+export interface ErrorGroup {
+  /** `exception.type` of the span's exception event, or "(none)". */
+  type: string;
+  /** `exception.message`, else the status message (truncated). */
+  message: string;
+  count: number;
+  lastSeen: string;
+}
+
+export interface OperationErrors {
+  service: string;
+  name: string;
+  kind: SpanKindName;
+  errors: number;
+  /** Top groups by count. */
+  groups: ErrorGroup[];
+}
+
+export interface ErrorAnalysis {
+  operations: OperationErrors[];
+  /** Error spans not grouped because `max_groups` was reached. */
+  droppedGroups: number;
+}
+
+export interface HealthReason {
+  kind: 'slo_breached' | 'slo_at_risk' | 'alert_firing' | 'error_rate' | 'latency_regression';
+  subject: string;
+  penalty: number;
+  detail: string;
+}
+
+export interface ServiceHealth {
+  service: string;
+  /** 0-100. */
+  score: number;
+  status: 'healthy' | 'degraded' | 'unhealthy';
+  reasons: HealthReason[];
+}
 /** The disk spool of the export pipeline (on its `type: 'spool'` entry of `exporters`). */
 export interface SpoolStatus {
   dir: string;
@@ -116,6 +299,16 @@ export interface StatsReport {
   /** Sorted by count, descending. */
   operations: OperationStats[];
   slos?: SloStatus[];
-  alerts?: { firing: AlertState[]; recent: AlertEvent[] };
+  alerts?: {
+    firing: AlertState[];
+    /** Newest first. */
+    recent: AlertEvent[];
+    pending?: AlertState[];
+    evaluation?: EvaluationStatus;
+  };
+  notifiers?: NotifierStatus[];
+  trends?: OperationTrend[];
+  errorAnalysis?: ErrorAnalysis;
+  health?: ServiceHealth[];
   exporters?: ExporterStatus[];
 }

@@ -4,11 +4,19 @@
  * paths, and returns the resolved section with defaults filled in.
  */
 import { statsSection } from './stats-section';
+import { alertingSection } from './alerting-section';
+import { notifiersSection } from './notifiers-section';
+import { slosSection } from './slos-section';
+import { trendsSection } from './trends-section';
 import { exportSection } from '../export/config';
 
 export const SECTIONS = {
   stats: statsSection,
-  // slos, alerting, notifiers, trends: src/slo (issue 3)
+  // `alerting` before `slos`: the SLOs' tier references are checked against it (the loader validates in this order).
+  alerting: alertingSection,
+  slos: slosSection,
+  notifiers: notifiersSection,
+  trends: trendsSection,
   export: exportSection,
 } as const;
 

@@ -8,6 +8,9 @@ import type { OperationStats } from '../report';
 import type { SeriesKey } from '../series-table';
 import { REPORT_PERCENTILES, toOperations, WINDOW_PERCENTILES } from './operations';
 
+/** SLO and alert evaluation (`pool.run(task, { name: 'evaluate' })`). */
+export { evaluate } from '../slo/evaluate-task';
+
 export interface SummarizeTask {
   backend: BackendKind;
   snapshot: Uint8Array;

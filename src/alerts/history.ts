@@ -1,0 +1,30 @@
+/** A fixed-size ring of the most recent alert transitions. */
+import type { AlertEvent } from '../report';
+
+export class AlertHistory {
+  private readonly ring: (AlertEvent | undefined)[];
+  private next = 0;
+  /** Transitions ever recorded (the ring keeps the last `capacity`). */
+  total = 0;
+
+  constructor(readonly capacity: number) {
+    this.ring = new Array<AlertEvent | undefined>(capacity);
+  }
+
+  push(event: AlertEvent): void {
+    this.ring[this.next] = event;
+    this.next = (this.next + 1) % this.capacity;
+    this.total++;
+  }
+
+  /** Newest first. */
+  recent(): AlertEvent[] {
+    const out: AlertEvent[] = [];
+    for (let k = 1; k <= this.capacity; k++) {
+      const event = this.ring[(this.next - k + this.capacity) % this.capacity];
+      if (event === undefined) break;
+      out.push(event);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Time-slice counters for SLO and rule windows, in one shared Float64Array.
+ *
+ * A ring is `slots` slices of `sliceMs`; each slot holds its slice index (a tag,
+ * -1 when empty) and `stride - 1` counts. The event loop adds to the slot of the
+ * current slice; the evaluation worker reads the same memory (a SharedArrayBuffer,
+ * so nothing is copied) and sums the slots whose tag lies in a window.
+ *
+ * Concurrent reads are benign: the event loop writes a slot's counts in metric
+ * order (total before bad) and the worker reads them in reverse order, so a
+ * reader never sees more bad events than events; a count that lands while the
+ * worker reads belongs to the next evaluation.
+ */
+
+/** Fine slices serve windows up to one hour, medium up to six hours, coarse the rest. */
+export const FINE_SLICE_MS = 10_000;
+export const MEDIUM_SLICE_MS = 300_000;
+export const COARSE_SLICE_MS = 3_600_000;
+export const FINE_SPAN_MS = 3_600_000;
+export const MEDIUM_SPAN_MS = 21_600_000;
+
+/** Metric offsets inside a slot. */
+export const TAG = 0;
+export const TOTAL = 1;
+export const BAD = 2;
+export const SUM = 3;
+
+export interface RingLayout {
+  /** First element of the ring in the arena. */
+  offset: number;
+  slots: number;
+  sliceMs: number;
+  /** Elements per slot: the tag and the counts. */
+  stride: number;
+}
+
+/** The slice length that serves a window: the finest whose ring is not too long. */
+export function sliceMsFor(windowMs: number): number {
+  if (windowMs <= FINE_SPAN_MS) return FINE_SLICE_MS;
+  if (windowMs <= MEDIUM_SPAN_MS) return MEDIUM_SLICE_MS;
+  return COARSE_SLICE_MS;
+}
+
+/** Slices a window spans (the current, partial slice included). */
+export function slicesFor(windowMs: number, sliceMs: number): number {
+  return Math.max(1, Math.ceil(windowMs / sliceMs));
+}
+
+/** Hands out rings from one arena, then allocates it in shared memory. */
+export class RingArena {
+  private length = 0;
+  private readonly rings: RingLayout[] = [];
+
+  allocate(slots: number, sliceMs: number, stride: number): RingLayout {
+    const ring = { offset: this.length, slots, sliceMs, stride };
+    this.length += slots * stride;
+    this.rings.push(ring);
+    return ring;
+  }
+
+  /** Bytes the arena takes. */
+  get bytes(): number {
+    return this.length * 8;
+  }
+
+  /** The arena's memory, every tag set to -1 (empty). */
+  finish(): Float64Array {
+    const buffer = typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(Math.max(8, this.bytes)) : new ArrayBuffer(Math.max(8, this.bytes));
+    const data = new Float64Array(buffer);
+    for (const ring of this.rings) {
+      for (let s = 0; s < ring.slots; s++) data[ring.offset + s * ring.stride + TAG] = -1;
+    }
+    return data;
+  }
+}
+
+/** Adds counts to the slice of `nowMs`, clearing the slot first when it held an older slice. */
+export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, total: number, bad: number, sum: number): void {
+  const index = Math.floor(nowMs / ring.sliceMs);
+  const base = ring.offset + (index % ring.slots) * ring.stride;
+  if (data[base + TAG] !== index) {
+    if (data[base + TAG] > index) return; // a slice newer than the clock: the clock went back; keep the newer data
+    for (let m = 1; m < ring.stride; m++) data[base + m] = 0;
+    data[base + TAG] = index;
+  }
+  data[base + TOTAL] += total;
+  data[base + BAD] += bad;
+  if (ring.stride > SUM) data[base + SUM] += sum;
+}
+
+/**
+ * Sums a ring over several windows at once. `slices` must be ascending; for window
+ * i, `out[outAt + i*4 ...]` gets total, bad, sum and the milliseconds the window
+ * covers (its full slices plus the elapsed part of the current one).
+ */
+export function ringSums(data: Float64Array, ring: RingLayout, nowMs: number, slices: readonly number[], out: Float64Array, outAt: number): void {
+  const now = Math.floor(nowMs / ring.sliceMs);
+  let total = 0;
+  let bad = 0;
+  let sum = 0;
+  let w = 0;
+  const last = slices.length === 0 ? 0 : slices[slices.length - 1];
+  for (let j = 0; j < last && w < slices.length; j++) {
+    const index = now - j;
+    if (index < 0) break;
+    const base = ring.offset + (index % ring.slots) * ring.stride;
+    if (data[base + TAG] === index) {
+      if (ring.stride > SUM) sum += data[base + SUM];
+      bad += data[base + BAD];
+      total += data[base + TOTAL];
+    }
+    while (w < slices.length && slices[w] === j + 1) {
+      const o = outAt + w * 4;
+      out[o] = total;
+      out[o + 1] = bad;
+      out[o + 2] = sum;
+      out[o + 3] = nowMs - (now - j) * ring.sliceMs;
+      w++;
+    }
+  }
+  for (; w < slices.length; w++) {
+    const o = outAt + w * 4;
+    out[o] = total;
+    out[o + 1] = bad;
+    out[o + 2] = sum;
+    out[o + 3] = nowMs - Math.max(0, now - slices[w] + 1) * ring.sliceMs;
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Counting spans for SLOs and rules on the event loop.
+ *
+ * Which targets (SLOs and rules) a series feeds is decided once, when the series
+ * is first seen. Per batch, a tight loop over the processor's typed arrays adds
+ * (total, bad) into a small accumulator per target; the accumulators go into the
+ * time-slice rings once per batch. Targets that need the span itself (attribute
+ * selectors, attribute sums) are counted in `onSpanEnd`, and only for the series
+ * they can match.
+ */
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { AlertDefinition } from '../alerts/catalog';
+import { SPAN_KIND_NAMES, UNKNOWN_SERVICE, type SeriesKey } from '../series-table';
+import { ringAdd, type RingLayout } from './counters';
+import { attributesMatch, type CompiledSelector } from './selector';
+
+/** Something spans are counted for: an SLO or a rule. */
+export interface IngestTarget {
+  selector: CompiledSelector;
+  /** An error span counts as bad. */
+  errorIsBad: boolean;
+  /** A span slower than this many microseconds counts as bad; Infinity when latency does not matter. */
+  slowUs: number;
+  /** Attribute rules: spans count only with this attribute; `sum` adds its numeric value. */
+  attribute: string | undefined;
+  aggregate: 'count' | 'sum' | undefined;
+  rings: RingLayout[];
+  /** Alerts fed by this target (their `services` grow with the series seen). */
+  alerts: AlertDefinition[];
+  /** Services whose series this target matched. */
+  services: Set<string>;
+}
+
+const ACC = 3; // total, bad, sum per target
+const OVERFLOW_CACHE_LIMIT = 1024;
+const STATUS_ERROR = 2;
+
+export class Ingest {
+  private readonly acc: Float64Array;
+  private readonly errorIsBad: Uint8Array;
+  private readonly slowUs: Float64Array;
+  private readonly perSpan: Uint8Array;
+  /** Series id -> targets counted from batches. */
+  private readonly batchTargets: (Int32Array | undefined)[] = [];
+  /** Series id -> targets counted per span. */
+  private readonly spanTargets: (Int32Array | undefined)[] = [];
+  private readonly overflowTargets = new Map<string, Int32Array | null>();
+  private lastNowMs = -Infinity;
+  /** Attribute values that a `sum` rule could not add (not a finite number). */
+  nonNumericValues = 0;
+
+  constructor(
+    private readonly targets: readonly IngestTarget[],
+    private readonly data: Float64Array,
+    private readonly overflowId: number,
+  ) {
+    const n = targets.length;
+    this.acc = new Float64Array(n * ACC);
+    this.errorIsBad = Uint8Array.from(targets, (t) => (t.errorIsBad ? 1 : 0));
+    this.slowUs = Float64Array.from(targets, (t) => t.slowUs);
+    this.perSpan = Uint8Array.from(targets, (t) => (t.selector.attributes.length > 0 || t.aggregate !== undefined ? 1 : 0));
+  }
+
+  /** Whether any target needs `countSpan`. */
+  get needsSpans(): boolean {
+    return this.targets.length > 0;
+  }
+
+  /** Decides once which targets a new series feeds. */
+  onNewSeries(id: number, key: SeriesKey): void {
+    const batch: number[] = [];
+    const span: number[] = [];
+    this.targets.forEach((target, t) => {
+      if (!target.selector.matchesSeries(key)) return;
+      (this.perSpan[t] === 1 ? span : batch).push(t);
+      target.services.add(key.service);
+      for (const alert of target.alerts) alert.services.add(key.service);
+    });
+    if (batch.length > 0) this.batchTargets[id] = Int32Array.from(batch);
+    if (span.length > 0) this.spanTargets[id] = Int32Array.from(span);
+  }
+
+  /** Per batch: O(spans x matching targets), no allocation. */
+  countBatch(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number): void {
+    const acc = this.acc;
+    const errorIsBad = this.errorIsBad;
+    const slowUs = this.slowUs;
+    const lists = this.batchTargets;
+    for (let i = 0; i < len; i++) {
+      const list = lists[seriesIds[i]];
+      if (list === undefined) continue;
+      const d = durationsUs[i];
+      const error = flags[i] & 1;
+      for (let j = 0; j < list.length; j++) {
+        const t = list[j];
+        const a = t * ACC;
+        acc[a] += 1;
+        acc[a + 1] += (error & errorIsBad[t]) | (d > slowUs[t] ? 1 : 0);
+      }
+    }
+  }
+
+  /** Per span, for targets that read attributes, and for every target on overflow spans. */
+  countSpan(span: ReadableSpan, seriesId: number): void {
+    const list = seriesId === this.overflowId ? this.overflowList(span) : this.spanTargets[seriesId];
+    if (list === undefined || list === null) return;
+    const attributes = span.attributes as Record<string, unknown> | undefined;
+    const d = span.duration[0] * 1e6 + span.duration[1] / 1e3;
+    const error = span.status.code === STATUS_ERROR ? 1 : 0;
+    for (let j = 0; j < list.length; j++) {
+      const t = list[j];
+      const target = this.targets[t];
+      if (!attributesMatch(target.selector.attributes, attributes)) continue;
+      let sum = 0;
+      if (target.attribute !== undefined) {
+        const value = attributes?.[target.attribute];
+        if (value === undefined || value === null) continue;
+        if (target.aggregate === 'sum') {
+          if (typeof value !== 'number' || !Number.isFinite(value)) {
+            this.nonNumericValues++;
+            continue;
+          }
+          sum = value;
+        }
+      }
+      const a = t * ACC;
+      this.acc[a] += 1;
+      this.acc[a + 1] += (error & this.errorIsBad[t]) | (d > this.slowUs[t] ? 1 : 0);
+      this.acc[a + 2] += sum;
+    }
+  }
+
+  /** Moves the accumulated counts into the slices of `nowMs` (never backwards in time). */
+  commit(nowMs: number): void {
+    const now = nowMs > this.lastNowMs ? nowMs : this.lastNowMs;
+    this.lastNowMs = now;
+    const acc = this.acc;
+    for (let t = 0; t < this.targets.length; t++) {
+      const a = t * ACC;
+      if (acc[a] === 0) continue;
+      const rings = this.targets[t].rings;
+      for (let r = 0; r < rings.length; r++) ringAdd(this.data, rings[r], now, acc[a], acc[a + 1], acc[a + 2]);
+      acc[a] = 0;
+      acc[a + 1] = 0;
+      acc[a + 2] = 0;
+    }
+  }
+
+  /** Spans beyond the cardinality cap still count: their targets are matched per (service, name, kind), cached. */
+  private overflowList(span: ReadableSpan): Int32Array | null {
+    const service = serviceOf(span);
+    const kind = SPAN_KIND_NAMES[span.kind] ?? 'internal';
+    const cacheKey = `${service}\u0000${kind}\u0000${span.name}`;
+    let list = this.overflowTargets.get(cacheKey);
+    if (list === undefined) {
+      const key: SeriesKey = { service, name: String(span.name), kind };
+      const matched: number[] = [];
+      this.targets.forEach((target, t) => {
+        if (target.selector.matchesSeries(key)) matched.push(t);
+      });
+      list = matched.length === 0 ? null : Int32Array.from(matched);
+      if (this.overflowTargets.size >= OVERFLOW_CACHE_LIMIT) this.overflowTargets.clear();
+      this.overflowTargets.set(cacheKey, list);
+    }
+    return list;
+  }
+}
+
+function serviceOf(span: ReadableSpan): string {
+  const value = (span.resource as { attributes?: Record<string, unknown> } | undefined)?.attributes?.['service.name'];
+  return typeof value === 'string' && value.length > 0 ? value : UNKNOWN_SERVICE;
+}
