@@ -47,6 +47,7 @@ export interface DecodedLink {
   traceIdAt: number;
   spanIdAt: number;
   traceFlags: number;
+  isRemote: boolean;
   traceState: string | undefined;
   attributes: DecodedAttr[];
   droppedAttributesCount: number;
@@ -152,8 +153,9 @@ class Reader {
       const linkTrace = this.skip(16);
       const linkSpan = this.skip(8);
       const linkFlags = this.u8();
+      const isRemote = this.u8() === 1;
       const linkState = this.str();
-      links[i] = { traceIdAt: linkTrace, spanIdAt: linkSpan, traceFlags: linkFlags, traceState: linkState, attributes: this.attrs(), droppedAttributesCount: this.varint() };
+      links[i] = { traceIdAt: linkTrace, spanIdAt: linkSpan, traceFlags: linkFlags, isRemote, traceState: linkState, attributes: this.attrs(), droppedAttributesCount: this.varint() };
     }
     const droppedLinksCount = this.varint();
     return {

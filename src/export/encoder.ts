@@ -3,7 +3,7 @@ import {
   BATCH_HEADER_BYTES,
   BATCH_MAGIC,
   BATCH_VERSION,
-  HEX_VALUE,
+  HEX_PAIR,
   SPAN_HAS_PARENT,
   SPAN_HAS_TRACE_STATE,
   SPAN_PARENT_REMOTE,
@@ -17,6 +17,10 @@ import {
 
 /** Strings longer than this are written inline and not interned. */
 const MAX_INTERNED_LENGTH = 256;
+/** Distinct strings remembered across batches before the table starts over. */
+const MAX_SLOTS = 8192;
+/** Span attributes whose position gets a one-entry cache (key and value). */
+const POSITIONS = 64;
 
 /** Thrown (and caught inside `add`) when a span does not fit into the buffer. */
 const FULL = { full: true };
@@ -48,10 +52,31 @@ export class SpanEncoder {
   private pos = BATCH_HEADER_BYTES;
   private limit: number;
   private spanCount = 0;
-  private readonly strings = new Map<string, number>();
+  /**
+   * Interning without clearing a Map per batch: a string keeps its slot across
+   * batches; the slot holds the string's id and the batch generation it was
+   * defined in, so a string from an earlier batch is simply defined again.
+   */
+  private readonly slots = new Map<string, number>();
+  private slotGen = new Uint32Array(1024);
+  private slotId = new Int32Array(1024);
+  private gen = 1;
   private nextString = 0;
+  /**
+   * One-entry caches per span-attribute position: spans of one instrumentation
+   * repeat their keys (and often values) in the same order, so most look-ups are
+   * one identity comparison instead of a Map probe.
+   */
+  private readonly keyAt: (string | undefined)[] = new Array(POSITIONS).fill(undefined);
+  private readonly keyGen = new Uint32Array(POSITIONS);
+  private readonly keyId = new Int32Array(POSITIONS);
+  private readonly valueAt: (string | undefined)[] = new Array(POSITIONS).fill(undefined);
+  private readonly valueGen = new Uint32Array(POSITIONS);
+  private readonly valueId = new Int32Array(POSITIONS);
   private readonly resources = new Map<unknown, number>();
   private readonly scopes = new Map<unknown, number>();
+  private nextResource = 0;
+  private nextScope = 0;
   private lastResource: unknown = undefined;
   private lastResourceId = -1;
   private lastScope: unknown = undefined;
@@ -78,8 +103,8 @@ export class SpanEncoder {
   add(span: ReadableSpan): AddResult {
     const start = this.pos;
     const savedString = this.nextString;
-    const savedResources = this.resources.size;
-    const savedScopes = this.scopes.size;
+    const savedResources = this.nextResource;
+    const savedScopes = this.nextScope;
     try {
       this.writeSpan(span);
       this.spanCount++;
@@ -96,20 +121,20 @@ export class SpanEncoder {
     }
   }
 
-  /** Forgets the strings, resources and scopes a failed span defined. */
+  /**
+   * Forgets what a failed span defined: its bytes are gone, so the ids it took
+   * are free again, and whatever this batch defined before is defined anew when
+   * used next (a new generation; the format allows a string to be defined twice).
+   */
   private rollback(savedString: number, savedResources: number, savedScopes: number): void {
-    if (this.nextString !== savedString) {
-      for (const [s, id] of this.strings) if (id >= savedString) this.strings.delete(s);
-      this.nextString = savedString;
-    }
-    if (this.resources.size !== savedResources) {
-      for (const [r, id] of this.resources) if (id >= savedResources) this.resources.delete(r);
-    }
-    if (this.scopes.size !== savedScopes) {
-      for (const [s, id] of this.scopes) if (id >= savedScopes) this.scopes.delete(s);
-    }
-    if (this.lastResourceId >= savedResources) this.lastResourceId = -1;
-    if (this.lastScopeId >= savedScopes) this.lastScopeId = -1;
+    this.nextString = savedString;
+    this.nextResource = savedResources;
+    this.nextScope = savedScopes;
+    this.gen++;
+    this.resources.clear();
+    this.scopes.clear();
+    this.lastResourceId = -1;
+    this.lastScopeId = -1;
   }
 
   /**
@@ -126,9 +151,11 @@ export class SpanEncoder {
     view.setUint32(8, this.spanCount, true);
     view.setUint32(12, 0, true);
     view.setFloat64(16, nowMs, true);
-    const out = this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.pos) as ArrayBuffer;
+    // allocUnsafeSlow: an ArrayBuffer of its own, not zero-filled (we overwrite it all).
+    const out = Buffer.allocUnsafeSlow(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
     this.reset();
-    return out;
+    return out.buffer as ArrayBuffer;
   }
 
   private reset(): void {
@@ -138,10 +165,12 @@ export class SpanEncoder {
   }
 
   private resetInterning(): void {
-    this.strings.clear();
+    this.gen++;
     this.nextString = 0;
     this.resources.clear();
     this.scopes.clear();
+    this.nextResource = 0;
+    this.nextScope = 0;
     this.lastResource = undefined;
     this.lastResourceId = -1;
     this.lastScope = undefined;
@@ -174,7 +203,7 @@ export class SpanEncoder {
     const status = span.status;
     this.buf[this.pos++] = status.code & 0xff;
     this.str(status.message === '' ? undefined : status.message);
-    this.attrs(span.attributes);
+    this.spanAttrs(span.attributes);
     this.varint(span.droppedAttributesCount ?? 0);
     const events = span.events;
     const eventCount = events.length;
@@ -202,6 +231,7 @@ export class SpanEncoder {
       this.hex(lc.traceId, 16);
       this.hex(lc.spanId, 8);
       this.buf[this.pos++] = lc.traceFlags & 0xff;
+      this.buf[this.pos++] = lc.isRemote === true ? 1 : 0;
       this.str(lc.traceState === undefined ? undefined : lc.traceState.serialize());
       this.attrs(link.attributes);
       this.varint(link.droppedAttributesCount ?? 0);
@@ -253,7 +283,7 @@ export class SpanEncoder {
       this.varint(id + 2);
       return id;
     }
-    id = table.size;
+    id = table === this.resources ? this.nextResource++ : this.nextScope++;
     table.set(object, id);
     this.buf[this.pos++] = 1;
     define(object);
@@ -306,26 +336,96 @@ export class SpanEncoder {
     this.buf[this.pos++] = VAL_NULL;
   }
 
-  /** A string reference: interned, or defined inline. */
-  private str(s: string | undefined | null): void {
+  /** A string reference: interned, or defined inline. Returns the string's id (-1 when absent). */
+  private str(s: string | undefined | null): number {
     if (s === undefined || s === null) {
       this.ensure(1);
       this.buf[this.pos++] = 0;
-      return;
+      return -1;
     }
     if (typeof s !== 'string') s = String(s);
     const len = s.length;
-    if (len <= MAX_INTERNED_LENGTH) {
-      const id = this.strings.get(s);
-      if (id !== undefined) {
-        this.ensure(5);
-        this.varint(id * 2 + 2);
-        return;
-      }
-      this.strings.set(s, this.nextString);
+    if (len > MAX_INTERNED_LENGTH) {
+      this.inline(s, len);
+      return this.nextString++;
     }
-    this.nextString++;
+    let slot = this.slots.get(s);
+    if (slot !== undefined && this.slotGen[slot] === this.gen) {
+      const id = this.slotId[slot];
+      this.ensure(5);
+      this.varint(id * 2 + 2);
+      return id;
+    }
+    if (slot === undefined) slot = this.newSlot(s);
+    const id = this.nextString++;
+    this.slotGen[slot] = this.gen;
+    this.slotId[slot] = id;
     this.inline(s, len);
+    return id;
+  }
+
+  private newSlot(s: string): number {
+    let slot = this.slots.size;
+    if (slot >= MAX_SLOTS) {
+      // Ids live in the slots only for the generation that set them: starting over is safe.
+      this.slots.clear();
+      slot = 0;
+    }
+    if (slot >= this.slotGen.length) {
+      const gen = new Uint32Array(this.slotGen.length * 2);
+      gen.set(this.slotGen);
+      this.slotGen = gen;
+      const id = new Int32Array(this.slotId.length * 2);
+      id.set(this.slotId);
+      this.slotId = id;
+    }
+    this.slots.set(s, slot);
+    return slot;
+  }
+
+  /** Span attributes, with the per-position caches in front of the string table. */
+  private spanAttrs(attributes: Record<string, unknown> | undefined): void {
+    this.ensure(4);
+    const countAt = this.pos;
+    this.pos += 2;
+    let count = 0;
+    if (attributes !== undefined && attributes !== null) {
+      const gen = this.gen;
+      for (const key in attributes) {
+        const value = attributes[key];
+        if (value === undefined) continue;
+        const j = count++;
+        if (j >= POSITIONS) {
+          this.str(key);
+          this.value(value, true);
+          continue;
+        }
+        if (this.keyAt[j] === key && this.keyGen[j] === gen) {
+          this.ensure(5);
+          this.varint(this.keyId[j] * 2 + 2);
+        } else {
+          this.keyId[j] = this.str(key);
+          this.keyAt[j] = key;
+          this.keyGen[j] = gen;
+        }
+        if (typeof value === 'string') {
+          this.ensure(6);
+          this.buf[this.pos++] = VAL_STRING;
+          if (this.valueAt[j] === value && this.valueGen[j] === gen) {
+            this.varint(this.valueId[j] * 2 + 2);
+          } else {
+            // Values are mostly unique (paths, ids): defined inline, remembered here only.
+            this.valueAt[j] = value;
+            this.valueGen[j] = gen;
+            this.valueId[j] = this.nextString++;
+            this.inline(value, value.length);
+          }
+        } else {
+          this.value(value, true);
+        }
+      }
+    }
+    this.view.setUint16(countAt, count, true);
   }
 
   private inline(s: string, len: number): void {
@@ -364,9 +464,7 @@ export class SpanEncoder {
       buf.fill(0, p, p + bytes);
     } else {
       for (let i = 0; i < bytes; i++) {
-        const hi = id.charCodeAt(2 * i);
-        const lo = id.charCodeAt(2 * i + 1);
-        buf[p + i] = (HEX_VALUE[hi & 0x7f] << 4) | HEX_VALUE[lo & 0x7f];
+        buf[p + i] = HEX_PAIR[((id.charCodeAt(2 * i) & 0x7f) << 7) | (id.charCodeAt(2 * i + 1) & 0x7f)];
       }
     }
     p += bytes;

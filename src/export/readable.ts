@@ -42,6 +42,7 @@ function readable(bytes: Uint8Array, span: DecodedSpan, resource: ResourceLike):
       traceId: toHex(bytes, l.traceIdAt, 16),
       spanId: toHex(bytes, l.spanIdAt, 8),
       traceFlags: l.traceFlags,
+      isRemote: l.isRemote,
       ...(l.traceState !== undefined ? { traceState: new TraceState(l.traceState) } : {}),
     },
     attributes: attributes(l.attributes),

@@ -21,7 +21,7 @@
  *   u8 statusCode  str statusMessage
  *   attrs  varint droppedAttributes
  *   u16 eventCount { str name, u32 sec, u32 ns, attrs, varint dropped }  varint droppedEvents
- *   u16 linkCount { 16 traceId, 8 spanId, u8 traceFlags, str traceState, attrs, varint dropped }  varint droppedLinks
+ *   u16 linkCount { 16 traceId, 8 spanId, u8 traceFlags, u8 isRemote, str traceState, attrs, varint dropped }  varint droppedLinks
  * str:   varint v: 0 absent; odd: a new string of (v-1)/2 UTF-8 bytes follows (it takes the next id);
  *        even: the string with id v/2-1
  * attrs: u16 count { str key, value }
@@ -43,13 +43,19 @@ export const VAL_TRUE = 3;
 export const VAL_FALSE = 4;
 export const VAL_ARRAY = 5;
 
-/** Hex digit -> nibble (0 for anything else). */
-export const HEX_VALUE: Uint8Array = (() => {
-  const table = new Uint8Array(128);
-  for (let i = 0; i < 10; i++) table[48 + i] = i;
+/** Two hex digits (char codes, 7 bits each: `(hi << 7) | lo`) -> byte; 0 for anything else. */
+export const HEX_PAIR: Uint8Array = (() => {
+  const nibble = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) nibble[48 + i] = i;
   for (let i = 0; i < 6; i++) {
-    table[97 + i] = 10 + i;
-    table[65 + i] = 10 + i;
+    nibble[97 + i] = 10 + i;
+    nibble[65 + i] = 10 + i;
+  }
+  const table = new Uint8Array(1 << 14);
+  for (let hi = 0; hi < 128; hi++) {
+    for (let lo = 0; lo < 128; lo++) {
+      if (nibble[hi] >= 0 && nibble[lo] >= 0) table[(hi << 7) | lo] = (nibble[hi] << 4) | nibble[lo];
+    }
   }
   return table;
 })();

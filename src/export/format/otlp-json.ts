@@ -52,7 +52,7 @@ function jsonSpan(bytes: Uint8Array, span: DecodedSpan): Record<string, unknown>
     ...(l.traceState !== undefined ? { traceState: l.traceState } : {}),
     attributes: keyValues(l.attributes),
     droppedAttributesCount: l.droppedAttributesCount,
-    flags: l.traceFlags,
+    flags: l.traceFlags | 0x100 | (l.isRemote ? 0x200 : 0),
   }));
   out.droppedLinksCount = span.droppedLinksCount;
   out.status = span.statusMessage !== undefined ? { code: span.statusCode, message: span.statusMessage } : { code: span.statusCode };

@@ -86,7 +86,7 @@ function writeSpan(w: ProtobufWriter, bytes: Uint8Array, span: DecodedSpan): voi
       w.varint(link.droppedAttributesCount);
     }
     w.tag(6, 5);
-    w.fixed32(link.traceFlags);
+    w.fixed32(link.traceFlags | SPAN_FLAGS_HAS_IS_REMOTE | (link.isRemote ? SPAN_FLAGS_IS_REMOTE : 0));
     w.end();
   }
   if (span.droppedLinksCount > 0) {
