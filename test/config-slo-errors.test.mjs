@@ -1,0 +1,137 @@
+// Broken `slos:`, `alerting:`, `notifiers:` and `trends:` configurations: each
+// gives exactly this message, naming the file, the line and the key path.
+import test from 'ava';
+import { ConfigError, loadConfig, parseYamlConfig, SpanMeterProcessor } from 'spanmeter';
+
+const SLO = 'slos:\n  - name: a\n    indicator: availability\n';
+
+/** [title, yaml, expected problem lines] */
+const CASES = [
+  ['objective of 100%', `${SLO}    objective: 100\n`, ['tracing.yaml:4 slos[0].objective: must be < 100 (percent), got 100']],
+  ['objective as a bad string', `${SLO}    objective: "99.9 percent"\n`, ['tracing.yaml:4 slos[0].objective: must be a percentage such as 99.9 or "99.9%", got "99.9 percent"']],
+  ['latency without threshold', 'slos:\n  - name: a\n    indicator: latency\n    objective: 99\n', ['tracing.yaml:3 slos[0].indicator.latency_threshold: is required for type latency']],
+  [
+    'threshold that is not a duration',
+    'slos:\n  - name: a\n    indicator:\n      type: latency\n      latency_threshold: fast\n    objective: 99\n',
+    ['tracing.yaml:5 slos[0].indicator.latency_threshold: must be a duration such as "500ms", "30s", "5m", "1h" or "30d", got string "fast"'],
+  ],
+  [
+    'unknown indicator type',
+    'slos:\n  - name: a\n    indicator: throughput\n    objective: 99\n',
+    ['tracing.yaml:3 slos[0].indicator.type: must be one of availability, latency, latency_and_availability, got "throughput"'],
+  ],
+  [
+    'time window shorter than a tier',
+    `${SLO}    objective: 99\n    time_window: 1d\n`,
+    ['tracing.yaml:5 slos[0].time_window: is shorter than the long window of burn-rate tier ticket_3d (3d); disable the tier with alerting.disabled_tiers: [ticket_3d]'],
+  ],
+  ['time window too long', `${SLO}    objective: 99\n    time_window: 180d\n`, ['tracing.yaml:5 slos[0].time_window: must be at most 90d, got "180d"']],
+  [
+    'unknown tier disabled',
+    `${SLO}    objective: 99\n    alerting:\n      disabled_tiers: [page_2h]\n`,
+    ['tracing.yaml:6 slos[0].alerting.disabled_tiers[0]: unknown tier "page_2h"; tiers: page_1h, page_6h, ticket_1d, ticket_3d'],
+  ],
+  ['duplicate SLO names', `${SLO}    objective: 99.9\n  - name: a\n    indicator: availability\n    objective: 99\n`, ['tracing.yaml:5 slos[1].name: duplicate SLO name "a"']],
+  [
+    'misspelt span kind',
+    'slos:\n  - name: a\n    selector:\n      span_kind: sever\n    indicator: availability\n    objective: 99\n',
+    ['tracing.yaml:4 slos[0].selector.span_kind: must be one of internal, server, client, producer, consumer (or a list of them), got "sever"'],
+  ],
+  [
+    'misspelt key, so the objective is missing',
+    `${SLO}    objectve: 99\n`,
+    [
+      'tracing.yaml:2 slos[0].objective: is required',
+      'tracing.yaml:4 slos[0].objectve: unknown key (did you mean "objective"?); allowed: name, description, selector, indicator, objective, time_window, budgeting_method, at_risk_below, labels, alerting',
+    ],
+  ],
+  ['budgeting method', `${SLO}    objective: 99\n    budgeting_method: timeslices\n`, ['tracing.yaml:5 slos[0].budgeting_method: must be one of occurrences, got "timeslices"']],
+  ['evaluation interval too short', 'alerting:\n  evaluation_interval: 100ms\n', ['tracing.yaml:2 alerting.evaluation_interval: must be at least 1s, got "100ms"']],
+  [
+    'short window longer than the long one',
+    'alerting:\n  burn_rate:\n    tiers:\n      - name: x\n        budget_consumed: 2\n        long_window: 5m\n        short_window: 1h\n',
+    ['tracing.yaml:7 alerting.burn_rate.tiers[0].short_window: must be shorter than long_window (5m), got 1h'],
+  ],
+  [
+    'tier budget over 100%',
+    'alerting:\n  burn_rate:\n    tiers:\n      - name: x\n        budget_consumed: 120%\n        long_window: 1h\n        short_window: 5m\n',
+    ['tracing.yaml:5 alerting.burn_rate.tiers[0].budget_consumed: must be <= 100 (percent), got "120%"'],
+  ],
+  ['latency rule below', 'alerting:\n  rules:\n    - name: r\n      type: latency\n      below: 10ms\n', ['tracing.yaml:5 alerting.rules[0].below: latency rules alert above a threshold; use above']],
+  ['rule without threshold', 'alerting:\n  rules:\n    - name: r\n      type: error_rate\n', ['tracing.yaml:3 alerting.rules[0].above: is required (or below)']],
+  [
+    'unknown rule type',
+    'alerting:\n  rules:\n    - name: r\n      type: errors\n      above: 1\n',
+    ['tracing.yaml:4 alerting.rules[0].type: must be one of latency, error_rate, request_rate, attribute, got "errors"'],
+  ],
+  ['attribute sum without attribute', 'alerting:\n  rules:\n    - name: r\n      type: attribute\n      above: 10\n', ['tracing.yaml:3 alerting.rules[0].attribute: is required for an attribute rule that sums (aggregate: sum)']],
+  ['rule window too long', 'alerting:\n  rules:\n    - name: r\n      type: request_rate\n      window: 2d\n      above: 10\n', ['tracing.yaml:5 alerting.rules[0].window: must be at most 1d, got "2d"']],
+  ['error rate over 100%', 'alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 150\n', ['tracing.yaml:5 alerting.rules[0].above: must be <= 100 (percent), got 150']],
+  [
+    'invalid label name',
+    'alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 5\n      labels:\n        team-name: x\n',
+    ['tracing.yaml:7 alerting.rules[0].labels.team-name: is not a valid label name (letters, digits and _, not starting with a digit)'],
+  ],
+  [
+    'duplicate rule names',
+    'alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 5\n    - name: r\n      type: error_rate\n      above: 6\n',
+    ['tracing.yaml:6 alerting.rules[1].name: duplicate rule name "r"'],
+  ],
+  ['webhook URL scheme', 'notifiers:\n  webhooks:\n    - name: am\n      url: ftp://example.com\n', ['tracing.yaml:4 notifiers.webhooks[0].url: must be an http:// or https:// URL, got "ftp://example.com"']],
+  ['webhook without name', 'notifiers:\n  webhooks:\n    - url: http://x\n', ['tracing.yaml:3 notifiers.webhooks[0].name: is required']],
+  [
+    'Alertmanager API without re-sending',
+    'notifiers:\n  webhooks:\n    - name: am\n      url: http://x\n      format: alertmanager_api\n      repeat_interval: 0s\n',
+    ['tracing.yaml:6 notifiers.webhooks[0].repeat_interval: must be above 0 for format alertmanager_api (Alertmanager resolves alerts that are not re-sent)'],
+  ],
+  ['webhook timeout type', 'notifiers:\n  webhooks:\n    - name: am\n      url: http://x\n      timeout: true\n', ['tracing.yaml:5 notifiers.webhooks[0].timeout: must be a duration such as "500ms", "30s", "5m", "1h" or "30d", got boolean true']],
+  ['log stream', 'notifiers:\n  log:\n    stream: stdlog\n', ['tracing.yaml:3 notifiers.log.stream: must be one of stderr, stdout, got "stdlog"']],
+  ['regression ratio', 'trends:\n  regression:\n    ratio: 0.5\n', ['tracing.yaml:3 trends.regression.ratio: must be > 1, got 0.5']],
+  ['baseline file missing', 'trends:\n  regression:\n    baseline: file\n', ['tracing.yaml:3 trends.regression.baseline_file: is required when baseline is file']],
+  [
+    'baseline file unreadable',
+    'trends:\n  regression:\n    baseline: file\n    baseline_file: /nonexistent/baseline.json\n',
+    ['tracing.yaml:4 trends.regression.baseline_file: cannot read the baseline file "/nonexistent/baseline.json": ENOENT: no such file or directory, open \'/nonexistent/baseline.json\''],
+  ],
+  ['regression window', 'trends:\n  regression:\n    window: 10m\n', ['tracing.yaml:3 trends.regression.window: must be one of 1m, 5m, 15m, 1h, got "10m"']],
+  ['unknown trends key', 'trends:\n  health:\n    score: 90\n', ['tracing.yaml:3 trends.health.score: unknown key; allowed: enabled, error_rate_window']],
+];
+
+for (const [title, yaml, expected] of CASES) {
+  test(`config error: ${title}`, (t) => {
+    const error = t.throws(() => parseYamlConfig(yaml, 'tracing.yaml'), { instanceOf: ConfigError });
+    const lines = error.message.split('\n');
+    t.is(lines[0], `spanmeter: invalid configuration in tracing.yaml (${expected.length} problem${expected.length === 1 ? '' : 's'}):`);
+    t.deepEqual(
+      lines.slice(1).map((l) => l.trim()),
+      expected,
+    );
+    for (const problem of error.problems) {
+      t.is(problem.file, 'tracing.yaml');
+      t.true(Number.isInteger(problem.line));
+    }
+  });
+}
+
+test('a configuration object in code names the key path', (t) => {
+  const error = t.throws(() => loadConfig({ slos: [{ name: 'a', indicator: 'availability', objective: 0 }] }), { instanceOf: ConfigError });
+  t.is(error.message.split('\n')[1].trim(), '(config object) slos[0].objective: must be > 0 (percent), got 0');
+});
+
+test('an invalid configuration never half-starts a processor', (t) => {
+  t.throws(() => new SpanMeterProcessor({ config: { alerting: { rules: [{ name: 'r', type: 'error_rate' }] } } }), { instanceOf: ConfigError });
+});
+
+test('defaults: every key of the sections has a documented default', (t) => {
+  const config = loadConfig({ slos: [{ name: 'a', indicator: 'availability', objective: 99.9 }] });
+  t.like(config.alerting, { evaluationIntervalMs: 10_000, historySize: 100, rules: [] });
+  t.like(config.alerting.burnRate, { enabled: true, minEvents: 10, minBadEvents: 2, forMs: 0, keepFiringForMs: 0 });
+  t.is(config.alerting.burnRate.tiers.length, 4);
+  t.like(config.slos[0], { timeWindowMs: 30 * 86_400_000, budgetingMethod: 'occurrences', atRiskBelowPercent: 25, objective: 99.9 });
+  t.like(config.slos[0].selector, { service: '*', spanName: '*', spanKinds: [] });
+  t.like(config.notifiers, { externalUrl: '', webhooks: [] });
+  t.like(config.notifiers.log, { enabled: true, stream: 'stderr', format: 'json' });
+  t.like(config.trends.regression, { enabled: true, window: '15m', ratio: 1.5, minCount: 20, baseline: 'previous_hour' });
+  t.like(config.trends.errorAnalysis, { enabled: true, top: 5, maxGroups: 1000, maxMessageLength: 200 });
+  t.like(config.trends.health, { enabled: true, errorRateWindow: '5m' });
+});
