@@ -27,18 +27,23 @@ export interface HealthInput {
 
 const PAGE_SEVERITIES = new Set(['page', 'critical']);
 const MIN_SPANS_FOR_ERROR_RATE = 10;
+/** Reasons of equal penalty are listed in this order. */
+const KIND_ORDER: readonly HealthReason['kind'][] = ['slo_breached', 'slo_at_risk', 'alert_firing', 'error_rate', 'latency_regression'];
 
 export function computeHealth(input: HealthInput): ServiceHealth[] {
   const reasons = new Map<string, HealthReason[]>();
-  const add = (service: string, reason: HealthReason): void => {
+  const listOf = (service: string): HealthReason[] => {
     let list = reasons.get(service);
     if (list === undefined) reasons.set(service, (list = []));
-    if (reason.penalty > 0) list.push(reason);
+    return list;
+  };
+  const add = (service: string, reason: HealthReason): void => {
+    if (reason.penalty > 0) listOf(service).push(reason);
   };
   const traffic = new Map<string, { count: number; errors: number }>();
   for (const op of input.operations) {
     if (op.service === OVERFLOW_NAME) continue;
-    add(op.service, { kind: 'error_rate', subject: '', penalty: 0, detail: '' });
+    listOf(op.service); // every service gets a score, 100 without reasons
     const w = op.windows?.[input.window];
     if (w === undefined) continue;
     const t = traffic.get(op.service) ?? { count: 0, errors: 0 };
@@ -75,7 +80,7 @@ export function computeHealth(input: HealthInput): ServiceHealth[] {
   }
   const out: ServiceHealth[] = [];
   for (const [service, list] of reasons) {
-    list.sort((a, b) => b.penalty - a.penalty);
+    list.sort((a, b) => b.penalty - a.penalty || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
     const score = Math.max(0, 100 - list.reduce((n, r) => n + r.penalty, 0));
     out.push({ service, score, status: score >= 90 ? 'healthy' : score >= 60 ? 'degraded' : 'unhealthy', reasons: list });
   }
