@@ -52,15 +52,22 @@ export class CircuitBreaker {
     }
   }
 
-  /** True when the circuit is open (or half-open with its probe in flight): skip to the next target. */
+  /** True while the circuit is open or half-open (until a probe succeeds). */
   isOpen(now: number): boolean {
-    const at = this.readyAt(now);
-    return this.state === 'open' || (this.state === 'half-open' && at !== 0);
+    this.readyAt(now);
+    return this.state === 'open' || this.state === 'half-open';
   }
 
-  /** A request is about to be sent (marks the half-open probe). */
-  onSend(): void {
-    if (this.state === 'half-open') this.probing = true;
+  /** A request is about to be sent; returns true when it is the half-open probe. */
+  onSend(): boolean {
+    if (this.state !== 'half-open' || this.probing) return false;
+    this.probing = true;
+    return true;
+  }
+
+  /** The probe was not sent after all: let another request be the probe. */
+  releaseProbe(): void {
+    this.probing = false;
   }
 
   onSuccess(): void {
@@ -71,11 +78,19 @@ export class CircuitBreaker {
     this.nextAttemptAt = 0;
   }
 
-  /** Records a failed request; returns the new state. */
-  onFailure(now: number, retryAfterMs?: number): BreakerState {
-    this.failures++;
+  /**
+   * Records a failed request; returns the new state. While the circuit is open or
+   * half-open only the probe's failure counts: requests sent before it opened
+   * answer late and must not prolong it (a Retry-After still does).
+   */
+  onFailure(now: number, retryAfterMs?: number, wasProbe = false): BreakerState {
     const p = this.policy;
-    if (this.state === 'half-open' || this.state === 'open' || this.failures >= p.failureThreshold) {
+    if ((this.state === 'open' || this.state === 'half-open') && !wasProbe) {
+      if (retryAfterMs !== undefined) this.openUntil = Math.max(this.openUntil, now + retryAfterMs);
+      return this.state;
+    }
+    this.failures++;
+    if (wasProbe || this.failures >= p.failureThreshold) {
       this.open(now, retryAfterMs);
       return this.state;
     }

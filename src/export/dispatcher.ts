@@ -327,7 +327,7 @@ export class Dispatcher {
     const breaker = this.breakers[index];
     const stats = this.stats[index];
     const n = part.to - part.from;
-    breaker.onSend();
+    const probe = breaker.onSend();
     if (part.attempts > 0) stats.retries++;
     if (part.ambiguous) stats.resentSpans += n;
     part.attempts++;
@@ -341,10 +341,10 @@ export class Dispatcher {
     }
     sending
       .catch((error: unknown): SendResult => ({ ok: false, kind: 'retryable', error: `${(error as Error)?.message ?? error}`, ambiguous: false }))
-      .then((result) => this.onResult(part, index, result, performance.now() - started));
+      .then((result) => this.onResult(part, index, result, performance.now() - started, probe));
   }
 
-  private onResult(part: Part, index: number, result: SendResult, latencyMs: number): void {
+  private onResult(part: Part, index: number, result: SendResult, latencyMs: number, probe: boolean): void {
     if (!this.inflightParts.delete(part)) return; // abandoned at shutdown (already spooled)
     const now = this.now();
     const breaker = this.breakers[index];
@@ -366,6 +366,11 @@ export class Dispatcher {
       stats.batchesFailed++;
       stats.spansFailed += n;
       stats.fail(result.error, now);
+      if (probe && result.kind !== 'retryable') {
+        // Not an outage: the target answered (a 4xx proves it is back), or nothing was sent.
+        if (result.notSent) breaker.releaseProbe();
+        else breaker.onSuccess();
+      }
       if (result.kind === 'too_large' && n > 1) {
         const mid = part.from + Math.floor(n / 2);
         part.owner.pending++;
@@ -376,7 +381,7 @@ export class Dispatcher {
         (part.bad ??= new Set()).add(index);
         this.enqueue(part);
       } else {
-        breaker.onFailure(now, result.retryAfterMs);
+        breaker.onFailure(now, result.retryAfterMs, probe);
         if (result.ambiguous) part.ambiguous = true;
         this.enqueue(part);
       }

@@ -60,6 +60,6 @@ export function targetStatus(target: Target, priority: number, breaker: CircuitB
   if (target.endpoint !== undefined) status.endpoint = target.endpoint;
   if (stats.lastError !== undefined) status.lastError = stats.lastError;
   if (stats.lastErrorAt !== undefined) status.lastErrorAt = new Date(stats.lastErrorAt).toISOString();
-  if (breaker.state === 'open') status.circuitOpenUntil = new Date(breaker.openUntil).toISOString();
+  if (open) status.circuitOpenUntil = new Date(breaker.openUntil).toISOString();
   return status;
 }

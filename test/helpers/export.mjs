@@ -66,6 +66,14 @@ export async function startOtlpReceiver({ port = 0 } = {}) {
       child.kill('SIGKILL');
       return exited;
     },
+    /** Resets every connection and closes the port at once, after reporting what it acknowledged. */
+    crash() {
+      if (!receiver.alive) return Promise.resolve();
+      receiver.alive = false;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'crash' });
+      return exited;
+    },
     close() {
       return receiver.kill();
     },

@@ -36,7 +36,7 @@ export class HttpTarget implements Target {
     const spans = payload.from === 0 && payload.to === payload.spans.length ? payload.spans : payload.spans.slice(payload.from, payload.to);
     const raw = this.type === 'zipkin' ? Buffer.from(encodeZipkinJson(payload.bytes, spans)) : encodeOtlpProto(payload.bytes, spans);
     if (raw.byteLength > this.config.maxRequestBytes) {
-      return { ok: false, kind: 'too_large', error: `request of ${raw.byteLength} bytes is over max_request_size (${this.config.maxRequestBytes})`, ambiguous: false };
+      return { ok: false, kind: 'too_large', error: `request of ${raw.byteLength} bytes is over max_request_size (${this.config.maxRequestBytes})`, ambiguous: false, notSent: true };
     }
     const body = this.config.compression === 'gzip' ? await gzip(raw, { level: 1 }) : raw;
     const res = await this.client.post(this.url, this.headers, body, this.config.timeoutMs);

@@ -25,6 +25,8 @@ export type SendResult =
       retryAfterMs?: number;
       /** The receiver may have stored it although we saw a failure. */
       ambiguous: boolean;
+      /** Refused before any request was made (e.g. over max_request_size). */
+      notSent?: boolean;
     };
 
 export interface Target {
