@@ -14,6 +14,8 @@ interface Owner {
   origin: SpoolEntry | undefined;
   /** Parts not settled yet. */
   pending: number;
+  /** A part went back to the spool: the file stays even when the other parts are delivered. */
+  keep?: boolean;
 }
 
 /** A batch, or a part of one after a split, on its way to a target. */
@@ -180,6 +182,11 @@ export class Dispatcher {
    */
   async drain(deadline: number, abortInflight: () => void): Promise<void> {
     this.draining = true;
+    // Batches read back from the spool are still in their files: no need to wait for them.
+    for (const part of this.queue.filter((p) => p.owner.origin !== undefined)) {
+      this.queue.splice(this.queue.indexOf(part), 1);
+      this.keepInSpool(part);
+    }
     this.pump();
     if (!this.idle()) {
       await new Promise<void>((resolve) => {
@@ -197,9 +204,7 @@ export class Dispatcher {
     if (leftovers.length > 0) abortInflight();
     for (const part of leftovers) {
       if (part.owner.origin !== undefined) {
-        // Read back from the spool: its file is still there for the next start.
-        part.owner.origin = undefined;
-        this.settlePart(part);
+        this.keepInSpool(part);
         continue;
       }
       const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.bytes, part.from, part.to, part.createdMs, true) : 'error';
@@ -250,7 +255,12 @@ export class Dispatcher {
         break;
       }
       // Every target is open.
-      if (this.spool !== undefined && this.spool.usable && now >= this.spoolRetryAt && part.owner.origin === undefined) {
+      if (part.owner.origin !== undefined) {
+        this.queue.shift();
+        this.keepInSpool(part);
+        continue;
+      }
+      if (this.spool !== undefined && this.spool.usable && now >= this.spoolRetryAt) {
         this.queue.shift();
         this.spoolPart(part);
         continue;
@@ -283,7 +293,12 @@ export class Dispatcher {
     if (spool === undefined || !spool.usable || this.draining || spool.batches === 0) return;
     const concurrency = this.options.concurrency;
     while (this.replaying.size < concurrency && this.queue.length < concurrency && this.replayReads === 0) {
-      if (this.choose(undefined, now).index < 0) return;
+      const choice = this.choose(undefined, now);
+      if (choice.index < 0) {
+        // Come back when a circuit half-opens: the spool is replayed even with no new spans.
+        this.wakeAt(choice.at);
+        return;
+      }
       const entry = spool.oldest(this.replaying);
       if (entry === undefined) return;
       if (now - entry.createdMs > spool.options.maxAgeMs) {
@@ -414,6 +429,19 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * A batch read back from the spool that cannot go now: its file stays and is
+   * read again later. If some of its parts were delivered meanwhile, or an
+   * attempt's outcome was unknown, its next sending is counted as a re-send.
+   */
+  private keepInSpool(part: Part): void {
+    const owner = part.owner;
+    const origin = owner.origin as SpoolEntry;
+    owner.keep = true;
+    if (part.ambiguous || owner.pending > 1) origin.ambiguous = true;
+    this.settleOwner(owner);
+  }
+
   private settlePart(part: Part): void {
     this.settleOwner(part.owner);
   }
@@ -423,7 +451,10 @@ export class Dispatcher {
     if (owner.pending > 0) return;
     if (owner.seq !== undefined) this.options.onSettled(owner.seq);
     const origin = owner.origin;
-    if (origin !== undefined && this.spool !== undefined) {
+    if (origin !== undefined && owner.keep === true) {
+      this.replaying.delete(origin.name);
+      this.checkIdle();
+    } else if (origin !== undefined && this.spool !== undefined) {
       void this.spool.remove(origin).then(() => {
         this.replaying.delete(origin.name);
         this.pump();

@@ -82,8 +82,14 @@ export class SpanEncoder {
   private lastScope: unknown = undefined;
   private lastScopeId = -1;
 
-  /** @param capacity the most bytes one batch can take (header included) */
-  constructor(readonly capacity: number) {
+  /**
+   * @param capacity the most bytes one batch can take (header included)
+   * @param maxSpanBytes a span that takes more than this is not encoded
+   */
+  constructor(
+    readonly capacity: number,
+    readonly maxSpanBytes: number = capacity,
+  ) {
     this.buf = Buffer.allocUnsafeSlow(capacity);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.limit = capacity;
@@ -107,6 +113,11 @@ export class SpanEncoder {
     const savedScopes = this.nextScope;
     try {
       this.writeSpan(span);
+      if (this.pos - start > this.maxSpanBytes) {
+        this.pos = start;
+        this.rollback(savedString, savedResources, savedScopes);
+        return SPAN_TOO_LARGE;
+      }
       this.spanCount++;
       return ADDED;
     } catch (error) {

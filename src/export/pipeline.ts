@@ -73,7 +73,7 @@ export class ExportPipeline implements ProcessorExtension {
     private readonly exporters: readonly SpanExporter[] = [],
   ) {
     this.config = { ...config, targets: resolveTargets(config, exporters.length) };
-    this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes);
+    this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes, config.batch.maxSpanBytes);
     this.startWorker();
   }
 

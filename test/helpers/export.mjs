@@ -103,11 +103,11 @@ export async function startOtlpReceiver({ port = 0 } = {}) {
 }
 
 /**
- * A loopback HTTP receiver. `handler(req, body, res)` answers (default: 200/202);
+ * A loopback HTTP receiver on `port` (0: any). `handler(req, body, res, accept)` answers (default: 200/202);
  * bodies are gunzipped when gzip-encoded. Zipkin JSON lists are parsed into
  * `zipkinSpans`; `received` counts span ids (Zipkin `id`).
  */
-export async function startHttpReceiver(handler) {
+export async function startHttpReceiver(handler, { port = 0 } = {}) {
   const receiver = { requests: [], zipkinSpans: [], received: new Map(), sockets: new Set(), url: '', port: 0 };
   const server = http.createServer((req, res) => {
     const chunks = [];
@@ -137,7 +137,7 @@ export async function startHttpReceiver(handler) {
     receiver.sockets.add(socket);
     socket.on('close', () => receiver.sockets.delete(socket));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
   receiver.port = server.address().port;
   receiver.url = `http://127.0.0.1:${receiver.port}`;
   receiver.close = () =>
