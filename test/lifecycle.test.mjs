@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmpRoot = path.join(root, 'test', '.tmp');
 
 function freshDir(name) {
-  const dir = path.join(tmpRoot, `${name}-${process.pid}`);
+  const dir = path.join(tmpRoot, name);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   return dir;
@@ -49,6 +49,8 @@ test('installed without a native binary: JS fallback, one warning that says how 
   fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(root, 'native', 'index.js'), path.join(pkg, 'native', 'index.js'));
   fs.writeFileSync(path.join(dir, 'app.cjs'), APP);
+  // an app package of its own, or Node would resolve 'spanmeter' to this repository (self-reference)
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   const { stdout, stderr } = await run(process.execPath, [path.join(dir, 'app.cjs')], {
     cwd: dir,
     timeout: 60_000,

@@ -1,0 +1,85 @@
+// The Rust and JS back ends implement one contract (docs/internals.md): for the
+// same input they write the same snapshot bytes and summarize it to the same numbers.
+import test from 'ava';
+import * as hdr from 'hdr-histogram-js';
+import { backendInfo } from 'spanmeter';
+import { rng, normal } from './helpers/spans.mjs';
+
+// internal modules, reached through the compiled package
+const { loadBackend } = await import('../dist/backend/load.js');
+
+const nativeTest = backendInfo().nativeAvailable || process.env.CI ? test : test.skip;
+const OPTIONS = { significantDigits: 3, highestTrackableUs: 3_600_000_000 };
+
+/** Feeds both sets the same batches at irregular times: bursts, idle gaps longer than an hour, a clock going backwards. */
+function feed(sets, seed) {
+  const random = rng(seed);
+  let now = Date.UTC(2026, 0, 1, 12, 0, 3);
+  const n = 512;
+  const ids = new Uint32Array(n);
+  const durations = new Float64Array(n);
+  const flags = new Uint8Array(n);
+  const steps = [1_000, 9_000, 25_000, 61_000, 299_000, 901_000, 3_700_000, -20_000];
+  for (let batch = 0; batch < 400; batch++) {
+    for (let i = 0; i < n; i++) {
+      ids[i] = Math.floor(random() * random() * 40);
+      const garbage = random();
+      durations[i] = garbage < 0.002 ? NaN : garbage < 0.004 ? -1 : garbage < 0.006 ? 1e13 : Math.exp(Math.log(15_000) + 1.3 * normal(random));
+      flags[i] = random() < 0.05 ? 1 : 0;
+    }
+    const len = batch % 7 === 0 ? Math.floor(random() * n) : n;
+    for (const set of sets) set.record(ids, durations, flags, len, now);
+    now += steps[Math.floor(random() * random() * steps.length)];
+  }
+  return now;
+}
+
+nativeTest('native and JS write identical snapshots for identical input', (t) => {
+  const native = loadBackend('native').createSet(OPTIONS);
+  const js = loadBackend('js').createSet(OPTIONS);
+  const end = feed([native, js], 5);
+  for (const at of [end, end + 30_000, end + 600_000, end + 7_200_000]) {
+    const a = Buffer.from(native.snapshot(at));
+    const b = Buffer.from(js.snapshot(at));
+    t.is(a.length, b.length, `snapshot length at +${at - end} ms`);
+    t.true(a.equals(b), `snapshot bytes at +${at - end} ms`);
+  }
+  t.is(native.invalidCount, js.invalidCount);
+  t.is(native.clampedCount, js.clampedCount);
+  t.is(native.seriesCount, js.seriesCount);
+  t.true(native.invalidCount > 0 && native.clampedCount > 0);
+});
+
+nativeTest('native and JS summarize a snapshot to the same numbers', (t) => {
+  const set = loadBackend('js').createSet(OPTIONS);
+  const end = feed([set], 9);
+  const snapshot = set.snapshot(end);
+  const percentiles = [0, 1, 50, 90, 95, 99, 99.9, 99.99, 100];
+  const fromNative = loadBackend('native').summarize(snapshot, percentiles, [50, 99], true);
+  const fromJs = loadBackend('js').summarize(snapshot, percentiles, [50, 99], true);
+  t.is(fromNative.length, fromJs.length);
+  t.true(fromNative.length > 10);
+  for (let i = 0; i < fromJs.length; i++) {
+    const { histogram: hn, ...restNative } = fromNative[i];
+    const { histogram: hj, ...restJs } = fromJs[i];
+    t.deepEqual(restNative, restJs, `series ${fromJs[i].id}`);
+    const a = hdr.decodeFromCompressedBase64(hn);
+    const b = hdr.decodeFromCompressedBase64(hj);
+    t.is(a.totalCount, b.totalCount);
+    for (const p of percentiles) t.is(a.getValueAtPercentile(p), b.getValueAtPercentile(p));
+  }
+});
+
+test('a malformed snapshot gives an error naming the byte offset, in both back ends', (t) => {
+  const set = loadBackend('js').createSet(OPTIONS);
+  feed([set], 3);
+  const good = set.snapshot(Date.UTC(2026, 0, 1, 13));
+  const kinds = backendInfo().nativeAvailable || process.env.CI ? ['js', 'native'] : ['js'];
+  for (const kind of kinds) {
+    const summarize = loadBackend(kind).summarize;
+    t.throws(() => summarize(good.subarray(0, 40), [50], [50], false), { message: /^spanmeter: bad snapshot: .*byte \d+/ }, kind);
+    const corrupt = Uint8Array.from(good);
+    corrupt[0] ^= 0xff;
+    t.throws(() => summarize(corrupt, [50], [50], false), { message: /^spanmeter: bad snapshot: .*byte 0/ }, kind);
+  }
+});
