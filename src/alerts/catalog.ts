@@ -35,7 +35,22 @@ export class AlertCatalog {
 
   add(spec: Omit<AlertDefinition, 'index' | 'fingerprint' | 'labels' | 'services'> & { labels: Record<string, string> }): AlertDefinition {
     const labels = sortedLabels({ ...spec.labels, alertname: spec.alertname });
-    const alert: AlertDefinition = { ...spec, labels, index: this.alerts.length, fingerprint: alertFingerprint(labels), services: new Set() };
+    // An explicit literal, not a spread: every definition gets one hidden class, and
+    // the evaluation loop reads these fields for every alert.
+    const alert: AlertDefinition = {
+      index: this.alerts.length,
+      alertname: spec.alertname,
+      labels,
+      annotations: spec.annotations,
+      fingerprint: alertFingerprint(labels),
+      forMs: spec.forMs,
+      keepFiringForMs: spec.keepFiringForMs,
+      severity: spec.severity,
+      source: spec.source,
+      group: spec.group,
+      valueUnit: spec.valueUnit,
+      services: new Set(),
+    };
     this.alerts.push(alert);
     return alert;
   }
