@@ -3,6 +3,7 @@
 import test from 'ava';
 import { alertFingerprint } from 'spanmeter';
 import { SECOND, sloHarness } from './helpers/slo.mjs';
+import { eventually } from './helpers/receiver.mjs';
 
 const TICK = 10 * SECOND;
 
@@ -120,4 +121,17 @@ test('fingerprints are Alertmanager\'s: FNV-1a 64 over sorted labels (Prometheus
   t.is(alertFingerprint({ name: 'garland, briggs', fear: 'love is not enough' }), (5799056148416392346n).toString(16).padStart(16, '0'));
   t.is(alertFingerprint({ b: '1', a: '2' }), alertFingerprint({ a: '2', b: '1' }), 'order does not matter');
   t.not(alertFingerprint({ a: '1' }), alertFingerprint({ a: '2' }));
+});
+
+test('the evaluation timer evaluates on its own, every evaluation_interval', async (t) => {
+  const h = sloHarness({ ...errorRule(), alerting: { ...errorRule().alerting, evaluation_interval: '1s' } });
+  h.traffic(10, 10);
+  await h.flush();
+  // No evaluateNow(): the unref'd timer runs the evaluation (a bound on waiting, not a timing assertion).
+  await eventually(async () => (await h.processor.stats()).alerts.firing.length === 1, 'the timer to fire the alert');
+  const { evaluation } = (await h.processor.stats()).alerts;
+  t.true(evaluation.evaluations >= 1);
+  t.is(evaluation.failures, 0);
+  t.true(evaluation.lastWorkerMs > 0);
+  await h.close();
 });

@@ -6,7 +6,7 @@
 import type { AlertEvent, AlertState } from '../report';
 import type { AlertDefinition } from './catalog';
 import { AlertHistory } from './history';
-import { AlertStateTable, FIRING, INACTIVE, PENDING, STATE_NAMES } from './state-machine';
+import { AlertStateTable, FIRING, PENDING, STATE_NAMES } from './state-machine';
 
 export class AlertEngine {
   readonly table: AlertStateTable;
@@ -82,16 +82,5 @@ export class AlertEngine {
       });
     }
     return out;
-  }
-
-  /** Indices of the firing alerts. */
-  firingIndices(): number[] {
-    const out: number[] = [];
-    for (let i = 0; i < this.alerts.length; i++) if (this.table.state[i] === FIRING) out.push(i);
-    return out;
-  }
-
-  isInactive(i: number): boolean {
-    return this.table.state[i] === INACTIVE;
   }
 }

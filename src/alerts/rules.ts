@@ -99,8 +99,8 @@ export interface RuleWindow {
 }
 
 /**
- * Evaluates a rule. `runningMs` is how long counting has been going on: rules that
- * could fire on missing traffic (`below`, request rates) wait for one full window.
+ * Evaluates a rule. `runningMs` is how long counting has been going on: `below`
+ * rules, which could fire on traffic that was never seen, wait for one full window.
  */
 export function evaluateRule(rule: PlanRule, w: RuleWindow, runningMs: number): { active: boolean; value: number } {
   switch (rule.type) {
@@ -116,7 +116,8 @@ export function evaluateRule(rule: PlanRule, w: RuleWindow, runningMs: number): 
     case 'request_rate': {
       const seconds = Math.min(w.coveredMs, runningMs) / 1000;
       const value = seconds > 0 ? w.total / seconds : 0;
-      return { active: runningMs >= rule.windowMs && w.total >= rule.minEvents && compare(rule, value), value };
+      const warm = rule.below === null || runningMs >= rule.windowMs;
+      return { active: warm && w.total >= rule.minEvents && compare(rule, value), value };
     }
     case 'attribute': {
       const value = rule.aggregate === 'sum' ? w.sum : w.total;

@@ -137,6 +137,9 @@ export class SloExtension implements ProcessorExtension {
   }
 
   private tick(): void {
+    // Without SLOs or rules, only the once-a-minute trend sample needs the pool.
+    const idle = this.plan.slos.length === 0 && this.plan.alertCount === 0 && !(this.samples?.due(this.context.clock()) ?? false);
+    if (idle) return;
     if (this.inFlight !== undefined) {
       this.evaluation.skipped++;
       return;
