@@ -26,3 +26,24 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return String(value);
 }
+
+/** A webhook receiver's non-2xx answer; 408, 429 and 5xx are worth retrying. */
+export interface WebhookStatusError extends SpanMeterError {
+  readonly statusCode: number;
+  readonly retryable: boolean;
+}
+
+/** A webhook receiver answered with a status other than 2xx. */
+export function webhookStatus(statusCode: number): WebhookStatusError {
+  const error = new SpanMeterError(`HTTP ${statusCode}`, 'SPANMETER_WEBHOOK_STATUS');
+  return Object.assign(error, { statusCode, retryable: statusCode === 408 || statusCode === 429 || statusCode >= 500 });
+}
+
+export function isWebhookStatus(error: unknown): error is WebhookStatusError {
+  return error instanceof SpanMeterError && error.code === 'SPANMETER_WEBHOOK_STATUS';
+}
+
+/** A webhook receiver did not answer within the timeout. */
+export function webhookTimeout(timeoutMs: number): SpanMeterError {
+  return new SpanMeterError(`no answer within ${timeoutMs} ms`, 'SPANMETER_WEBHOOK_TIMEOUT');
+}

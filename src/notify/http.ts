@@ -1,17 +1,9 @@
 /** One JSON POST with a timeout, on Node's http/https (no connection pooling to keep the process alive). */
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { webhookStatus, webhookTimeout } from '../errors';
 
-export class HttpStatusError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly retryable: boolean,
-  ) {
-    super(`HTTP ${statusCode}`);
-  }
-}
-
-/** Resolves on a 2xx answer; rejects with HttpStatusError or a network/timeout error. */
+/** Resolves on a 2xx answer; rejects with `webhookStatus`, `webhookTimeout` or a network error. */
 export function postJson(url: URL, body: string, headers: Readonly<Record<string, string>>, timeoutMs: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined = undefined;
@@ -38,12 +30,12 @@ export function postJson(url: URL, body: string, headers: Readonly<Record<string
         response.on('error', settle);
         response.on('end', () => {
           const code = response.statusCode ?? 0;
-          settle(code >= 200 && code < 300 ? undefined : new HttpStatusError(code, code === 408 || code === 429 || code >= 500));
+          settle(code >= 200 && code < 300 ? undefined : webhookStatus(code));
         });
       },
     );
     // The whole exchange, not only socket inactivity, must fit in the timeout.
-    timer = setTimeout(() => request.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => request.destroy(webhookTimeout(timeoutMs)), timeoutMs);
     timer.unref();
     request.on('error', settle);
     request.end(body);

@@ -9,7 +9,8 @@ import type { WebhookConfig } from '../config/notifiers-section';
 import type { AlertEvent, NotifierStatus } from '../report';
 import { sleepUntil } from './callback';
 import { apiAlerts, webhookPayloads } from './alertmanager';
-import { HttpStatusError, postJson } from './http';
+import { isWebhookStatus } from '../errors';
+import { postJson } from './http';
 import { alertOfEvent, notifierStatus, recordFailure, type Notifier, type NotifyAlert } from './types';
 
 export class WebhookNotifier implements Notifier {
@@ -96,7 +97,7 @@ export class WebhookNotifier implements Notifier {
         this.status.lastSuccessAt = new Date(this.clock()).toISOString();
         return;
       } catch (error) {
-        const retryable = !(error instanceof HttpStatusError) || error.retryable;
+        const retryable = !isWebhookStatus(error) || error.retryable;
         if (this.abort.signal.aborted) {
           this.status.dropped++;
           return;
