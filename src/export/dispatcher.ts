@@ -258,6 +258,7 @@ export class Dispatcher {
       if (part.owner.origin !== undefined) {
         this.queue.shift();
         this.keepInSpool(part);
+        this.wakeAt(choice.at);
         continue;
       }
       if (this.spool !== undefined && this.spool.usable && now >= this.spoolRetryAt) {
@@ -287,12 +288,12 @@ export class Dispatcher {
     return { index: -1, at: earliest, retrying: false, allBad: allBad && this.breakers.length > 0 };
   }
 
-  /** Reads spooled batches back (oldest first) while a target is ready and the queue is short. */
+  /** Reads spooled batches back, oldest first and one at a time, while a target is ready and the queue is short. */
   private replay(now: number): void {
     const spool = this.spool;
     if (spool === undefined || !spool.usable || this.draining || spool.batches === 0) return;
-    const concurrency = this.options.concurrency;
-    while (this.replaying.size < concurrency && this.queue.length < concurrency && this.replayReads === 0) {
+    // One spooled batch at a time, so that they arrive in the order they were written.
+    while (this.replaying.size === 0 && this.queue.length < this.options.concurrency && this.replayReads === 0) {
       const choice = this.choose(undefined, now);
       if (choice.index < 0) {
         // Come back when a circuit half-opens: the spool is replayed even with no new spans.
