@@ -71,12 +71,13 @@ export class Ingest {
       target.services.add(key.service);
       for (const alert of target.alerts) alert.services.add(key.service);
     });
-    if (batch.length > 0) this.batchTargets[id] = Int32Array.from(batch);
-    if (span.length > 0) this.spanTargets[id] = Int32Array.from(span);
+    if (batch.length > 0) setDense(this.batchTargets, id, Int32Array.from(batch));
+    if (span.length > 0) setDense(this.spanTargets, id, Int32Array.from(span));
   }
 
   /** Per batch: O(spans x matching targets), no allocation. */
   countBatch(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number): void {
+    if (this.batchTargets.length === 0) return; // no series feeds any SLO or rule (yet)
     const acc = this.acc;
     const errorIsBad = this.errorIsBad;
     const slowUs = this.slowUs;
@@ -159,6 +160,12 @@ export class Ingest {
     }
     return list;
   }
+}
+
+/** Assigns without leaving holes, so that the array keeps fast elements for the hot-path lookups. */
+function setDense<T>(list: (T | undefined)[], index: number, value: T): void {
+  while (list.length < index) list.push(undefined);
+  list[index] = value;
 }
 
 function serviceOf(span: ReadableSpan): string {
