@@ -159,3 +159,31 @@ test('min_events: a tier needs that many spans in its long window', async (t) =>
   t.truthy(firstTransition(h.events, 'firing', { tier: 'page_1h' }));
   await h.close();
 });
+
+// Time to fire of the 1h tier for a range of error ratios, end to end: 100 spans per
+// 10 s, a clean history, then a constant error ratio until page_1h fires.
+for (const ratio of [1, 0.5, 0.15, 0.05, 0.02]) {
+  test(`time to fire at ${ratio * 100}% errors matches the Workbook within one evaluation interval`, async (t) => {
+    const perTick = 100;
+    const h = sloHarness(availability({ alerting: { disabled_tiers: ['page_6h', 'ticket_1d', 'ticket_3d'] } }));
+    await h.prefill(5 * HOUR, 5 * MINUTE, perTick * 30);
+    await h.prefill(HOUR, TICK, perTick);
+    const start = h.now;
+    const expected = timeToFireMs(ratio, 0.999, 14.4, HOUR);
+    let bad = 0;
+    while (h.now - start < expected + 3 * TICK && !firstTransition(h.events, 'firing', { tier: 'page_1h' })) {
+      await h.tick(TICK, () => h.traffic(perTick, ratio * perTick));
+      bad += ratio * perTick;
+    }
+    const fired = firstTransition(h.events, 'firing', { tier: 'page_1h' });
+    t.truthy(fired, 'fired');
+    const took = Date.parse(fired.at) - start;
+    t.true(took >= expected && took <= expected + TICK, `fired after ${took} ms, expected ${expected} ms`);
+    // The 1h burn rate at that moment: just above 14.4 (it crossed during the last interval).
+    t.true(fired.value > 14.4 && fired.value <= 14.4 + (ratio * perTick) / (360 * perTick) / 0.001 + 1e-9, `burn rate ${fired.value}`);
+    // Budget consumed so far, exactly the bad spans.
+    const slo = (await h.processor.stats()).slos[0];
+    t.is(slo.errorBudget.consumedEvents, bad);
+    await h.close();
+  });
+}
