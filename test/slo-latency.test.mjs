@@ -142,3 +142,28 @@ test('compliance, error budget and time to exhaustion', async (t) => {
   t.true(slo.sli < 0.99);
   await h.close();
 });
+
+test('malformed spans never make the SLO, rule and error hooks throw; invalid durations count nowhere', async (t) => {
+  const { SpanMeterProcessor } = await import('spanmeter');
+  const processor = new SpanMeterProcessor({
+    maxOperations: 1, // everything but the first series overflows, and is matched per span
+    config: {
+      slos: [{ name: 'a', selector: { attributes: { x: 1 } }, indicator: 'availability', objective: 99 }],
+      alerting: { rules: [{ name: 'Sum', type: 'attribute', attribute: 'x', above: 100 }] },
+      notifiers: { log: { enabled: false } },
+    },
+  });
+  const garbage = [
+    {},
+    { name: 5 },
+    { name: 'a', kind: 99, status: null },
+    { name: 'b', duration: 'x', status: { code: 2 }, events: 7 },
+    { name: 'c', resource: { attributes: null }, status: { code: 2 }, events: [null, { name: 'exception', attributes: null }] },
+    { name: 'd', duration: [0, 5000], attributes: { x: 1 }, status: { code: 2 } },
+  ];
+  for (const span of garbage) processor.onEnd(span);
+  const report = await processor.stats();
+  t.deepEqual(Object.keys(report.totals.dropped), ['invalid_duration']);
+  t.deepEqual(report.slos[0].events, { total: 1, good: 0, bad: 1 }, 'only the well-formed span with x = 1');
+  await processor.shutdown();
+});

@@ -115,7 +115,7 @@ export class SloExtension implements ProcessorExtension {
 
   onSpanEnd(span: ReadableSpan, seriesId: number): void {
     this.ingest.countSpan(span, seriesId);
-    if (this.errors !== undefined && span.status.code === STATUS_ERROR) this.errors.record(span, seriesId, this.context.clock());
+    if (this.errors !== undefined && span.status?.code === STATUS_ERROR) this.errors.record(span, seriesId, this.context.clock());
   }
 
   onBatch(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void {

@@ -86,6 +86,7 @@ export class Ingest {
       const list = lists[seriesIds[i]];
       if (list === undefined) continue;
       const d = durationsUs[i];
+      if (!(d >= 0)) continue; // NaN or negative: the histograms do not record it either
       const error = flags[i] & 1;
       for (let j = 0; j < list.length; j++) {
         const t = list[j];
@@ -100,9 +101,11 @@ export class Ingest {
   countSpan(span: ReadableSpan, seriesId: number): void {
     const list = seriesId === this.overflowId ? this.overflowList(span) : this.spanTargets[seriesId];
     if (list === undefined || list === null) return;
+    const duration = span.duration as ReadableSpan['duration'] | undefined;
+    const d = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
+    if (!(d >= 0)) return; // as in countBatch
     const attributes = span.attributes as Record<string, unknown> | undefined;
-    const d = span.duration[0] * 1e6 + span.duration[1] / 1e3;
-    const error = span.status.code === STATUS_ERROR ? 1 : 0;
+    const error = span.status?.code === STATUS_ERROR ? 1 : 0;
     for (let j = 0; j < list.length; j++) {
       const t = list[j];
       const target = this.targets[t];

@@ -34,7 +34,7 @@ export class ErrorGroups {
     const n = Math.min(events?.length ?? 0, MAX_EVENTS_SCANNED);
     for (let i = 0; i < n; i++) {
       const event = events[i];
-      if (event.name !== 'exception') continue;
+      if (event == null || event.name !== 'exception') continue;
       const attributes = event.attributes ?? {};
       if (typeof attributes['exception.type'] === 'string') type = attributes['exception.type'];
       if (typeof attributes['exception.message'] === 'string' && attributes['exception.message'] !== '') message = attributes['exception.message'];
