@@ -1,0 +1,365 @@
+//! spanmeter native core: HDR histograms with rolling windows, exposed to
+//! Node.js through napi-rs. The contract is docs/internals.md.
+//!
+//! Every exported function runs its body under `catch_unwind`: a bug becomes
+//! a JS Error, never an abort.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod hdr_math;
+pub mod histogram;
+pub mod paged;
+pub mod series;
+pub mod set;
+pub mod snapshot;
+pub mod sparse;
+pub mod summary;
+pub mod v2;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use crate::hdr_math::validate_options;
+
+/// Runs `f`, turning a panic into an Error.
+fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(Error::from_reason(format!(
+                "spanmeter: internal error: {msg}"
+            )))
+        }
+    }
+}
+
+fn js_err(msg: String) -> Error {
+    Error::from_reason(msg)
+}
+
+/// `len` as given by JS: values with index `i < len` are read (a fractional
+/// len reads ceil(len) values; NaN or negative reads none), as a JS loop does.
+fn js_len(len: f64) -> usize {
+    if len > 0.0 {
+        len.ceil().min(usize::MAX as f64) as usize
+    } else {
+        0
+    }
+}
+
+/// Options of a histogram set.
+#[napi(object)]
+pub struct HistogramSetOptions {
+    /// Significant decimal digits, integer 1..=5 (default on the TS side: 3).
+    pub significant_digits: f64,
+    /// Highest trackable value in µs, integer 2..=2^53-1 (default on the TS side: 3 600 000 000).
+    pub highest_trackable_us: f64,
+}
+
+/// One rolling window of a series summary (1m, 5m, 15m, 1h in that order).
+#[napi(object)]
+pub struct WindowSummary {
+    pub count: f64,
+    pub errors: f64,
+    /// One value per requested window percentile.
+    pub percentiles_us: Vec<f64>,
+}
+
+/// Summary of one series of a snapshot (see docs/internals.md, "Summaries").
+#[napi(object)]
+pub struct SeriesSummary {
+    pub id: u32,
+    pub count: f64,
+    pub errors: f64,
+    pub sum_us: f64,
+    pub min_us: f64,
+    pub max_us: f64,
+    /// One value per requested percentile, over the lifetime histogram.
+    pub percentiles_us: Vec<f64>,
+    /// V2 compressed (deflate) base64 of the lifetime histogram; '' if not requested.
+    pub histogram: String,
+    /// 1m, 5m, 15m, 1h.
+    pub windows: Vec<WindowSummary>,
+}
+
+/// Per-series HDR histograms (lifetime + 1m/5m/15m/1h rolling windows),
+/// recorded in batches and read out as binary snapshots.
+#[napi]
+pub struct NativeHistogramSet {
+    inner: set::HistogramSet,
+}
+
+#[napi]
+impl NativeHistogramSet {
+    /// Throws if significantDigits is not an integer in 1..=5 or
+    /// highestTrackableUs is not an integer in 2..=2^53-1.
+    #[napi(constructor)]
+    pub fn new(options: HistogramSetOptions) -> Result<Self> {
+        guard(|| {
+            let math = validate_options(options.significant_digits, options.highest_trackable_us)
+                .map_err(js_err)?;
+            Ok(NativeHistogramSet {
+                inner: set::HistogramSet::new(math),
+            })
+        })
+    }
+
+    /// Records `min(len, seriesIds.length, durationsUs.length, flags.length)`
+    /// values at `nowMs`, one call per batch. Bit 0 of a flag marks an error.
+    /// Never throws for bad values: NaN/infinite/negative durations and ids
+    /// >= 1 048 576 are counted as invalid, durations above the highest
+    /// trackable value are recorded as that value and counted as clamped.
+    #[napi]
+    pub fn record(
+        &mut self,
+        series_ids: Uint32ArraySlice<'_>,
+        durations_us: Float64ArraySlice<'_>,
+        flags: Uint8ArraySlice<'_>,
+        len: f64,
+        now_ms: f64,
+    ) -> Result<()> {
+        guard(|| {
+            self.inner
+                .record(&series_ids, &durations_us, &flags, js_len(len), now_ms);
+            Ok(())
+        })
+    }
+
+    /// Advances every series to `nowMs` and returns a version 1 snapshot.
+    /// The Buffer is engine-owned memory (not external), so its ArrayBuffer
+    /// can be transferred to a worker.
+    #[napi]
+    pub fn snapshot<'env>(&mut self, env: &'env Env, now_ms: f64) -> Result<BufferSlice<'env>> {
+        let bytes = guard(|| Ok(self.inner.snapshot(now_ms)))?;
+        BufferSlice::copy_from(env, bytes)
+    }
+
+    /// Drops all series and counters.
+    #[napi]
+    pub fn reset(&mut self) -> Result<()> {
+        guard(|| {
+            self.inner.reset();
+            Ok(())
+        })
+    }
+
+    /// Series with at least one recorded value.
+    #[napi(getter)]
+    pub fn series_count(&self) -> u32 {
+        self.inner.series_count()
+    }
+
+    /// Values not recorded: NaN, infinite or negative durations, and ids >= 1 048 576.
+    #[napi(getter)]
+    pub fn invalid_count(&self) -> f64 {
+        self.inner.invalid_count() as f64
+    }
+
+    /// Values above highestTrackableUs, recorded as highestTrackableUs.
+    #[napi(getter)]
+    pub fn clamped_count(&self) -> f64 {
+        self.inner.clamped_count() as f64
+    }
+
+    /// Heap bytes owned by the set: series table, series structs, page
+    /// tables, pages and sparse slice buffers (capacities, not lengths).
+    #[napi]
+    pub fn memory_bytes(&self) -> Result<f64> {
+        guard(|| Ok((std::mem::size_of::<Self>() + self.inner.heap_bytes()) as f64))
+    }
+}
+
+/// A standalone HDR histogram (lowest discernible value 1) with the same
+/// rounding, invalid and clamping rules as the set.
+#[napi]
+pub struct NativeHistogram {
+    inner: RefCell<histogram::Histogram>,
+}
+
+impl NativeHistogram {
+    fn with<T>(&self, f: impl FnOnce(&histogram::Histogram) -> T) -> Result<T> {
+        let h = self
+            .inner
+            .try_borrow()
+            .map_err(|_| js_err("spanmeter: histogram is busy".into()))?;
+        Ok(f(&h))
+    }
+
+    fn with_mut<T>(&self, f: impl FnOnce(&mut histogram::Histogram) -> T) -> Result<T> {
+        let mut h = self
+            .inner
+            .try_borrow_mut()
+            .map_err(|_| js_err("spanmeter: histogram is busy".into()))?;
+        Ok(f(&mut h))
+    }
+}
+
+#[napi]
+impl NativeHistogram {
+    /// Throws if significantDigits is not an integer in 1..=5 or
+    /// highestTrackableUs is not an integer in 2..=2^53-1.
+    #[napi(constructor)]
+    pub fn new(significant_digits: f64, highest_trackable_us: f64) -> Result<Self> {
+        guard(|| {
+            let math =
+                validate_options(significant_digits, highest_trackable_us).map_err(js_err)?;
+            Ok(NativeHistogram {
+                inner: RefCell::new(histogram::Histogram::new(math)),
+            })
+        })
+    }
+
+    /// Records one value (rounded; invalid values counted, not recorded; values
+    /// above highest recorded as highest and counted as clamped).
+    #[napi]
+    pub fn record(&self, value_us: f64) -> Result<()> {
+        guard(|| self.with_mut(|h| h.record(value_us)))
+    }
+
+    /// Records the first `min(len, values.length)` values.
+    #[napi]
+    pub fn record_batch(&self, values: Float64ArraySlice<'_>, len: f64) -> Result<()> {
+        guard(|| {
+            let n = js_len(len).min(values.len());
+            self.with_mut(|h| h.record_batch(&values[..n]))
+        })
+    }
+
+    /// Number of recorded values.
+    #[napi(getter)]
+    pub fn count(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.count() as f64))
+    }
+
+    /// valueAtPercentile(0): lowest equivalent of the first non-empty bucket; 0 when empty.
+    #[napi(getter)]
+    pub fn min(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.min() as f64))
+    }
+
+    /// Highest equivalent of the last non-empty bucket; 0 when empty.
+    #[napi(getter)]
+    pub fn max(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.max() as f64))
+    }
+
+    /// sum(medianEquivalent(v) * count) / count, like HdrHistogram; 0 when empty.
+    #[napi(getter)]
+    pub fn mean(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.mean()))
+    }
+
+    /// hdr-histogram-js getValueAtPercentile semantics (percentile in 0..=100;
+    /// above 100 is 100; NaN or negative gives 0).
+    #[napi]
+    pub fn value_at_percentile(&self, percentile: f64) -> Result<f64> {
+        guard(|| self.with(|h| h.value_at_percentile(percentile) as f64))
+    }
+
+    /// Adds other's counts (each bucket's lowest value, re-recorded here);
+    /// values above this histogram's highest are recorded as highest and
+    /// counted in this histogram's clampedCount. `h.merge(h)` doubles `h`.
+    #[napi]
+    pub fn merge(&self, other: &NativeHistogram) -> Result<()> {
+        guard(|| {
+            let copy = other.with(|o| o.clone())?;
+            self.with_mut(|h| h.merge(&copy))
+        })
+    }
+
+    /// Drops all counts and counters.
+    #[napi]
+    pub fn reset(&self) -> Result<()> {
+        guard(|| self.with_mut(|h| h.reset()))
+    }
+
+    /// V2 compressed (deflate) base64, readable by HdrHistogram, hdr-histogram-js
+    /// (decodeFromCompressedBase64) and NativeHistogram.decode.
+    #[napi]
+    pub fn encode(&self) -> Result<String> {
+        guard(|| self.with(|h| h.encode())?.map_err(js_err))
+    }
+
+    /// Reads V2 compressed or plain V2 base64 (HdrHistogram Java,
+    /// hdr-histogram-js, Rust hdrhistogram). The result has the encoding's
+    /// significant digits and highest trackable value (capped at 2^53-1).
+    /// Throws an Error starting with `spanmeter: cannot decode histogram:` on bad input.
+    #[napi]
+    pub fn decode(base64: String) -> Result<NativeHistogram> {
+        guard(|| {
+            let h = histogram::Histogram::decode(&base64).map_err(js_err)?;
+            Ok(NativeHistogram {
+                inner: RefCell::new(h),
+            })
+        })
+    }
+
+    /// Heap bytes owned (page table and pages).
+    #[napi]
+    pub fn memory_bytes(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.heap_bytes() as f64))
+    }
+
+    /// Values not recorded (NaN, infinite, negative).
+    #[napi(getter)]
+    pub fn invalid_count(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.invalid_count() as f64))
+    }
+
+    /// Values above highest, recorded as highest.
+    #[napi(getter)]
+    pub fn clamped_count(&self) -> Result<f64> {
+        guard(|| self.with(|h| h.clamped_count() as f64))
+    }
+}
+
+/// Parses a snapshot made by `NativeHistogramSet.snapshot` and summarizes every
+/// series record, in order. `percentiles` apply to the lifetime histogram,
+/// `windowPercentiles` to each window. Throws an Error starting with
+/// `spanmeter: bad snapshot:` (naming the byte offset) for a malformed buffer.
+#[napi]
+pub fn summarize_snapshot(
+    snapshot: BufferSlice<'_>,
+    percentiles: Vec<f64>,
+    window_percentiles: Vec<f64>,
+    include_histogram: bool,
+) -> Result<Vec<SeriesSummary>> {
+    guard(|| {
+        let snap = snapshot::parse(&snapshot).map_err(|e| js_err(e.to_string()))?;
+        let out = summary::summarize(&snap, &percentiles, &window_percentiles, include_histogram)
+            .map_err(js_err)?;
+        Ok(out
+            .into_iter()
+            .map(|s| SeriesSummary {
+                id: s.id,
+                count: s.count,
+                errors: s.errors,
+                sum_us: s.sum_us,
+                min_us: s.min_us,
+                max_us: s.max_us,
+                percentiles_us: s.percentiles_us,
+                histogram: s.histogram,
+                windows: s
+                    .windows
+                    .into_iter()
+                    .map(|w| WindowSummary {
+                        count: w.count,
+                        errors: w.errors,
+                        percentiles_us: w.percentiles_us,
+                    })
+                    .collect(),
+            })
+            .collect())
+    })
+}

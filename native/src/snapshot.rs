@@ -1,0 +1,337 @@
+//! Writer and reader of the binary snapshot format, version 1
+//! (docs/internals.md, "Snapshot format").
+
+use crate::hdr_math::{HdrMath, MAX_SAFE};
+use crate::sparse::{read_varint, Piece, SparseWriter};
+
+pub const MAGIC: u32 = 0x3153_4d53; // "SMS1"
+pub const VERSION: u16 = 1;
+pub const WINDOW_COUNT: u8 = 4;
+pub const HEADER_LEN: usize = 32;
+
+pub const MASK_LIFETIME: u8 = 1;
+pub const MASK_1M: u8 = 1 << 1;
+pub const MASK_5M: u8 = 1 << 2;
+pub const MASK_15M: u8 = 1 << 3;
+pub const MASK_1H: u8 = 1 << 4;
+/// Window bits in window order (1m, 5m, 15m, 1h).
+pub const WINDOW_MASKS: [u8; 4] = [MASK_1M, MASK_5M, MASK_15M, MASK_1H];
+
+pub struct SnapshotWriter {
+    buf: Vec<u8>,
+    series_count: u32,
+    series_start: usize,
+    item_count: u32,
+}
+
+impl SnapshotWriter {
+    pub fn new(digits: u8, highest: u64, now_ms: f64) -> Self {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(&MAGIC.to_le_bytes());
+        buf.extend_from_slice(&VERSION.to_le_bytes());
+        buf.push(digits);
+        buf.push(WINDOW_COUNT);
+        buf.extend_from_slice(&(highest as f64).to_le_bytes());
+        buf.extend_from_slice(&now_ms.to_le_bytes());
+        buf.extend_from_slice(&0u32.to_le_bytes()); // seriesCount, patched in finish
+        buf.extend_from_slice(&0u32.to_le_bytes()); // reserved
+        SnapshotWriter {
+            buf,
+            series_count: 0,
+            series_start: 0,
+            item_count: 0,
+        }
+    }
+
+    pub fn begin_series(&mut self, id: u32, sum: f64, min: f64, max: f64) {
+        self.series_start = self.buf.len();
+        self.item_count = 0;
+        self.buf.extend_from_slice(&id.to_le_bytes());
+        self.buf.extend_from_slice(&0u32.to_le_bytes()); // itemCount, patched in end_series
+        self.buf.extend_from_slice(&sum.to_le_bytes());
+        self.buf.extend_from_slice(&min.to_le_bytes());
+        self.buf.extend_from_slice(&max.to_le_bytes());
+    }
+
+    fn item_header(&mut self, mask: u8, count: u64, errors: u64, entries: u32, len: u32) {
+        self.buf.push(mask);
+        self.buf.extend_from_slice(&(count as f64).to_le_bytes());
+        self.buf.extend_from_slice(&(errors as f64).to_le_bytes());
+        self.buf.extend_from_slice(&entries.to_le_bytes());
+        self.buf.extend_from_slice(&len.to_le_bytes());
+        self.item_count += 1;
+    }
+
+    /// An item from ascending (index, count) pairs; skipped when empty or masked out.
+    pub fn item_pairs(
+        &mut self,
+        mask: u8,
+        count: u64,
+        errors: u64,
+        pairs: impl Iterator<Item = (usize, u64)>,
+    ) {
+        if mask == 0 || count == 0 {
+            return;
+        }
+        let head = self.buf.len();
+        self.item_header(mask, count, errors, 0, 0);
+        let start = self.buf.len();
+        let mut w = SparseWriter::with_buf(std::mem::take(&mut self.buf));
+        for (i, c) in pairs {
+            w.push(i, c);
+        }
+        self.buf = w.buf;
+        let len = (self.buf.len() - start) as u32;
+        self.buf[head + 17..head + 21].copy_from_slice(&w.entries.to_le_bytes());
+        self.buf[head + 21..head + 25].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// An item from an already encoded piece; skipped when empty or masked out.
+    pub fn item_piece(&mut self, mask: u8, p: &Piece) {
+        if mask == 0 || p.count == 0 {
+            return;
+        }
+        self.item_header(mask, p.count, p.errors, p.entries, p.bytes.len() as u32);
+        self.buf.extend_from_slice(&p.bytes);
+    }
+
+    pub fn end_series(&mut self) {
+        let at = self.series_start + 4;
+        self.buf[at..at + 4].copy_from_slice(&self.item_count.to_le_bytes());
+        self.series_count += 1;
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf[24..28].copy_from_slice(&self.series_count.to_le_bytes());
+        self.buf
+    }
+}
+
+/// A parsed, validated snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub digits: u8,
+    pub highest: u64,
+    pub now_ms: f64,
+    pub series: Vec<SeriesRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRecord {
+    pub id: u32,
+    pub sum_us: f64,
+    pub min_us: f64,
+    pub max_us: f64,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub mask: u8,
+    pub count: u64,
+    pub errors: u64,
+    /// ascending (index, count), counts > 0
+    pub entries: Vec<(u32, u64)>,
+}
+
+/// Error naming what is wrong and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotError {
+    pub offset: usize,
+    pub what: String,
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "spanmeter: bad snapshot: {} at byte {}",
+            self.what, self.offset
+        )
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn err<T>(&self, at: usize, what: impl Into<String>) -> Result<T, SnapshotError> {
+        Err(SnapshotError {
+            offset: at,
+            what: what.into(),
+        })
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], SnapshotError> {
+        match self.buf.get(self.pos..self.pos.saturating_add(n)) {
+            Some(s) if self.pos.checked_add(n).is_some() => {
+                self.pos += n;
+                Ok(s)
+            }
+            _ => self.err(
+                self.pos,
+                format!(
+                    "truncated: {what} needs {n} bytes, {} left",
+                    self.buf.len() - self.pos
+                ),
+            ),
+        }
+    }
+
+    fn u8(&mut self, what: &str) -> Result<u8, SnapshotError> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn u16(&mut self, what: &str) -> Result<u16, SnapshotError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, SnapshotError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn f64(&mut self, what: &str) -> Result<f64, SnapshotError> {
+        let b = self.take(8, what)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(f64::from_le_bytes(a))
+    }
+
+    /// A non-negative integral f64 <= 2^53 - 1.
+    fn count(&mut self, what: &str) -> Result<u64, SnapshotError> {
+        let at = self.pos;
+        let v = self.f64(what)?;
+        if !(v >= 0.0 && v <= MAX_SAFE as f64 && v.fract() == 0.0) {
+            return self.err(at, format!("{what} {v} is not a count"));
+        }
+        Ok(v as u64)
+    }
+}
+
+/// Parses and validates a snapshot.
+pub fn parse(buf: &[u8]) -> Result<Snapshot, SnapshotError> {
+    let mut r = Reader { buf, pos: 0 };
+    let magic = r.u32("header")?;
+    if magic != MAGIC {
+        return r.err(0, format!("magic 0x{magic:08x} is not 0x{MAGIC:08x}"));
+    }
+    let version = r.u16("version")?;
+    if version != VERSION {
+        return r.err(4, format!("unsupported version {version}"));
+    }
+    let digits = r.u8("significantDigits")?;
+    if !(1..=5).contains(&digits) {
+        return r.err(6, format!("significantDigits {digits} not in 1..=5"));
+    }
+    let windows = r.u8("windowCount")?;
+    if windows != WINDOW_COUNT {
+        return r.err(7, format!("windowCount {windows} is not 4"));
+    }
+    let highest = r.f64("highestTrackableUs")?;
+    if !(highest >= 2.0 && highest <= MAX_SAFE as f64 && highest.fract() == 0.0) {
+        return r.err(
+            8,
+            format!("highestTrackableUs {highest} is not an integer in 2..=2^53-1"),
+        );
+    }
+    let highest = highest as u64;
+    let now_ms = r.f64("nowMs")?;
+    let series_count = r.u32("seriesCount")?;
+    let _reserved = r.u32("reserved")?;
+    let math = HdrMath::new(digits, highest).map_err(|e| SnapshotError { offset: 6, what: e })?;
+    let counts_len = math.counts_len() as u64;
+
+    // every series record takes at least 32 bytes: do not trust seriesCount for allocation
+    let mut series = Vec::with_capacity((series_count as usize).min(buf.len() / 32));
+    for _ in 0..series_count {
+        let id = r.u32("series id")?;
+        let item_count = r.u32("itemCount")?;
+        let sum_us = r.f64("sumUs")?;
+        let min_us = r.f64("minUs")?;
+        let max_us = r.f64("maxUs")?;
+        let mut items = Vec::with_capacity((item_count as usize).min(64));
+        for _ in 0..item_count {
+            let item_at = r.pos;
+            let mask = r.u8("windowMask")?;
+            if mask == 0 || mask > 0x1f {
+                return r.err(item_at, format!("windowMask 0x{mask:02x} invalid"));
+            }
+            let count = r.count("item count")?;
+            let errors = r.count("item errors")?;
+            let entry_count = r.u32("entryCount")?;
+            let len_at = r.pos;
+            let byte_len = r.u32("byteLength")? as usize;
+            let body_at = r.pos;
+            let body = r.take(byte_len, "entries")?;
+            if entry_count as usize > byte_len / 2 {
+                return r.err(
+                    len_at,
+                    format!("{entry_count} entries cannot fit in {byte_len} bytes"),
+                );
+            }
+            let mut entries = Vec::with_capacity(entry_count as usize);
+            let mut pos = 0usize;
+            let mut prev: i64 = -1;
+            let mut total: u64 = 0;
+            for _ in 0..entry_count {
+                let at = body_at + pos;
+                let delta = read_varint(body, &mut pos);
+                let c = read_varint(body, &mut pos);
+                let (Some(delta), Some(c)) = (delta, c) else {
+                    return r.err(at, "bad or truncated entry varint");
+                };
+                let index = (prev as u64).wrapping_add(1).saturating_add(delta);
+                if index >= counts_len {
+                    return r.err(at, format!("entry index {index} >= countsLen {counts_len}"));
+                }
+                if c == 0 {
+                    return r.err(at, "entry count 0");
+                }
+                total = match total.checked_add(c) {
+                    Some(t) => t,
+                    None => return r.err(at, "entry counts overflow"),
+                };
+                prev = index as i64;
+                entries.push((index as u32, c));
+            }
+            if pos != byte_len {
+                return r.err(
+                    body_at + pos,
+                    format!("entries end at {pos}, byteLength is {byte_len}"),
+                );
+            }
+            if total != count {
+                return r.err(
+                    item_at + 1,
+                    format!("item count {count} but entries sum to {total}"),
+                );
+            }
+            items.push(Item {
+                mask,
+                count,
+                errors,
+                entries,
+            });
+        }
+        series.push(SeriesRecord {
+            id,
+            sum_us,
+            min_us,
+            max_us,
+            items,
+        });
+    }
+    if r.pos != buf.len() {
+        return r.err(r.pos, format!("{} trailing bytes", buf.len() - r.pos));
+    }
+    Ok(Snapshot {
+        digits,
+        highest,
+        now_ms,
+        series,
+    })
+}

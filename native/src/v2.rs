@@ -1,0 +1,333 @@
+//! HdrHistogram V2 encoding: writing uses the hdrhistogram crate's
+//! `V2DeflateSerializer`; reading is done here, because the crate's
+//! `Deserializer` rejects what hdr-histogram-js writes (it stores the
+//! integer-to-double ratio field as int64 1, not as the double 1.0).
+
+use std::io::Read;
+
+use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+use base64::{alphabet, Engine};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+
+use crate::hdr_math::HdrMath;
+
+const V2_COOKIE_BASE: u32 = 0x1c84_9303;
+const V2_COMPRESSED_COOKIE_BASE: u32 = 0x1c84_9304;
+const V2_HEADER_LEN: usize = 40;
+
+const B64_DECODE: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const B64_ENCODE: GeneralPurpose =
+    GeneralPurpose::new(&alphabet::STANDARD, GeneralPurposeConfig::new());
+
+/// V2 compressed base64 of the histogram (lowest 1, `math.highest`,
+/// `math.digits`) holding the ascending (index, count) pairs.
+pub fn encode_base64(
+    math: &HdrMath,
+    pairs: impl IntoIterator<Item = (usize, u64)>,
+) -> Result<String, String> {
+    let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, math.highest, math.digits)
+        .map_err(|e| format!("spanmeter: cannot build histogram: {e:?}"))?;
+    for (i, c) in pairs {
+        h.record_n(math.value_from_index(i), c)
+            .map_err(|e| format!("spanmeter: cannot encode histogram: {e:?}"))?;
+    }
+    let mut out = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(&h, &mut out)
+        .map_err(|e| format!("spanmeter: cannot encode histogram: {e:?}"))?;
+    Ok(B64_ENCODE.encode(out))
+}
+
+/// A decoded V2 histogram, in its own index space.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub digits: u8,
+    pub lowest: u64,
+    pub highest: u64,
+    /// Index math of the encoded histogram with values divided by 2^unit_magnitude.
+    pub scaled: HdrMath,
+    pub unit_magnitude: u32,
+    /// ascending (index, count), counts > 0
+    pub counts: Vec<(usize, u64)>,
+    pub total: u64,
+}
+
+impl Decoded {
+    /// Lowest value of the bucket at `index` of the encoded histogram.
+    pub fn value_from_index(&self, index: usize) -> u64 {
+        let v = self.scaled.value_from_index(index);
+        v.checked_shl(self.unit_magnitude)
+            .filter(|x| x >> self.unit_magnitude == v)
+            .unwrap_or(u64::MAX)
+    }
+}
+
+fn bad(what: impl std::fmt::Display) -> String {
+    format!("spanmeter: cannot decode histogram: {what}")
+}
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn be_u64(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_be_bytes(a)
+}
+
+/// Reads V2 (plain or deflate-compressed) base64, as written by
+/// HdrHistogram (Java), hdr-histogram-js and the hdrhistogram crate.
+pub fn decode_base64(text: &str) -> Result<Decoded, String> {
+    let bytes = B64_DECODE
+        .decode(text.trim())
+        .map_err(|e| bad(format!("invalid base64 ({e})")))?;
+    if bytes.len() < 8 {
+        return Err(bad(format!("{} bytes is too short", bytes.len())));
+    }
+    let cookie = be_u32(&bytes, 0);
+    match cookie & !0xf0 {
+        V2_COMPRESSED_COOKIE_BASE => {
+            let len = be_u32(&bytes, 4) as usize;
+            let Some(data) = bytes.get(8..8usize.saturating_add(len)) else {
+                return Err(bad(format!(
+                    "compressed length {len} but {} bytes follow",
+                    bytes.len() - 8
+                )));
+            };
+            let mut z = flate2::read::ZlibDecoder::new(data);
+            let mut header = [0u8; V2_HEADER_LEN];
+            z.read_exact(&mut header)
+                .map_err(|e| bad(format!("cannot inflate header ({e})")))?;
+            decode_v2(&header, |payload_len| {
+                let mut payload = Vec::with_capacity(payload_len);
+                (&mut z)
+                    .take(payload_len as u64)
+                    .read_to_end(&mut payload)
+                    .map_err(|e| bad(format!("cannot inflate payload ({e})")))?;
+                // read on to the end of the stream so that its checksum is verified
+                let mut rest = Vec::new();
+                (&mut z)
+                    .take(1 << 16)
+                    .read_to_end(&mut rest)
+                    .map_err(|e| bad(format!("corrupt deflate stream ({e})")))?;
+                Ok(payload)
+            })
+        }
+        V2_COOKIE_BASE => {
+            if bytes.len() < V2_HEADER_LEN {
+                return Err(bad("truncated V2 header"));
+            }
+            let (header, rest) = bytes.split_at(V2_HEADER_LEN);
+            decode_v2(header, |n| Ok(rest[..n.min(rest.len())].to_vec()))
+        }
+        _ => Err(bad(format!(
+            "cookie 0x{cookie:08x} is not V2 (only V2 encodings are supported)"
+        ))),
+    }
+}
+
+fn decode_v2(
+    header: &[u8],
+    read_payload: impl FnOnce(usize) -> Result<Vec<u8>, String>,
+) -> Result<Decoded, String> {
+    let cookie = be_u32(header, 0);
+    if cookie & !0xf0 != V2_COOKIE_BASE {
+        return Err(bad(format!("inner cookie 0x{cookie:08x} is not V2")));
+    }
+    let payload_len = be_u32(header, 4) as usize;
+    // header[8..12]: normalizing index offset, ignored (as hdr-histogram-js does)
+    let digits = be_u32(header, 12);
+    let lowest = be_u64(header, 16);
+    let highest = be_u64(header, 24);
+    // header[32..40]: integer to double ratio, ignored (hdr-histogram-js writes int64 1)
+    if digits > 5 {
+        return Err(bad(format!("significant digits {digits} not in 0..=5")));
+    }
+    if lowest < 1 || lowest > i64::MAX as u64 {
+        return Err(bad(format!("lowest discernible value {lowest} invalid")));
+    }
+    if highest > i64::MAX as u64 || highest < lowest.saturating_mul(2) {
+        return Err(bad(format!(
+            "highest trackable value {highest} invalid for lowest {lowest}"
+        )));
+    }
+    let unit_magnitude = 63 - lowest.leading_zeros();
+    let scaled = HdrMath::new(digits as u8, (highest >> unit_magnitude).max(2)).map_err(bad)?;
+    let counts_len = scaled.counts_len();
+    if payload_len > counts_len.saturating_mul(9) {
+        return Err(bad(format!("payload length {payload_len} too large")));
+    }
+    let payload = read_payload(payload_len)?;
+    if payload.len() != payload_len {
+        return Err(bad(format!(
+            "payload truncated: {} of {payload_len} bytes",
+            payload.len()
+        )));
+    }
+    let mut counts = Vec::new();
+    let mut total: u64 = 0;
+    let mut dst: usize = 0;
+    let mut pos = 0;
+    while pos < payload.len() {
+        let Some(zz) = read_v2_varint(&payload, &mut pos) else {
+            return Err(bad("truncated count varint"));
+        };
+        let n = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        if n < 0 {
+            dst = dst.saturating_add(n.unsigned_abs().min(usize::MAX as u64) as usize);
+        } else {
+            if n > 0 {
+                if dst >= counts_len {
+                    return Err(bad(format!(
+                        "count at index {dst} beyond {counts_len} counters"
+                    )));
+                }
+                total = total
+                    .checked_add(n as u64)
+                    .ok_or_else(|| bad("total count overflows"))?;
+                counts.push((dst, n as u64));
+            }
+            dst += 1;
+        }
+    }
+    Ok(Decoded {
+        digits: digits as u8,
+        lowest,
+        highest,
+        scaled,
+        unit_magnitude,
+        counts,
+        total,
+    })
+}
+
+/// LEB128-64b9B: up to 8 bytes of 7 bits, a 9th byte carries 8 bits.
+fn read_v2_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for k in 0..8 {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        v |= ((b & 0x7f) as u64) << (7 * k);
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    let b = *buf.get(*pos)?;
+    *pos += 1;
+    Some(v | ((b as u64) << 56))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Made with hdr-histogram-js 3.0.1 (node 20):
+    /// `h = build({lowestDiscernibleValue: 1, highestTrackableValue: 3600000000,
+    ///   numberOfSignificantValueDigits: 3})`, recordValue of
+    /// 0,1,2,1000,2047,2048,2049,20000,20000,20001,123456,3600000000, then
+    /// recordValueWithCount(5000, 7), then `encodeIntoCompressedBase64(h)`.
+    /// hdr-histogram-js says: totalCount 19, mean 189473004.31578946,
+    /// p0 0, p50 5003, p90 123519, p99 = p99.9 = p100 = 3600809983.
+    pub const JS_FIXTURE: &str =
+        "HISTFAAAADt4nJNpmSzMwMAgzsDAwMjAwMDMAAEgNsO1yUsYYHwmJqaT/EyrBZhYDgrz/ZVnO63FdPkNIxMA29MJzw==";
+
+    #[test]
+    fn decodes_hdr_histogram_js_output() {
+        let d = decode_base64(JS_FIXTURE).unwrap();
+        assert_eq!((d.digits, d.lowest, d.highest), (3, 1, 3_600_000_000));
+        assert_eq!(d.total, 19);
+        let m = HdrMath::new(3, 3_600_000_000).unwrap();
+        assert_eq!(d.scaled, m);
+        let values: Vec<(u64, u64)> = d
+            .counts
+            .iter()
+            .map(|&(i, c)| (d.value_from_index(i), c))
+            .collect();
+        assert_eq!(
+            values,
+            vec![
+                (0, 1),
+                (1, 1),
+                (2, 1),
+                (1000, 1),
+                (2047, 1),
+                (2048, 2),
+                (5000, 7),
+                (20_000, 3),
+                (123_456, 1),
+                (3_598_712_832, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let m = HdrMath::new(2, 1_000_000).unwrap();
+        let pairs = vec![(0usize, 3u64), (17, 1), (300, 5), (m.index(1_000_000), 2)];
+        let s = encode_base64(&m, pairs.clone()).unwrap();
+        assert!(s.starts_with("HISTF"));
+        let d = decode_base64(&s).unwrap();
+        assert_eq!(
+            (d.digits, d.lowest, d.highest, d.total),
+            (2, 1, 1_000_000, 11)
+        );
+        assert_eq!(d.counts, pairs);
+        // empty histogram
+        let d = decode_base64(&encode_base64(&m, []).unwrap()).unwrap();
+        assert_eq!(d.total, 0);
+        assert!(d.counts.is_empty());
+    }
+
+    #[test]
+    fn plain_v2_and_lowest_above_one() {
+        // plain V2 with lowest 1000 (unit magnitude 9), d=2, highest 10^7:
+        // counts: index 1 -> 2, then a zero run of 200, then 5
+        // payload: index 0 -> 0, index 1 -> 2, 200 zeros, index 202 -> 5
+        // zigzag: 0 -> 0, 2 -> 4, -200 -> 399 = varint 0x8f 0x03, 5 -> 10
+        let payload = [0u8, 4, 0x8f, 0x03, 10];
+        let mut b = vec![];
+        b.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
+        b.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&2u32.to_be_bytes());
+        b.extend_from_slice(&1000u64.to_be_bytes());
+        b.extend_from_slice(&10_000_000u64.to_be_bytes());
+        b.extend_from_slice(&1.0f64.to_be_bytes());
+        b.extend_from_slice(&payload);
+        let d = decode_base64(&B64_ENCODE.encode(&b)).unwrap();
+        assert_eq!(d.unit_magnitude, 9);
+        assert_eq!(d.counts, vec![(1, 2), (202, 5)]);
+        assert_eq!(d.value_from_index(1), 512);
+        assert_eq!(d.value_from_index(202), d.scaled.value_from_index(202) << 9);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        for s in [
+            "",
+            "!!!",
+            "AAAA",
+            "HISTFAAAADt4nJNpmSzMwMAgzsDAwMjAwMDMAAEgNsO1",
+            "SGVsbG8gd29ybGQhISE=",
+        ] {
+            let e = decode_base64(s).unwrap_err();
+            assert!(
+                e.starts_with("spanmeter: cannot decode histogram:"),
+                "{s}: {e}"
+            );
+        }
+        // flip a byte inside the deflate stream
+        let mut raw = B64_DECODE.decode(JS_FIXTURE).unwrap();
+        let n = raw.len();
+        raw[n - 6] ^= 0x55;
+        assert!(decode_base64(&B64_ENCODE.encode(&raw)).is_err());
+        // huge declared compressed length
+        let mut raw = B64_DECODE.decode(JS_FIXTURE).unwrap();
+        raw[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(decode_base64(&B64_ENCODE.encode(&raw)).is_err());
+    }
+}
