@@ -1,5 +1,5 @@
+import { ByteReader } from './byte-reader';
 import {
-  BATCH_HEADER_BYTES,
   SPAN_HAS_PARENT,
   SPAN_HAS_TRACE_STATE,
   SPAN_PARENT_REMOTE,
@@ -108,15 +108,13 @@ export function decodeBatch(bytes: Uint8Array): DecodedBatch {
   return { bytes, createdMs: header.createdMs, spans };
 }
 
-class Reader {
-  pos = BATCH_HEADER_BYTES;
-  private readonly view: DataView;
+class Reader extends ByteReader {
   private readonly strings: string[] = [];
   private readonly resources: DecodedResource[] = [];
   private readonly scopes: DecodedScope[] = [];
 
-  constructor(private readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  constructor(bytes: Uint8Array) {
+    super(bytes);
   }
 
   span(): DecodedSpan {
@@ -229,12 +227,8 @@ class Reader {
         return null;
       case VAL_STRING:
         return this.str() ?? '';
-      case VAL_NUMBER: {
-        this.need(8);
-        const v = this.view.getFloat64(this.pos, true);
-        this.pos += 8;
-        return v;
-      }
+      case VAL_NUMBER:
+        return this.f64();
       case VAL_TRUE:
         return true;
       case VAL_FALSE:
@@ -257,7 +251,7 @@ class Reader {
     if (v % 2 === 0) return this.lookup(this.strings, v / 2 - 1, 'string');
     const len = (v - 1) / 2;
     this.need(len);
-    const b = this.bytes;
+    const b = this.b;
     let s: string;
     if (len <= 32) {
       s = '';
@@ -277,47 +271,5 @@ class Reader {
     this.pos += len;
     this.strings.push(s);
     return s;
-  }
-
-  private skip(n: number): number {
-    this.need(n);
-    const at = this.pos;
-    this.pos += n;
-    return at;
-  }
-
-  private u8(): number {
-    this.need(1);
-    return this.bytes[this.pos++];
-  }
-
-  private u16(): number {
-    this.need(2);
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
-    return v;
-  }
-
-  private u32(): number {
-    this.need(4);
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
-  }
-
-  private varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 8; i++) {
-      const b = this.u8();
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw new Error('varint too long');
-  }
-
-  private need(n: number): void {
-    if (this.pos + n > this.bytes.byteLength) throw new Error('truncated');
   }
 }

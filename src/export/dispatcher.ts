@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ExporterStatus } from '../report';
 import { CircuitBreaker, type BreakerPolicy } from './breaker';
 import { decodeBatch, type DecodedSpan } from './decoder';
+import { readBatchHeader } from './wire';
 import type { Spool, SpoolEntry } from './spool';
 import { TargetStats, targetStatus } from './status';
 import type { SendResult, Target } from './targets/types';
@@ -19,11 +20,17 @@ interface Owner {
 }
 
 /** A batch, or a part of one after a split, on its way to a target. */
+/** A batch's bytes, decoded into objects only if a target needs them (zipkin, file, user exporters). */
+class Batch {
+  private decoded: DecodedSpan[] | undefined;
+  constructor(readonly bytes: Uint8Array) {}
+  readonly decode = (): DecodedSpan[] => (this.decoded ??= decodeBatch(this.bytes).spans);
+}
+
 interface Part {
   /** Queue order: older first. */
   order: number;
-  bytes: Uint8Array;
-  spans: DecodedSpan[];
+  batch: Batch;
   from: number;
   to: number;
   createdMs: number;
@@ -92,27 +99,18 @@ export class Dispatcher {
   /** Takes a batch from the main thread. */
   add(seq: number, bytes: Uint8Array): void {
     const owner: Owner = { seq, origin: undefined, pending: 1 };
-    if (this.stopped) {
-      this.count('export_shutdown_timeout', bytes.byteLength >= 12 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) : 1);
+    const header = readBatchHeader(bytes);
+    if (header === undefined || this.stopped) {
+      this.count(header === undefined ? 'export_encode_error' : 'export_shutdown_timeout', header?.spanCount ?? 1);
       this.settleOwner(owner);
       return;
     }
-    let spans: DecodedSpan[];
-    let createdMs: number;
-    try {
-      const batch = decodeBatch(bytes);
-      spans = batch.spans;
-      createdMs = batch.createdMs;
-    } catch {
-      this.count('export_encode_error', bytes.byteLength > 12 ? new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true) : 1);
+    if (header.spanCount === 0) {
       this.settleOwner(owner);
       return;
     }
-    if (spans.length === 0) {
-      this.settleOwner(owner);
-      return;
-    }
-    this.enqueue({ order: this.nextOrder++, bytes, spans, from: 0, to: spans.length, createdMs, attempts: 0, ambiguous: false, bad: undefined, owner });
+    const batch = new Batch(bytes);
+    this.enqueue({ order: this.nextOrder++, batch, from: 0, to: header.spanCount, createdMs: header.createdMs, attempts: 0, ambiguous: false, bad: undefined, owner });
     this.pump();
   }
 
@@ -207,7 +205,7 @@ export class Dispatcher {
         this.keepInSpool(part);
         continue;
       }
-      const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.bytes, part.from, part.to, part.createdMs, true) : 'error';
+      const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.batch.bytes, part.from, part.to, part.createdMs, true) : 'error';
       if (written === 'ok') {
         this.spooledSpans += part.to - part.from;
         this.spooledBatches++;
@@ -317,22 +315,9 @@ export class Dispatcher {
           this.pump();
           return;
         }
-        let spans: DecodedSpan[];
-        let createdMs: number;
-        try {
-          const decoded = decodeBatch(batch.bytes);
-          spans = decoded.spans;
-          createdMs = decoded.createdMs;
-        } catch {
-          this.count('export_spool_corrupt', entry.spans);
-          this.replaying.delete(entry.name);
-          void spool.remove(entry);
-          this.pump();
-          return;
-        }
         const owner: Owner = { seq: undefined, origin: entry, pending: 1 };
-        // Spooled data is the oldest there is: it goes first.
-        this.enqueue({ order: -1e15 + entry.createdMs, bytes: batch.bytes, spans, from: batch.from, to: batch.to, createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
+        // Spooled data is the oldest there is: it goes first. (The spool checked the header and range.)
+        this.enqueue({ order: -1e15 + entry.createdMs, batch: new Batch(batch.bytes), from: batch.from, to: batch.to, createdMs: entry.createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
         this.pump();
       });
     }
@@ -351,7 +336,7 @@ export class Dispatcher {
     const started = performance.now();
     let sending: Promise<SendResult>;
     try {
-      sending = target.send({ bytes: part.bytes, spans: part.spans, from: part.from, to: part.to });
+      sending = target.send({ bytes: part.batch.bytes, from: part.from, to: part.to, decode: part.batch.decode });
     } catch (error) {
       sending = Promise.reject(error);
     }
@@ -408,7 +393,7 @@ export class Dispatcher {
   private spoolPart(part: Part): void {
     const spool = this.spool as Spool;
     this.spoolWrites++;
-    void spool.write(part.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
+    void spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
       this.spoolWrites--;
       const n = part.to - part.from;
       if (result === 'ok') {

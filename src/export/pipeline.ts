@@ -63,6 +63,8 @@ export class ExportPipeline implements ProcessorExtension {
   private closed = false;
   private shutdownPromise: Promise<void> | undefined;
   private finalStatus: WorkerStatus | undefined;
+  /** The last status the worker sent (reported after a shutdown whose answer did not come). */
+  private lastStatus: WorkerStatus | undefined;
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.flush();
@@ -135,10 +137,12 @@ export class ExportPipeline implements ProcessorExtension {
     this.flush();
     this.closed = true;
     const deadlineMs = this.config.shutdownTimeoutMs;
+    const deadlineAt = Date.now() + deadlineMs;
     const worker = this.worker;
     if (worker !== undefined) {
-      const status = await this.request((id) => ({ t: 'shutdown', id, deadlineMs }), deadlineMs + 2000);
-      this.finalStatus = status;
+      // The worker keeps the deadline itself; this wait only guards against a worker that hangs.
+      const status = await this.request((id) => ({ t: 'shutdown', id, deadlineAt }), deadlineMs + 5000);
+      this.finalStatus = status ?? this.lastStatus;
       this.worker = undefined;
       await worker.terminate().catch(() => undefined);
     }
@@ -216,6 +220,7 @@ export class ExportPipeline implements ProcessorExtension {
       }
       case 'status':
       case 'shutdown': {
+        this.lastStatus = message.status;
         const resolve = this.requests.get(message.id);
         this.requests.delete(message.id);
         resolve?.(message.status);

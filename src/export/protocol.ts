@@ -10,7 +10,8 @@ export interface WorkerInit {
 export type ToWorker =
   | { t: 'batch'; seq: number; buf: ArrayBuffer }
   | { t: 'status'; id: number }
-  | { t: 'shutdown'; id: number; deadlineMs: number }
+  /** Deliver until `deadlineAt` (epoch ms, minus a margin), then spool the rest. */
+  | { t: 'shutdown'; id: number; deadlineAt: number }
   | { t: 'exported'; id: number; ok: boolean; error?: string };
 
 export interface WorkerStatus {

@@ -77,9 +77,9 @@ port.on('message', (message: ToWorker) => {
       case 'shutdown': {
         if (shuttingDown) return;
         shuttingDown = true;
-        // Keep a little of the deadline for spooling what is left.
-        const margin = Math.min(2000, message.deadlineMs * 0.1);
-        await dispatcher.drain(Date.now() + message.deadlineMs - margin, () => {
+        // Keep a little of the time for spooling what is left.
+        const margin = Math.min(2000, Math.max(0, message.deadlineAt - Date.now()) * 0.1);
+        await dispatcher.drain(message.deadlineAt - margin, () => {
           client.close();
           for (const [id, resolve] of calls) {
             calls.delete(id);

@@ -107,9 +107,21 @@ export class ProtobufWriter {
   bytes(field: number, source: Uint8Array, offset: number, length: number): void {
     this.tag(field, 2);
     this.varint(length);
+    this.copy(source, offset, length);
+  }
+
+  /** Copies `length` raw bytes of `source` from `offset` (after a length already written). */
+  copy(source: Uint8Array, offset: number, length: number): void {
     this.ensure(length);
-    this.buf.set(source.subarray(offset, offset + length), this.pos);
-    this.pos += length;
+    const buf = this.buf;
+    let p = this.pos;
+    if (length <= 32) {
+      for (let i = 0; i < length; i++) buf[p++] = source[offset + i];
+    } else {
+      buf.set(source.subarray(offset, offset + length), p);
+      p += length;
+    }
+    this.pos = p;
   }
 
   /** Starts a nested message in `field`; close it with `end()`. */

@@ -33,9 +33,14 @@ export class FileTarget implements Target {
   }
 
   private async write(payload: Payload): Promise<SendResult> {
-    const line = `${encodeOtlpJson(payload.bytes, payload.spans.slice(payload.from, payload.to))}\n`;
-    const bytes = Buffer.byteLength(line);
     const file = path.join(this.endpoint, CURRENT);
+    let line: string;
+    try {
+      line = `${encodeOtlpJson(payload.bytes, payload.decode().slice(payload.from, payload.to))}\n`;
+    } catch (error) {
+      return { ok: false, kind: 'bad', error: (error as Error).message, ambiguous: false, notSent: true };
+    }
+    const bytes = Buffer.byteLength(line);
     try {
       if (this.size < 0) {
         await fs.mkdir(this.endpoint, { recursive: true });

@@ -1,7 +1,8 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import type { HttpTargetConfig } from '../config';
-import { encodeOtlpProto, readPartialSuccess } from '../format/otlp-proto';
+import { readPartialSuccess } from '../format/otlp-response';
+import { transcodeOtlp } from '../format/otlp-transcode';
 import { encodeZipkinJson } from '../format/zipkin';
 import type { HttpClient } from '../http';
 import type { Payload, SendResult, Target } from './types';
@@ -33,8 +34,12 @@ export class HttpTarget implements Target {
   }
 
   async send(payload: Payload): Promise<SendResult> {
-    const spans = payload.from === 0 && payload.to === payload.spans.length ? payload.spans : payload.spans.slice(payload.from, payload.to);
-    const raw = this.type === 'zipkin' ? Buffer.from(encodeZipkinJson(payload.bytes, spans)) : encodeOtlpProto(payload.bytes, spans);
+    let raw: Buffer;
+    try {
+      raw = this.type === 'zipkin' ? Buffer.from(encodeZipkinJson(payload.bytes, payload.decode().slice(payload.from, payload.to))) : transcodeOtlp(payload.bytes, payload.from, payload.to);
+    } catch (error) {
+      return { ok: false, kind: 'bad', error: (error as Error).message, ambiguous: false, notSent: true };
+    }
     if (raw.byteLength > this.config.maxRequestBytes) {
       return { ok: false, kind: 'too_large', error: `request of ${raw.byteLength} bytes is over max_request_size (${this.config.maxRequestBytes})`, ambiguous: false, notSent: true };
     }

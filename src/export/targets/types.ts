@@ -2,12 +2,13 @@ import type { DecodedSpan } from '../decoder';
 
 /** A slice of a batch, as a target sends it. */
 export interface Payload {
+  /** The whole batch, as the encoder wrote it. */
   bytes: Uint8Array;
-  /** The decoded spans of the whole batch (shared by its parts). */
-  spans: DecodedSpan[];
   /** Span range of this part: [from, to). */
   from: number;
   to: number;
+  /** The decoded spans of the whole batch: decoded once, on first call, and shared by its parts. */
+  decode(): DecodedSpan[];
 }
 
 /** What a target did with a payload. */
