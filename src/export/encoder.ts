@@ -81,6 +81,11 @@ export class SpanEncoder {
   private lastResourceId = -1;
   private lastScope: unknown = undefined;
   private lastScopeId = -1;
+  /** Where the last trace id and parent id were written in this batch (-1: not in this batch). */
+  private lastTraceId: string | undefined = undefined;
+  private lastTraceAt = -1;
+  private lastParentId: string | undefined = undefined;
+  private lastParentAt = -1;
 
   /**
    * @param capacity the most bytes one batch can take (header included)
@@ -146,6 +151,8 @@ export class SpanEncoder {
     this.scopes.clear();
     this.lastResourceId = -1;
     this.lastScopeId = -1;
+    this.lastTraceAt = -1;
+    this.lastParentAt = -1;
   }
 
   /**
@@ -172,6 +179,8 @@ export class SpanEncoder {
   private reset(): void {
     this.pos = BATCH_HEADER_BYTES;
     this.spanCount = 0;
+    this.lastTraceAt = -1;
+    this.lastParentAt = -1;
     this.resetInterning();
   }
 
@@ -193,7 +202,16 @@ export class SpanEncoder {
     this.writeScope(span.instrumentationScope);
     const ctx = span.spanContext();
     this.ensure(64);
-    this.hex(ctx.traceId, 16);
+    // Spans of one trace share the trace id string: copy the bytes written last time.
+    const traceId = ctx.traceId;
+    if (traceId === this.lastTraceId && this.lastTraceAt >= 0) {
+      this.buf.copyWithin(this.pos, this.lastTraceAt, this.lastTraceAt + 16);
+      this.pos += 16;
+    } else {
+      this.lastTraceAt = this.pos;
+      this.lastTraceId = traceId;
+      this.hex(traceId, 16);
+    }
     this.hex(ctx.spanId, 8);
     const parent = (span.parentSpanContext ?? undefined) as ParentLike | undefined;
     const parentId = parent?.spanId ?? (span as unknown as { parentSpanId?: string }).parentSpanId;
@@ -203,7 +221,17 @@ export class SpanEncoder {
     if (parent?.isRemote === true) flags |= SPAN_PARENT_REMOTE;
     if (traceState !== undefined) flags |= SPAN_HAS_TRACE_STATE;
     this.buf[this.pos++] = flags;
-    if ((flags & SPAN_HAS_PARENT) !== 0) this.hex(parentId as string, 8);
+    if ((flags & SPAN_HAS_PARENT) !== 0) {
+      // Siblings share their parent's id string.
+      if (parentId === this.lastParentId && this.lastParentAt >= 0) {
+        this.buf.copyWithin(this.pos, this.lastParentAt, this.lastParentAt + 8);
+        this.pos += 8;
+      } else {
+        this.lastParentAt = this.pos;
+        this.lastParentId = parentId;
+        this.hex(parentId as string, 8);
+      }
+    }
     this.buf[this.pos++] = ctx.traceFlags & 0xff;
     if (traceState !== undefined) this.str(traceState.serialize());
     this.str(span.name);
