@@ -45,7 +45,7 @@ function emit(processor, serviceName) {
 backendTest('real Jaeger v2 stores every span as sent (OTLP in, query API out)', ['SPANMETER_JAEGER_OTLP_URL', 'SPANMETER_JAEGER_QUERY_URL'], async (t) => {
   const service = `spanmeter-jaeger-${process.pid}-${Date.now()}`;
   const processor = new SpanMeterProcessor({
-    config: { export: { targets: [{ type: 'jaeger', endpoint: process.env.SPANMETER_JAEGER_OTLP_URL }], spool: { enabled: false } } },
+    config: { export: { targets: [{ type: 'jaeger', endpoint: process.env.SPANMETER_JAEGER_OTLP_URL, compression: 'gzip' }], spool: { enabled: false } } },
   });
   const { provider, spans } = emit(processor, service);
   await processor.forceFlush();

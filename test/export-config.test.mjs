@@ -26,10 +26,10 @@ test('defaults of an export section', (t) => {
       ['file', 'file-3', 'spanmeter-traces'],
     ],
   );
-  t.is(e.targets[0].compression, 'gzip');
+  t.is(e.targets[0].compression, 'none', 'as OTEL_EXPORTER_OTLP_COMPRESSION defaults to none');
   t.is(e.targets[2].compression, 'none');
   t.is(e.targets[0].timeoutMs, 10_000);
-  t.deepEqual(e.batch, { maxSpans: 512, maxBytes: 1024 * 1024, delayMs: 1000, maxSpanBytes: 1024 * 1024 });
+  t.deepEqual(e.batch, { maxSpans: 2048, maxBytes: 1024 * 1024, delayMs: 1000, maxSpanBytes: 1024 * 1024 });
   t.deepEqual(e.queue, { maxSpans: 200_000, maxBytes: 64 * 1024 * 1024 });
   t.deepEqual(e.spool, { enabled: true, dir: '.spanmeter-spool', maxBytes: 256 * 1024 * 1024, maxAgeMs: 86_400_000 });
   t.is(e.shutdownTimeoutMs, 30_000);
@@ -84,12 +84,12 @@ test('OTEL_EXPORTER_OTLP_* override the first otlp target; _TRACES_ variants win
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
     OTEL_EXPORTER_OTLP_HEADERS: 'a=env,api-key=s%20ecret',
     OTEL_EXPORTER_OTLP_TIMEOUT: '2500',
-    OTEL_EXPORTER_OTLP_COMPRESSION: 'none',
+    OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
   }).export;
   t.is(e.targets[0].endpoint, 'http://collector:4318/v1/traces', 'the base endpoint gets /v1/traces');
   t.deepEqual(e.targets[0].headers, { a: 'env', 'api-key': 's ecret' });
   t.is(e.targets[0].timeoutMs, 2500);
-  t.is(e.targets[0].compression, 'none');
+  t.is(e.targets[0].compression, 'gzip');
   t.is(e.targets[1].endpoint, 'http://localhost:4318/v1/traces', 'only the first otlp target');
   e = loadConfig(base, {
     OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',

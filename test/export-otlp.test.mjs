@@ -146,7 +146,7 @@ test('gzip, configured headers and the OTLP content type reach the receiver', as
   const receiver = await startHttpReceiver();
   t.teardown(() => receiver.close());
   const processor = new SpanMeterProcessor({
-    config: { export: { targets: [{ type: 'otlp', endpoint: `${receiver.url}/v1/traces`, headers: { 'x-api-key': 'secret', 'X-Tenant': 't1' } }], spool: { enabled: false } } },
+    config: { export: { targets: [{ type: 'otlp', endpoint: `${receiver.url}/v1/traces`, compression: 'gzip', headers: { 'x-api-key': 'secret', 'X-Tenant': 't1' } }], spool: { enabled: false } } },
   });
   const captured = new InMemorySpanExporter();
   const provider = providerWith(processor, captured);

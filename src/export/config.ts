@@ -156,7 +156,7 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
     enabled,
     targets,
     batch: {
-      maxSpans: number(batchM, 'max_spans', p('batch'), issues, { integer: true, min: 1, max: 65_535 }, 512),
+      maxSpans: number(batchM, 'max_spans', p('batch'), issues, { integer: true, min: 1, max: 65_535 }, 2048),
       maxBytes: size(batchM, 'max_size', p('batch'), issues, 1024, 1 * MiB),
       delayMs: duration(batchM, 'delay', p('batch'), issues, { minMs: 1 }, 1000),
       maxSpanBytes: size(batchM, 'max_span_size', p('batch'), issues, 1024, 1 * MiB),
@@ -249,7 +249,8 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
     name: string(m, 'name', at, issues, { nonEmpty: true }, `${type}-${index}`),
     endpoint,
     headers,
-    compression: string(m, 'compression', at, issues, { oneOf: ['gzip', 'none'] }, type === 'zipkin' ? 'none' : 'gzip') as 'gzip' | 'none',
+    // none by default, as OTEL_EXPORTER_OTLP_COMPRESSION in the OTel specification.
+    compression: string(m, 'compression', at, issues, { oneOf: ['gzip', 'none'] }, 'none') as 'gzip' | 'none',
     timeoutMs: duration(m, 'timeout', at, issues, { minMs: 1 }, 10_000),
     maxRequestBytes: size(m, 'max_request_size', at, issues, 1024, 4 * MiB),
   };
@@ -266,7 +267,7 @@ function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: N
   const baseEndpoint = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   let index = config.targets.findIndex((t) => t.type === 'otlp');
   if (index < 0 && (tracesEndpoint !== undefined || baseEndpoint !== undefined)) {
-    config.targets.unshift({ type: 'otlp', name: 'otlp-env', endpoint: DEFAULT_ENDPOINTS.otlp, headers: {}, compression: 'gzip', timeoutMs: 10_000, maxRequestBytes: 4 * MiB });
+    config.targets.unshift({ type: 'otlp', name: 'otlp-env', endpoint: DEFAULT_ENDPOINTS.otlp, headers: {}, compression: 'none', timeoutMs: 10_000, maxRequestBytes: 4 * MiB });
     index = 0;
   }
   if (index >= 0) {
