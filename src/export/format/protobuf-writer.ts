@@ -6,10 +6,13 @@
 export class ProtobufWriter {
   buf: Buffer;
   pos = 0;
+  /** Capacity, kept in a field: a typed array's length is not free on every check. */
+  private cap: number;
   private readonly stack: number[] = [];
 
   constructor(initialCapacity = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(initialCapacity);
+    this.buf = Buffer.allocUnsafeSlow(initialCapacity);
+    this.cap = initialCapacity;
   }
 
   /** The bytes written so far (a view, not a copy). */
@@ -19,12 +22,13 @@ export class ProtobufWriter {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    if (this.pos + n <= this.cap) return;
+    let size = this.cap * 2;
     while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.cap = size;
   }
 
   tag(field: number, wireType: number): void {
@@ -35,11 +39,13 @@ export class ProtobufWriter {
     this.ensure(10);
     let v = value;
     const buf = this.buf;
+    let p = this.pos;
     while (v >= 0x80) {
-      buf[this.pos++] = (v & 0x7f) | 0x80;
+      buf[p++] = (v & 0x7f) | 0x80;
       v = v >= 0x80000000 ? Math.floor(v / 128) : v >>> 7;
     }
-    buf[this.pos++] = v;
+    buf[p++] = v;
+    this.pos = p;
   }
 
   /** int64 field value (two's complement for negatives). */
@@ -59,8 +65,17 @@ export class ProtobufWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    this.u32(value >>> 0);
+  }
+
+  private u32(v: number): void {
+    const buf = this.buf;
+    const p = this.pos;
+    buf[p] = v & 0xff;
+    buf[p + 1] = (v >>> 8) & 0xff;
+    buf[p + 2] = (v >>> 16) & 0xff;
+    buf[p + 3] = v >>> 24;
+    this.pos = p + 4;
   }
 
   /** fixed64 of an OTel time (seconds, nanoseconds), computed exactly in doubles. */
@@ -73,9 +88,8 @@ export class ProtobufWriter {
     const lowSum = (b % 65536) * 65536 + (a % 4294967296);
     const low = lowSum % 4294967296;
     const high = Math.floor(b / 65536) + Math.floor(a / 4294967296) + Math.floor(lowSum / 4294967296);
-    this.buf.writeUInt32LE(low, this.pos);
-    this.buf.writeUInt32LE(high >>> 0, this.pos + 4);
-    this.pos += 8;
+    this.u32(low >>> 0);
+    this.u32(high >>> 0);
   }
 
   double(value: number): void {
