@@ -3,6 +3,8 @@
  * engine and the spool. The main thread only encodes spans and hands batches
  * over; see pipeline.ts.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Dispatcher } from './dispatcher';
 import { HttpClient } from './http';
@@ -12,6 +14,22 @@ import { ExporterTarget } from './targets/exporter-target';
 import { FileTarget } from './targets/file-target';
 import { HttpTarget } from './targets/http-target';
 import type { Target } from './targets/types';
+
+/**
+ * The export worker yields the CPU to the application: on Linux it lowers its own
+ * thread's priority (nice +10), so that on a machine with few cores the event
+ * loop wins when both want to run. Elsewhere (or when not permitted) nothing changes.
+ */
+function lowerPriority(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + 10));
+  } catch {
+    // no /proc or not permitted: run at the normal priority
+  }
+}
+lowerPriority();
 
 const port = parentPort;
 if (port === null) throw new Error('spanmeter: the export worker must run in a worker thread');
