@@ -34,7 +34,8 @@ _sm_free_port() {
 _sm_wait_http() { # url seconds
   local url="$1" seconds="$2" i
   for ((i = 0; i < seconds * 4; i++)); do
-    if curl -sf -o /dev/null --max-time 2 "$url"; then return 0; fi
+    # node rather than curl: node is certain to be on the machine
+    if node -e 'const r=require("http").get(process.argv[1],{timeout:2000},(res)=>process.exit(res.statusCode<400?0:1));r.on("error",()=>process.exit(1));r.on("timeout",()=>{r.destroy();process.exit(1)})' "$url"; then return 0; fi
     sleep 0.25
   done
   return 1
