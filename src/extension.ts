@@ -14,6 +14,8 @@ export interface ProcessorExtension {
   onNewSeries?(id: number, key: SeriesKey): void;
   /** Hot path: called for every ended span, after its series id is known. */
   onSpanEnd?(span: ReadableSpan, seriesId: number): void;
+  /** Hot path: called for ended spans whose status is ERROR only (after `onSpanEnd`). */
+  onErrorSpanEnd?(span: ReadableSpan, seriesId: number): void;
   /**
    * A batch of spans is being recorded (the arrays are only valid during the call;
    * flag bit 0 = error). Runs on the event loop: keep it a tight loop.

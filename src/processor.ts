@@ -88,6 +88,7 @@ export class SpanMeterProcessor implements SpanProcessor {
   private readonly pool = new LazyPool(STATS_WORKER);
   private readonly extensions: ProcessorExtension[];
   private readonly spanEndHooks: ProcessorExtension[];
+  private readonly errorSpanHooks: ProcessorExtension[];
   private readonly dropped: Record<string, number> = {};
   private batches = 0;
   private shutdownPromise: Promise<void> | undefined;
@@ -115,6 +116,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     this.flags = new Uint8Array(this.batchSize);
     this.extensions = buildExtensions(config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl, set: this.set });
     this.spanEndHooks = this.extensions.filter((e) => e.onSpanEnd !== undefined);
+    this.errorSpanHooks = this.extensions.filter((e) => e.onErrorSpanEnd !== undefined);
     if (this.extensions.some((e) => e.onNewSeries !== undefined)) {
       this.table.onNewSeries = (id, key) => {
         for (const e of this.extensions) e.onNewSeries?.(id, key);
@@ -134,24 +136,33 @@ export class SpanMeterProcessor implements SpanProcessor {
       return;
     }
     let id: number;
+    let isError: boolean;
     try {
       id = this.table.idFor(span.resource, span.name, span.kind);
       const duration = span.duration;
+      isError = span.status?.code === STATUS_ERROR;
       const i = this.pending;
       this.ids[i] = id;
       // a missing or malformed duration becomes NaN, which the back end counts as invalid
       this.durations[i] = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
-      this.flags[i] = span.status?.code === STATUS_ERROR ? 1 : 0;
+      this.flags[i] = isError ? 1 : 0;
       this.pending = i + 1;
       if (this.pending === this.batchSize) this.flushBatch();
     } catch {
       this.count('processor_error');
       return;
     }
-    for (let e = 0; e < this.spanEndHooks.length; e++) {
-      const extension = this.spanEndHooks[e];
+    if (this.spanEndHooks.length > 0) this.runHooks(this.spanEndHooks, span, id, false);
+    if (isError && this.errorSpanHooks.length > 0) this.runHooks(this.errorSpanHooks, span, id, true);
+  }
+
+  /** Calls the extensions' per-span hooks; an extension that throws is counted, never propagated. */
+  private runHooks(hooks: ProcessorExtension[], span: ReadableSpan, id: number, errorHook: boolean): void {
+    for (let e = 0; e < hooks.length; e++) {
+      const extension = hooks[e];
       try {
-        extension.onSpanEnd!(span, id);
+        if (errorHook) extension.onErrorSpanEnd!(span, id);
+        else extension.onSpanEnd!(span, id);
       } catch {
         this.count(`${extension.name}_error`);
       }

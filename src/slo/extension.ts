@@ -45,7 +45,6 @@ export interface SloExtensionOptions {
   set?: HistogramSet;
 }
 
-const STATUS_ERROR = 2;
 /** Notifiers get at most this long to deliver what is queued at shutdown. */
 const NOTIFY_SHUTDOWN_MS = 5000;
 
@@ -87,6 +86,11 @@ export class SloExtension implements ProcessorExtension {
     this.startedAtMs = context.clock();
     const trends = config.trends;
     this.errors = trends.errorAnalysis.enabled ? new ErrorGroups(trends.errorAnalysis) : undefined;
+    const ingest = this.ingest;
+    this.onSpanEnd = ingest.hasTargets ? (span, seriesId) => ingest.countSpan(span, seriesId) : undefined;
+    const errors = this.errors;
+    const clock = context.clock;
+    this.onErrorSpanEnd = errors !== undefined ? (span, seriesId) => errors.record(span, seriesId, clock()) : undefined;
     if (trends.enabled && options.set !== undefined) {
       this.samples = new TrendSamples();
       this.trends = new TrendAnalysis(trends.regression);
@@ -113,10 +117,15 @@ export class SloExtension implements ProcessorExtension {
     this.ingest.onNewSeries(id, key);
   }
 
-  onSpanEnd(span: ReadableSpan, seriesId: number): void {
-    this.ingest.countSpan(span, seriesId);
-    if (this.errors !== undefined && span.status?.code === STATUS_ERROR) this.errors.record(span, seriesId, this.context.clock());
-  }
+  /**
+   * Hot path, only when some SLO or rule needs the span itself (attribute
+   * selectors, spans beyond the cardinality cap): without targets the processor
+   * is not asked to call anything per span.
+   */
+  readonly onSpanEnd: ((span: ReadableSpan, seriesId: number) => void) | undefined;
+
+  /** Error grouping: called for ERROR spans only. */
+  readonly onErrorSpanEnd: ((span: ReadableSpan, seriesId: number) => void) | undefined;
 
   onBatch(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void {
     this.ingest.countBatch(seriesIds, durationsUs, flags, len);

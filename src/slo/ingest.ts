@@ -61,6 +61,11 @@ export class Ingest {
     this.perSpan = Uint8Array.from(targets, (t) => (t.selector.attributes.length > 0 || t.aggregate !== undefined ? 1 : 0));
   }
 
+  /** Whether any SLO or rule counts spans at all. */
+  get hasTargets(): boolean {
+    return this.targets.length > 0;
+  }
+
   /** Decides once which targets a new series feeds. */
   onNewSeries(id: number, key: SeriesKey): void {
     const batch: number[] = [];
