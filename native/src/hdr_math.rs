@@ -56,6 +56,12 @@ impl HdrMath {
         self.counts_len
     }
 
+    /// Sub-bucket half magnitude (d=1..5: 4, 7, 10, 14, 17).
+    #[inline(always)]
+    pub fn half_mag(&self) -> u32 {
+        self.half_mag
+    }
+
     #[inline(always)]
     pub fn bucket_count(&self) -> u32 {
         self.bucket_count

@@ -1,22 +1,24 @@
-//! One series: totals, lifetime counts, the current 10 s slice, the four
+//! One series: totals, the current 10 s slice, the sealed lifetime, the four
 //! rings L0..L3 and the accumulators acc1..acc3, with the rotation of
 //! docs/internals.md (layout v2).
 //!
 //! Layout notes (not observable through snapshots):
-//! - per value only `cur` is touched; `lifetime` holds the sealed slices
-//!   (adaptive-width pages) and the lifetime histogram is `lifetime + cur`
-//!   whenever it is read;
-//! - `cur` counters are u16; before a chunk of values could make one wrap they
-//!   are moved into a u64 `spill` (see `prepare`);
-//! - ring entries and accumulators are `Piece`s in the snapshot's entry
-//!   encoding, so writing them into a snapshot is a copy.
+//! - a series is split in two: `Hot`, the fields the recording loop touches
+//!   (one cache line, inline in the set's table), and `Series`, the rest
+//!   (boxed, touched when a slice is sealed and by snapshots);
+//! - per value only `cur` is touched: u8 counters with a carry in the set's
+//!   `PagePool`, found through `Hot::table`;
+//! - the lifetime of the sealed slices, ring entries and accumulators are
+//!   `Piece`s in the snapshot's entry encoding, so writing them into a
+//!   snapshot is a copy; `cur` is the only item a snapshot encodes.
 
 use std::collections::VecDeque;
 use std::mem::size_of;
 
-use crate::paged::{sum_iter, Paged, WidePaged};
-use crate::snapshot::{SnapshotWriter, MASK_LIFETIME, WINDOW_MASKS};
-use crate::sparse::{Piece, SparseWriter, PIECE_SIZE};
+use crate::paged::{PAGE, PAGE_BITS};
+use crate::pool::PagePool;
+use crate::snapshot::WINDOW_MASKS;
+use crate::sparse::{PageScratch, Piece, SparseWriter, PIECE_SIZE};
 
 pub const LEVELS: usize = 4;
 /// Slice length of each level (L0..L3), ms.
@@ -78,58 +80,90 @@ pub fn mask_of_sealed(level: usize, index: i64, n: &[i64; LEVELS]) -> u8 {
     }
 }
 
-/// cur counters are u16: spill before a counter could pass u16::MAX.
-pub const SPILL_LIMIT: u64 = u16::MAX as u64;
+/// The recorded values' sum is kept exact (as `SUM_ROOM - Hot::room`) up to
+/// 2^53; JS's f64 accumulation gives the same number up to there. A value
+/// that would take it further switches the series to f64 accumulation, value
+/// by value, exactly like the JS back end.
+pub const SUM_ROOM: u64 = 1 << 53;
 
-/// The current (open) slice.
-pub struct Cur {
-    pub index: i64,
-    pub count: u64,
+/// What the recording loop touches per value, one cache line per series,
+/// inline in the set's table (indexed by series id).
+#[repr(C, align(64))]
+pub struct Hot {
+    /// L0 slice index of `cur`. A value recorded at a later slice takes the
+    /// slow path, which rotates first. `i64::MIN` until the series exists.
+    pub cur_index: i64,
+    /// `SUM_ROOM` minus the exact sum of the recorded values; 0 once the sum
+    /// is accumulated in f64 (`Series::big_sum`).
+    pub room: u64,
+    pub min: u64,
+    pub max: u64,
+    /// Errors recorded in `cur`.
     pub errors: u64,
-    counts: Paged<u16>,
-    spill: Option<Box<Paged<u64>>>,
-    /// value of `count` up to which no counter can wrap
-    spill_at: u64,
-    spill_limit: u64,
+    /// cur's page table: the pool slot of each page of counters, 0 = none.
+    /// Empty when `cur` is empty.
+    pub table: Box<[u32]>,
 }
 
-impl Cur {
-    fn new(index: i64, spill_limit: u64) -> Self {
-        Cur {
-            index,
-            count: 0,
+impl Default for Hot {
+    fn default() -> Self {
+        Hot {
+            cur_index: i64::MIN,
+            room: SUM_ROOM,
+            min: u64::MAX,
+            max: 0,
             errors: 0,
-            counts: Paged::default(),
-            spill: None,
-            spill_at: spill_limit,
-            spill_limit,
+            table: Box::default(),
+        }
+    }
+}
+
+impl Hot {
+    /// True when `cur` holds no value.
+    pub fn cur_is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Encodes `cur`'s counters into `w`.
+    pub fn encode_cur(&self, pool: &PagePool, w: &mut SparseWriter, scratch: &mut PageScratch) {
+        for (page, &slot) in self.table.iter().enumerate() {
+            if slot != 0 {
+                pool.encode(slot, page, w, scratch);
+            }
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        sum_iter(None, &self.counts, self.spill.as_deref())
+    /// Increments the counter at `idx`, allocating its page and growing the
+    /// page table as needed.
+    pub fn incr(&mut self, pool: &mut PagePool, idx: usize) {
+        let page = idx >> PAGE_BITS;
+        if self.table.len() <= page {
+            let mut t = std::mem::take(&mut self.table).into_vec();
+            t.resize(page + 1, 0);
+            self.table = t.into_boxed_slice();
+        }
+        if self.table[page] == 0 {
+            self.table[page] = pool.alloc();
+        }
+        pool.incr(((self.table[page] as usize) << PAGE_BITS) | (idx & (PAGE - 1)));
     }
 
     fn heap_bytes(&self) -> usize {
-        self.counts.heap_bytes()
-            + self
-                .spill
-                .as_ref()
-                .map_or(0, |s| size_of::<Paged<u64>>() + s.heap_bytes())
+        self.table.len() * size_of::<u32>()
     }
 }
 
+/// The rest of a series (boxed; `Hot` holds the per-value fields).
+#[derive(Default)]
 pub struct Series {
-    /// Recording chunk this series was last prepared for (see `HistogramSet`).
-    pub epoch: u64,
-    /// lifetime count and errors of the sealed slices (add cur's for totals)
+    /// Count and errors of the sealed slices (add cur's for the lifetime totals).
     sealed_count: u64,
     sealed_errors: u64,
-    pub sum: f64,
-    pub min: u64,
-    pub max: u64,
-    pub cur: Cur,
-    lifetime: WidePaged,
+    /// The sum once it no longer fits `Hot::room` (then `inexact`).
+    big_sum: f64,
+    inexact: bool,
+    /// Every sealed slice, merged (the lifetime histogram is this plus `cur`).
+    lifetime: Piece,
     /// sealed slices per level, oldest first
     rings: [VecDeque<Piece>; LEVELS],
     /// acc[j], j = 1..3 (acc[0] unused); empty (count 0) means none
@@ -137,120 +171,75 @@ pub struct Series {
 }
 
 impl Series {
-    pub fn new(cur_index: i64) -> Self {
-        Self::with_spill_limit(cur_index, SPILL_LIMIT)
+    /// Lifetime count of the sealed slices.
+    pub fn sealed_count(&self) -> u64 {
+        self.sealed_count
     }
 
-    pub fn with_spill_limit(cur_index: i64, spill_limit: u64) -> Self {
-        Series {
-            epoch: 0,
-            sealed_count: 0,
-            sealed_errors: 0,
-            sum: 0.0,
-            min: u64::MAX,
-            max: 0,
-            cur: Cur::new(cur_index, spill_limit.clamp(1, SPILL_LIMIT)),
-            lifetime: WidePaged::default(),
-            rings: Default::default(),
-            acc: Default::default(),
+    /// Lifetime errors of the sealed slices.
+    pub fn sealed_errors(&self) -> u64 {
+        self.sealed_errors
+    }
+
+    /// Sum of the recorded values, as the JS back end accumulates it.
+    pub fn sum(&self, hot: &Hot) -> f64 {
+        if self.inexact {
+            self.big_sum
+        } else {
+            (SUM_ROOM - hot.room) as f64
         }
     }
 
-    /// Lifetime count.
-    pub fn count(&self) -> u64 {
-        self.sealed_count + self.cur.count
-    }
-
-    /// Lifetime errors.
-    pub fn errors(&self) -> u64 {
-        self.sealed_errors + self.cur.errors
-    }
-
-    /// Records one rounded, clamped value at counts index `idx` into `cur`.
-    #[inline(always)]
-    pub fn record(&mut self, idx: usize, v: u64, err: u64) {
-        self.prepare(1);
-        self.cur.counts.incr(idx);
-        self.note(v, err);
-    }
-
-    /// Spills cur's counters if `more` increments could make one wrap.
-    #[inline(always)]
-    pub fn prepare(&mut self, more: u64) {
-        if self.cur.count + more > self.cur.spill_at {
-            self.spill();
+    /// Records one rounded, clamped value whose counts index is `idx`, into
+    /// `cur` (the caller has advanced the series).
+    pub fn record(&mut self, hot: &mut Hot, pool: &mut PagePool, idx: usize, v: u64) {
+        hot.incr(pool, idx);
+        hot.min = hot.min.min(v);
+        hot.max = hot.max.max(v);
+        if self.inexact {
+            self.big_sum += v as f64;
+        } else if let Some(room) = hot.room.checked_sub(v) {
+            hot.room = room;
+        } else {
+            // f64 from here on, as JS: the partial sum so far is exact
+            self.big_sum = (SUM_ROOM - hot.room) as f64 + v as f64;
+            self.inexact = true;
+            hot.room = 0;
         }
-    }
-
-    /// The totals part of `record`. The caller increments the counter at the
-    /// value's index with `incr` before `advance`, `spill` or any read, and
-    /// has called `prepare` with at least the number of pending increments.
-    #[inline(always)]
-    pub fn note(&mut self, v: u64, err: u64) {
-        self.cur.count += 1;
-        self.cur.errors += err;
-        self.sum += v as i64 as f64; // v <= 2^53: exact, one instruction
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-    }
-
-    /// The counter increment of `record`.
-    #[inline(always)]
-    pub fn incr(&mut self, idx: usize) {
-        self.cur.counts.incr(idx);
-    }
-
-    #[cold]
-    #[inline(never)]
-    pub fn spill(&mut self) {
-        let cur = &mut self.cur;
-        let spill = cur.spill.get_or_insert_with(Default::default);
-        cur.counts.drain(|i, c| spill.add(i, c));
-        cur.spill_at = cur.count.saturating_add(cur.spill_limit);
     }
 
     /// Rotation: moves `cur` forward to L0 slice `n0` (never backwards).
-    pub fn advance(&mut self, n0: i64) {
-        if n0 <= self.cur.index {
+    pub fn advance(&mut self, hot: &mut Hot, pool: &mut PagePool, n0: i64) {
+        if n0 <= hot.cur_index {
             return;
         }
-        if self.cur.count > 0 {
-            self.seal_cur();
+        if !hot.cur_is_empty() {
+            self.seal_cur(hot, pool);
         }
-        self.cur.index = n0;
+        hot.cur_index = n0;
     }
 
-    fn seal_cur(&mut self) {
-        let mut w = SparseWriter::with_capacity(self.cur.counts.allocated_pages() * 64);
-        let lifetime = &mut self.lifetime;
-        match self.cur.spill.take() {
-            None => {
-                for (p, page) in self.cur.counts.pages() {
-                    lifetime.add_page(p, page);
-                }
-                self.cur.counts.drain(|i, c| w.push(i, c));
-            }
-            Some(mut spill) => {
-                self.cur.counts.drain(|i, c| spill.add(i, c));
-                for (i, c) in spill.iter() {
-                    w.push(i, c);
-                    lifetime.add(i, c);
-                }
+    fn seal_cur(&mut self, hot: &mut Hot, pool: &mut PagePool) {
+        let table = std::mem::take(&mut hot.table);
+        let mut w = SparseWriter::with_capacity(table.len() * 96);
+        let mut scratch = PageScratch::default();
+        for (page, &slot) in table.iter().enumerate() {
+            if slot != 0 {
+                pool.drain(slot, page, &mut w, &mut scratch);
             }
         }
         w.buf.shrink_to_fit();
         let piece = Piece {
-            index: self.cur.index,
-            count: self.cur.count,
-            errors: self.cur.errors,
+            index: hot.cur_index,
+            count: w.total,
+            errors: hot.errors,
             entries: w.entries,
             bytes: w.buf,
         };
-        self.sealed_count += self.cur.count;
-        self.sealed_errors += self.cur.errors;
-        self.cur.count = 0;
-        self.cur.errors = 0;
-        self.cur.spill_at = self.cur.spill_limit;
+        hot.errors = 0;
+        self.sealed_count += piece.count;
+        self.sealed_errors += piece.errors;
+        self.lifetime.merge_from(&piece);
         self.seal(0, piece);
     }
 
@@ -278,71 +267,54 @@ impl Series {
         }
     }
 
-    /// The lifetime histogram, ascending.
-    pub fn lifetime_iter(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        sum_iter(
-            Some(&self.lifetime),
-            &self.cur.counts,
-            self.cur.spill.as_deref(),
-        )
+    /// The sealed lifetime, merged.
+    pub fn lifetime(&self) -> &Piece {
+        &self.lifetime
     }
 
-    /// Writes this series' record with window ends `n`. Call `advance` first.
-    pub fn write_snapshot(&self, id: u32, n: &[i64; LEVELS], w: &mut SnapshotWriter) {
-        let min = if self.count() == 0 { 0 } else { self.min };
-        w.begin_series(id, self.sum, min as f64, self.max as f64);
-        w.item_pairs(
-            MASK_LIFETIME,
-            self.count(),
-            self.errors(),
-            self.lifetime_iter(),
-        );
-        let c = &self.cur;
-        w.item_pairs(mask_of_open(0, c.index, n), c.count, c.errors, c.iter());
-        for level in 1..LEVELS {
+    /// Accumulators acc1..acc3 with their levels, then the ring entries of
+    /// L0..L3 with theirs: the snapshot's item order after lifetime and cur,
+    /// with the window mask of each at window ends `n`.
+    pub fn pieces<'a>(
+        &'a self,
+        n: &'a [i64; LEVELS],
+    ) -> impl Iterator<Item = (u8, &'a Piece)> + 'a {
+        let accs = (1..LEVELS).map(move |level| {
             let a = &self.acc[level];
-            w.item_piece(mask_of_open(level, a.index, n), a);
-        }
-        for (level, ring) in self.rings.iter().enumerate() {
-            for p in ring {
-                w.item_piece(mask_of_sealed(level, p.index, n), p);
-            }
-        }
-        w.end_series();
+            (mask_of_open(level, a.index, n), a)
+        });
+        let rings = self
+            .rings
+            .iter()
+            .enumerate()
+            .flat_map(move |(level, ring)| {
+                ring.iter()
+                    .map(move |p| (mask_of_sealed(level, p.index, n), p))
+            });
+        accs.chain(rings)
     }
 
-    /// Heap bytes owned by this series, including its own (boxed) struct.
-    pub fn heap_bytes(&self) -> usize {
-        size_of::<Series>()
-            + self.lifetime.heap_bytes()
-            + self.cur.heap_bytes()
-            + self
-                .rings
-                .iter()
-                .map(|r| r.capacity() * PIECE_SIZE + r.iter().map(Piece::heap_bytes).sum::<usize>())
-                .sum::<usize>()
-            + self.acc.iter().map(Piece::heap_bytes).sum::<usize>()
+    /// Heap bytes owned by this series: its box, cur's page table and its
+    /// pieces (its `Hot` is in the set's table, cur's counters in the pool).
+    pub fn heap_bytes(&self, hot: &Hot) -> usize {
+        self.heap_breakdown(hot).iter().sum::<usize>() - size_of::<Hot>()
     }
 
-    /// Heap bytes by part: struct, lifetime, cur, rings L0..L3, accumulators.
-    pub fn heap_breakdown(&self) -> [usize; 8] {
+    /// Heap bytes by part: struct (box and `Hot`), lifetime, cur's page
+    /// table, rings L0..L3, accumulators.
+    pub fn heap_breakdown(&self, hot: &Hot) -> [usize; 8] {
         let ring = |r: &VecDeque<Piece>| {
             r.capacity() * PIECE_SIZE + r.iter().map(Piece::heap_bytes).sum::<usize>()
         };
         [
-            size_of::<Series>(),
+            size_of::<Series>() + size_of::<Hot>(),
             self.lifetime.heap_bytes(),
-            self.cur.heap_bytes(),
+            hot.heap_bytes(),
             ring(&self.rings[0]),
             ring(&self.rings[1]),
             ring(&self.rings[2]),
             ring(&self.rings[3]),
             self.acc.iter().map(Piece::heap_bytes).sum::<usize>(),
         ]
-    }
-
-    /// (pages of u8, u16, u32, u64) of the lifetime histogram.
-    pub fn lifetime_widths(&self) -> [usize; 4] {
-        self.lifetime.widths()
     }
 }

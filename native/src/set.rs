@@ -1,37 +1,148 @@
 //! The histogram set: series addressed by dense u32 ids, batch recording and
 //! snapshots.
 
-use std::mem::size_of;
+use std::mem::{size_of, take};
 
-use crate::hdr_math::{round_small, round_value, HdrMath, Rounded};
-use crate::series::{sanitize_now, slice_index, slice_indices, Series};
-use crate::snapshot::SnapshotWriter;
+use crate::hdr_math::{round_value, HdrMath, Rounded};
+use crate::paged::{PAGE_BITS, PAGE_MASK};
+use crate::pool::PagePool;
+use crate::series::{mask_of_open, sanitize_now, slice_index, slice_indices, Hot, Series, LEVELS};
+use crate::snapshot::{
+    SnapshotWriter, HEADER_LEN, ITEM_HEADER_LEN, MASK_LIFETIME, SERIES_HEADER_LEN,
+};
+use crate::sparse::{PageScratch, SparseWriter};
 
 pub const MAX_SERIES: u32 = 1 << 20;
 
-/// Values per recording chunk (pass 1 then pass 2).
-const CHUNK: usize = 4096;
+/// Bits of 0.5: the fast path takes values from 0.5 up. There `Math.round(v)`
+/// is `trunc(v + 0.5)`: `v + 0.5` is exact for 0.5 <= v < 2^51 (below 0.5 it
+/// is not, for 0.49999999999999994, whose sum rounds up to 1).
+const HALF_BITS: u64 = 0x3FE0_0000_0000_0000;
 
 pub struct HistogramSet {
     math: HdrMath,
-    series: Vec<Option<Box<Series>>>,
-    /// pass-2 work: (series id << 32) | counts index
-    pending: Vec<u64>,
-    /// Recording chunk counter: a series whose `epoch` differs is prepared
-    /// (advanced, spilled if needed) at its first value of the chunk.
-    epoch: u64,
+    /// Per-value fields of every series, indexed by id.
+    hot: Vec<Hot>,
+    /// The rest of every series (None: no value recorded yet), same length.
+    cold: Vec<Option<Box<Series>>>,
+    /// Counters of every series' current slice.
+    pool: PagePool,
+    /// The snapshot between `prepare_snapshot` and `write_snapshot`.
+    prepared: Prepared,
     live: u32,
     invalid: u64,
     clamped: u64,
+}
+
+/// A snapshot being written: its time, window ends, and the encoded `cur` of
+/// every series record.
+#[derive(Default)]
+struct Prepared {
+    now: f64,
+    n: [i64; LEVELS],
+    len: usize,
+    cur: Vec<u8>,
+    records: Vec<Record>,
+}
+
+struct Record {
+    id: u32,
+    items: u32,
+    cur_start: usize,
+    cur_end: usize,
+    cur_entries: u32,
+    cur_count: u64,
+}
+
+/// Values recorded per pass 1 / pass 2 round.
+const ROUND: usize = 1024;
+
+/// Pass 1 of the recording loop, for values that need nothing but a counter
+/// increment and the totals: `0.5 <= v < min(highest, 2^51)`, a series that
+/// exists and is at this slice, a page that exists and an exact sum. Updates
+/// the totals and writes each value's counter position into `pending`;
+/// returns how many values it took (up to `pending.len()`). The next value,
+/// if any is left, takes `record_one`.
+///
+/// `HM` is the sub-bucket half magnitude (a constant, so that the index math
+/// shifts by immediates); `fast_below` is `bits(min(highest, 2^51)) - bits(0.5)`.
+#[inline(never)]
+fn pass1<const HM: u32>(
+    hot: &mut [Hot],
+    pending: &mut [u32],
+    ids: &[u32],
+    values: &[f64],
+    n0: i64,
+    fast_below: u64,
+) -> usize {
+    let mask: u64 = (2 << HM) - 1;
+    let n = ids.len().min(values.len()).min(pending.len());
+    let (ids, values, pending) = (&ids[..n], &values[..n], &mut pending[..n]);
+    for k in 0..n {
+        let v = values[k];
+        // 0.5 <= v < limit (NaN, negatives and -0 are above as integers)
+        if v.to_bits().wrapping_sub(HALF_BITS) >= fast_below {
+            return k;
+        }
+        // SAFETY: 1 <= v + 0.5 < 2^51 + 1 (checked above), so the value is
+        // in range of i64 and the conversion is a plain `cvttsd2si`. The
+        // checked `as` adds saturation and NaN fixups, and a safe rounding
+        // (through 2^52, with a fix for ties) costs 9 more instructions per
+        // value, ~15% of this loop (callgrind, examples/record_bench.rs).
+        let r = unsafe { (v + 0.5).to_int_unchecked::<i64>() } as u64;
+        let Some(h) = hot.get_mut(ids[k] as usize) else {
+            return k;
+        };
+        if h.cur_index < n0 {
+            return k;
+        }
+        let b = (r | mask).ilog2() - HM;
+        let idx = ((b as usize) << HM) + (r >> b) as usize;
+        // no table (series not created, cur empty), page beyond it or no page
+        let slot = match h.table.get(idx >> PAGE_BITS) {
+            Some(&slot) if slot != 0 => slot,
+            _ => return k,
+        };
+        let Some(room) = h.room.checked_sub(r) else {
+            return k;
+        };
+        h.room = room;
+        if r < h.min {
+            h.min = r;
+        }
+        if r > h.max {
+            h.max = r;
+        }
+        // below 2^32: the caller checks the pool's size
+        pending[k] = ((slot << PAGE_BITS) as usize | (idx & PAGE_MASK)) as u32;
+    }
+    n
+}
+
+/// Pass 2: the counter increments, a loop short enough for the CPU to keep
+/// many of their cache misses in flight.
+#[inline(never)]
+fn pass2(pool: &mut PagePool, pending: &[u32]) {
+    let (lo, hi) = (&mut pool.lo[..], &mut pool.hi);
+    for &pos in pending {
+        if let Some(c) = lo.get_mut(pos as usize) {
+            let (next, wrapped) = c.overflowing_add(1);
+            *c = next;
+            if wrapped {
+                PagePool::carry(hi, pos as usize);
+            }
+        }
+    }
 }
 
 impl HistogramSet {
     pub fn new(math: HdrMath) -> Self {
         HistogramSet {
             math,
-            series: Vec::new(),
-            pending: Vec::new(),
-            epoch: 0,
+            hot: Vec::new(),
+            cold: Vec::new(),
+            pool: PagePool::default(),
+            prepared: Prepared::default(),
             live: 0,
             invalid: 0,
             clamped: 0,
@@ -44,133 +155,240 @@ impl HistogramSet {
 
     /// Records `min(len, ids, values, flags)` values at `now_ms`.
     ///
-    /// Two passes per chunk of values: pass 1 validates, rotates and updates
-    /// the totals; pass 2 only increments counters, a loop short enough for
-    /// the CPU to overlap many of their cache misses. A series is
-    /// advanced (and its u32 counters spilled if the chunk could make one
-    /// wrap) at its first value of a chunk, before any of its increments of
-    /// that chunk: all values of a batch share `now_ms`.
+    /// In rounds of up to `ROUND` values, `pass1` updates the totals of the
+    /// common value and notes its counter, then `pass2` increments the
+    /// counters. The first value of a series at a new slice, a new page,
+    /// values below 0.5 or past the fast range and bad input stop pass 1 and
+    /// go through `record_one` (after the pending increments). Errors are
+    /// counted at the end, from the flags: all values of a batch share
+    /// `now_ms`, so they land in the slice their series is at by then.
     pub fn record(&mut self, ids: &[u32], values: &[f64], flags: &[u8], len: usize, now_ms: f64) {
         let n = len.min(ids.len()).min(values.len()).min(flags.len());
+        let (ids, values, flags) = (&ids[..n], &values[..n], &flags[..n]);
         let n0 = slice_index(now_ms);
-        let mut start = 0;
-        while start < n {
-            let end = (start + CHUNK).min(n);
-            self.pass1(
-                &ids[start..end],
-                &values[start..end],
-                &flags[start..end],
-                n0,
-            );
-            self.pass2();
-            start = end;
+        let limit = self.math.highest.min(1 << 51) as f64;
+        let fast_below = limit.to_bits().saturating_sub(HALF_BITS);
+        let mut pending = [0u32; ROUND];
+        let mut i = 0;
+        while i < n {
+            let (hot, rest_ids, rest_values) = (&mut self.hot[..], &ids[i..], &values[i..]);
+            // positions are u32: the pool stays below 4 GiB (4 GiB of u8
+            // counters in open slices is 2^25 pages); above, all goes slow
+            let taken = match self.math.half_mag() {
+                _ if self.pool.lo.len() > u32::MAX as usize => 0,
+                4 => pass1::<4>(hot, &mut pending, rest_ids, rest_values, n0, fast_below),
+                7 => pass1::<7>(hot, &mut pending, rest_ids, rest_values, n0, fast_below),
+                10 => pass1::<10>(hot, &mut pending, rest_ids, rest_values, n0, fast_below),
+                14 => pass1::<14>(hot, &mut pending, rest_ids, rest_values, n0, fast_below),
+                17 => pass1::<17>(hot, &mut pending, rest_ids, rest_values, n0, fast_below),
+                _ => 0,
+            };
+            pass2(&mut self.pool, &pending[..taken]);
+            i += taken;
+            if i < n && taken < ROUND {
+                self.record_one(ids[i], values[i], n0);
+                i += 1;
+            }
+        }
+        self.count_errors(ids, values, flags);
+    }
+
+    /// Records one value with every rule of the contract.
+    #[inline(never)]
+    fn record_one(&mut self, id: u32, v: f64, n0: i64) {
+        if id >= MAX_SERIES {
+            self.invalid += 1;
+            return;
+        }
+        let r = match round_value(v, self.math.highest) {
+            Rounded::Ok(r) => r,
+            Rounded::Clamped(r) => {
+                self.clamped += 1;
+                r
+            }
+            Rounded::Invalid => {
+                self.invalid += 1;
+                return;
+            }
+        };
+        let id = id as usize;
+        if self.hot.len() <= id {
+            self.hot.resize_with(id + 1, Hot::default);
+            self.cold.resize_with(id + 1, || None);
+        }
+        let hot = &mut self.hot[id];
+        let series = match &mut self.cold[id] {
+            Some(s) => s,
+            slot @ None => {
+                self.live += 1;
+                hot.cur_index = n0;
+                slot.insert(Box::default())
+            }
+        };
+        if hot.cur_index < n0 {
+            series.advance(hot, &mut self.pool, n0);
+        }
+        series.record(hot, &mut self.pool, self.math.index(r), r);
+    }
+
+    /// Adds the flagged (bit 0) values that were recorded to their series'
+    /// `cur` errors.
+    fn count_errors(&mut self, ids: &[u32], values: &[f64], flags: &[u8]) {
+        const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+        let mut chunks = flags.chunks_exact(8);
+        let mut base = 0;
+        for chunk in chunks.by_ref() {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+            if word & LOW_BITS != 0 {
+                for (j, &f) in chunk.iter().enumerate() {
+                    if f & 1 != 0 {
+                        self.count_error(ids, values, base + j);
+                    }
+                }
+            }
+            base += 8;
+        }
+        for (j, &f) in chunks.remainder().iter().enumerate() {
+            if f & 1 != 0 {
+                self.count_error(ids, values, base + j);
+            }
         }
     }
 
-    fn pass1(&mut self, ids: &[u32], values: &[f64], flags: &[u8], n0: i64) {
-        // size the series table once per chunk, so that the loop below works
-        // on a plain slice (pointer and length stay in registers)
-        if let Some(&max_id) = ids.iter().filter(|&&id| id < MAX_SERIES).max() {
-            if self.series.len() <= max_id as usize {
-                self.series.resize_with(max_id as usize + 1, || None);
+    fn count_error(&mut self, ids: &[u32], values: &[f64], i: usize) {
+        let (Some(&id), Some(&v)) = (ids.get(i), values.get(i)) else {
+            return;
+        };
+        // recorded: a valid id and a value that is not NaN, infinite or negative
+        if id < MAX_SERIES && v >= 0.0 && v != f64::INFINITY {
+            if let Some(h) = self.hot.get_mut(id as usize) {
+                h.errors += 1;
             }
         }
-        let math = self.math;
-        let highest = math.highest;
-        let mut invalid = 0u64;
-        let mut clamped = 0u64;
-        let mut live = 0u32;
-        self.epoch += 1;
-        let epoch = self.epoch;
-        let chunk_len = ids.len() as u64;
-        let mut pending = std::mem::take(&mut self.pending);
-        pending.clear();
-        pending.reserve(ids.len());
-        let table: &mut [Option<Box<Series>>] = &mut self.series;
-        for ((&id, &v), &f) in ids.iter().zip(values).zip(flags) {
-            let r = match round_small(v) {
-                Some(r) if id < MAX_SERIES => {
-                    if r > highest {
-                        clamped += 1;
-                        highest
-                    } else {
-                        r
-                    }
-                }
-                _ => match round_value(v, highest) {
-                    _ if id >= MAX_SERIES => {
-                        invalid += 1;
-                        continue;
-                    }
-                    Rounded::Ok(r) => r,
-                    Rounded::Clamped(r) => {
-                        clamped += 1;
-                        r
-                    }
-                    Rounded::Invalid => {
-                        invalid += 1;
-                        continue;
-                    }
-                },
-            };
-            let Some(slot) = table.get_mut(id as usize) else {
-                continue;
-            };
-            let s = match slot {
-                Some(s) => s,
-                None => {
-                    live += 1;
-                    slot.insert(Box::new(Series::new(n0)))
-                }
-            };
-            if s.epoch != epoch {
-                s.epoch = epoch;
-                if s.cur.index < n0 {
-                    s.advance(n0);
-                }
-                s.prepare(chunk_len);
-            }
-            let idx = math.index(r);
-            s.note(r, (f & 1) as u64);
-            pending.push(((id as u64) << 32) | idx as u64);
-        }
-        self.pending = pending;
-        self.invalid += invalid;
-        self.clamped += clamped;
-        self.live += live;
     }
 
-    fn pass2(&mut self) {
-        let table: &mut [Option<Box<Series>>] = &mut self.series;
-        for &p in &self.pending {
-            if let Some(Some(s)) = table.get_mut((p >> 32) as usize) {
-                s.incr(p as u32 as usize);
-            }
-        }
-        self.pending.clear();
-    }
-
-    /// Advances every series to `now_ms` and writes a v1 snapshot.
-    pub fn snapshot(&mut self, now_ms: f64) -> Vec<u8> {
+    /// Advances every series to `now_ms`, encodes every `cur` and returns the
+    /// size of the v1 snapshot that `write_snapshot` then writes.
+    pub fn prepare_snapshot(&mut self, now_ms: f64) -> usize {
         let now = sanitize_now(now_ms);
         let n = slice_indices(now);
-        let mut w = SnapshotWriter::new(self.math.digits, self.math.highest, now);
-        for (id, s) in self.series.iter_mut().enumerate() {
-            let Some(s) = s else { continue };
-            if s.count() > 0 {
-                s.advance(n[0]);
-                s.write_snapshot(id as u32, &n, &mut w);
+        let mut p = Prepared {
+            now,
+            n,
+            len: HEADER_LEN,
+            cur: take(&mut self.prepared.cur),
+            records: take(&mut self.prepared.records),
+        };
+        p.cur.clear();
+        p.records.clear();
+        let mut scratch = PageScratch::default();
+        for (id, (hot, cold)) in self.hot.iter_mut().zip(&mut self.cold).enumerate() {
+            let Some(s) = cold else { continue };
+            s.advance(hot, &mut self.pool, n[0]);
+            let cur_start = p.cur.len();
+            let mut w = SparseWriter::with_buf(take(&mut p.cur));
+            hot.encode_cur(&self.pool, &mut w, &mut scratch);
+            let (cur_count, cur_entries) = (w.total, w.entries);
+            p.cur = w.buf;
+            if s.sealed_count() + cur_count == 0 {
+                continue;
+            }
+            let mut items = 0;
+            let mut len = SERIES_HEADER_LEN;
+            let life = s.lifetime();
+            if life.count > 0 {
+                items += 1;
+                len += ITEM_HEADER_LEN + life.bytes.len();
+            }
+            if cur_count > 0 {
+                items += 1;
+                len += ITEM_HEADER_LEN + p.cur.len() - cur_start;
+            }
+            for (mask, piece) in s.pieces(&n) {
+                if mask != 0 && piece.count > 0 {
+                    items += 1;
+                    len += ITEM_HEADER_LEN + piece.bytes.len();
+                }
+            }
+            p.len += len;
+            p.records.push(Record {
+                id: id as u32,
+                items,
+                cur_start,
+                cur_end: p.cur.len(),
+                cur_entries,
+                cur_count,
+            });
+        }
+        let len = p.len;
+        self.prepared = p;
+        len
+    }
+
+    /// Writes the snapshot of the last `prepare_snapshot` into `out`, which
+    /// must be exactly as long as it said.
+    pub fn write_snapshot(&mut self, out: &mut [u8]) {
+        let p = take(&mut self.prepared);
+        let mut w = SnapshotWriter::new(
+            out,
+            self.math.digits,
+            self.math.highest,
+            p.now,
+            p.records.len() as u32,
+        );
+        for r in &p.records {
+            let (Some(hot), Some(Some(s))) =
+                (self.hot.get(r.id as usize), self.cold.get(r.id as usize))
+            else {
+                continue;
+            };
+            w.series(r.id, r.items, s.sum(hot), hot.min as f64, hot.max as f64);
+            let life = s.lifetime();
+            if life.count > 0 {
+                w.item(
+                    MASK_LIFETIME,
+                    life.count,
+                    life.errors,
+                    life.entries,
+                    &life.bytes,
+                );
+            }
+            if r.cur_count > 0 {
+                w.item(
+                    MASK_LIFETIME | mask_of_open(0, hot.cur_index, &p.n),
+                    r.cur_count,
+                    hot.errors,
+                    r.cur_entries,
+                    &p.cur[r.cur_start..r.cur_end],
+                );
+            }
+            for (mask, piece) in s.pieces(&p.n) {
+                if mask != 0 && piece.count > 0 {
+                    w.piece(mask, piece);
+                }
             }
         }
-        w.finish()
+        debug_assert_eq!(w.len(), p.len);
+        // keep the buffers for the next snapshot, but not a big one's
+        let (mut cur, mut records) = (p.cur, p.records);
+        cur.clear();
+        cur.shrink_to(64 * 1024);
+        records.clear();
+        records.shrink_to(1024);
+        self.prepared.cur = cur;
+        self.prepared.records = records;
+    }
+
+    /// Advances every series to `now_ms` and returns a v1 snapshot.
+    pub fn snapshot(&mut self, now_ms: f64) -> Vec<u8> {
+        let len = self.prepare_snapshot(now_ms);
+        let mut out = vec![0; len];
+        self.write_snapshot(&mut out);
+        out
     }
 
     pub fn reset(&mut self) {
-        self.series = Vec::new();
-        self.pending = Vec::new();
-        self.live = 0;
-        self.invalid = 0;
-        self.clamped = 0;
+        *self = HistogramSet::new(self.math);
     }
 
     pub fn series_count(&self) -> u32 {
@@ -185,19 +403,33 @@ impl HistogramSet {
         self.clamped
     }
 
-    pub fn series(&self, id: u32) -> Option<&Series> {
-        self.series.get(id as usize).and_then(|s| s.as_deref())
+    /// Series `id` with its per-value fields, if it exists.
+    pub fn series(&self, id: u32) -> Option<(&Hot, &Series)> {
+        let id = id as usize;
+        match (self.hot.get(id), self.cold.get(id)) {
+            (Some(h), Some(Some(s))) => Some((h, s)),
+            _ => None,
+        }
     }
 
-    /// Heap bytes owned: the series table, the pass-2 buffer and every series.
+    /// Pages of counters in use (current slices).
+    pub fn pages_in_use(&self) -> usize {
+        self.pool.used()
+    }
+
+    /// Heap bytes owned: the series tables, the page pool, the snapshot
+    /// buffers and every series.
     pub fn heap_bytes(&self) -> usize {
-        self.series.capacity() * size_of::<Option<Box<Series>>>()
-            + self.pending.capacity() * size_of::<u64>()
+        self.hot.capacity() * size_of::<Hot>()
+            + self.cold.capacity() * size_of::<Option<Box<Series>>>()
+            + self.pool.heap_bytes()
+            + self.prepared.cur.capacity()
+            + self.prepared.records.capacity() * size_of::<Record>()
             + self
-                .series
+                .hot
                 .iter()
-                .flatten()
-                .map(|s| s.heap_bytes())
+                .zip(&self.cold)
+                .filter_map(|(h, s)| s.as_ref().map(|s| s.heap_bytes(h)))
                 .sum::<usize>()
     }
 }

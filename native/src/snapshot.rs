@@ -2,7 +2,7 @@
 //! (docs/internals.md, "Snapshot format").
 
 use crate::hdr_math::{HdrMath, MAX_SAFE};
-use crate::sparse::{read_varint, Piece, SparseWriter};
+use crate::sparse::{read_varint, Piece};
 
 pub const MAGIC: u32 = 0x3153_4d53; // "SMS1"
 pub const VERSION: u16 = 1;
@@ -17,93 +17,76 @@ pub const MASK_1H: u8 = 1 << 4;
 /// Window bits in window order (1m, 5m, 15m, 1h).
 pub const WINDOW_MASKS: [u8; 4] = [MASK_1M, MASK_5M, MASK_15M, MASK_1H];
 
-pub struct SnapshotWriter {
-    buf: Vec<u8>,
-    series_count: u32,
-    series_start: usize,
-    item_count: u32,
+/// Bytes of a series record's header.
+pub const SERIES_HEADER_LEN: usize = 32;
+/// Bytes of an item's header (before its entries).
+pub const ITEM_HEADER_LEN: usize = 25;
+
+/// Writes a snapshot into a buffer whose exact size was computed beforehand
+/// (header, then `series` and `item` calls in order).
+pub struct SnapshotWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
 }
 
-impl SnapshotWriter {
-    pub fn new(digits: u8, highest: u64, now_ms: f64) -> Self {
-        let mut buf = Vec::with_capacity(4096);
-        buf.extend_from_slice(&MAGIC.to_le_bytes());
-        buf.extend_from_slice(&VERSION.to_le_bytes());
-        buf.push(digits);
-        buf.push(WINDOW_COUNT);
-        buf.extend_from_slice(&(highest as f64).to_le_bytes());
-        buf.extend_from_slice(&now_ms.to_le_bytes());
-        buf.extend_from_slice(&0u32.to_le_bytes()); // seriesCount, patched in finish
-        buf.extend_from_slice(&0u32.to_le_bytes()); // reserved
-        SnapshotWriter {
-            buf,
-            series_count: 0,
-            series_start: 0,
-            item_count: 0,
-        }
+impl<'a> SnapshotWriter<'a> {
+    /// Writes the header.
+    pub fn new(
+        buf: &'a mut [u8],
+        digits: u8,
+        highest: u64,
+        now_ms: f64,
+        series_count: u32,
+    ) -> Self {
+        let mut w = SnapshotWriter { buf, pos: 0 };
+        w.put(&MAGIC.to_le_bytes());
+        w.put(&VERSION.to_le_bytes());
+        w.put(&[digits, WINDOW_COUNT]);
+        w.put(&(highest as f64).to_le_bytes());
+        w.put(&now_ms.to_le_bytes());
+        w.put(&series_count.to_le_bytes());
+        w.put(&0u32.to_le_bytes()); // reserved
+        w
     }
 
-    pub fn begin_series(&mut self, id: u32, sum: f64, min: f64, max: f64) {
-        self.series_start = self.buf.len();
-        self.item_count = 0;
-        self.buf.extend_from_slice(&id.to_le_bytes());
-        self.buf.extend_from_slice(&0u32.to_le_bytes()); // itemCount, patched in end_series
-        self.buf.extend_from_slice(&sum.to_le_bytes());
-        self.buf.extend_from_slice(&min.to_le_bytes());
-        self.buf.extend_from_slice(&max.to_le_bytes());
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        self.buf[self.pos..end].copy_from_slice(bytes);
+        self.pos = end;
     }
 
-    fn item_header(&mut self, mask: u8, count: u64, errors: u64, entries: u32, len: u32) {
-        self.buf.push(mask);
-        self.buf.extend_from_slice(&(count as f64).to_le_bytes());
-        self.buf.extend_from_slice(&(errors as f64).to_le_bytes());
-        self.buf.extend_from_slice(&entries.to_le_bytes());
-        self.buf.extend_from_slice(&len.to_le_bytes());
-        self.item_count += 1;
+    /// A series record's header; its `item_count` items follow.
+    pub fn series(&mut self, id: u32, item_count: u32, sum: f64, min: f64, max: f64) {
+        self.put(&id.to_le_bytes());
+        self.put(&item_count.to_le_bytes());
+        self.put(&sum.to_le_bytes());
+        self.put(&min.to_le_bytes());
+        self.put(&max.to_le_bytes());
     }
 
-    /// An item from ascending (index, count) pairs; skipped when empty or masked out.
-    pub fn item_pairs(
-        &mut self,
-        mask: u8,
-        count: u64,
-        errors: u64,
-        pairs: impl Iterator<Item = (usize, u64)>,
-    ) {
-        if mask == 0 || count == 0 {
-            return;
-        }
-        let head = self.buf.len();
-        self.item_header(mask, count, errors, 0, 0);
-        let start = self.buf.len();
-        let mut w = SparseWriter::with_buf(std::mem::take(&mut self.buf));
-        for (i, c) in pairs {
-            w.push(i, c);
-        }
-        self.buf = w.buf;
-        let len = (self.buf.len() - start) as u32;
-        self.buf[head + 17..head + 21].copy_from_slice(&w.entries.to_le_bytes());
-        self.buf[head + 21..head + 25].copy_from_slice(&len.to_le_bytes());
+    /// An item with its encoded entries.
+    pub fn item(&mut self, mask: u8, count: u64, errors: u64, entries: u32, bytes: &[u8]) {
+        self.put(&[mask]);
+        self.put(&(count as f64).to_le_bytes());
+        self.put(&(errors as f64).to_le_bytes());
+        self.put(&entries.to_le_bytes());
+        self.put(&(bytes.len() as u32).to_le_bytes());
+        self.put(bytes);
     }
 
-    /// An item from an already encoded piece; skipped when empty or masked out.
-    pub fn item_piece(&mut self, mask: u8, p: &Piece) {
-        if mask == 0 || p.count == 0 {
-            return;
-        }
-        self.item_header(mask, p.count, p.errors, p.entries, p.bytes.len() as u32);
-        self.buf.extend_from_slice(&p.bytes);
+    /// An item from a piece.
+    pub fn piece(&mut self, mask: u8, p: &Piece) {
+        self.item(mask, p.count, p.errors, p.entries, &p.bytes);
     }
 
-    pub fn end_series(&mut self) {
-        let at = self.series_start + 4;
-        self.buf[at..at + 4].copy_from_slice(&self.item_count.to_le_bytes());
-        self.series_count += 1;
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.pos
     }
 
-    pub fn finish(mut self) -> Vec<u8> {
-        self.buf[24..28].copy_from_slice(&self.series_count.to_le_bytes());
-        self.buf
+    pub fn is_empty(&self) -> bool {
+        self.pos == 0
     }
 }
 

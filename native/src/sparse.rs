@@ -83,12 +83,145 @@ impl SparseWriter {
     #[inline]
     pub fn push(&mut self, index: usize, count: u64) {
         debug_assert!(index as i64 > self.prev && count > 0);
-        write_varint(&mut self.buf, (index as i64 - self.prev - 1) as u64);
-        write_varint(&mut self.buf, count);
+        let delta = (index as i64 - self.prev - 1) as u64;
+        if (delta | count) < 0x80 {
+            // most entries: one byte each
+            self.buf.extend_from_slice(&[delta as u8, count as u8]);
+        } else {
+            write_varint(&mut self.buf, delta);
+            write_varint(&mut self.buf, count);
+        }
         self.prev = index as i64;
         self.entries += 1;
         self.total = self.total.saturating_add(count);
     }
+
+    /// Appends the non-zero counters of a page of 128 counters whose first
+    /// index is `base` (above the previous entry): `lo + 256 * hi`, `hi`
+    /// being absent for a page without carries. Skips zeros eight at a time;
+    /// eight consecutive counts below 128 (the dense middle of a busy
+    /// histogram) are encoded at once. Entries are encoded into `scratch`
+    /// (any content), then appended at once.
+    pub fn push_page(
+        &mut self,
+        base: usize,
+        lo: &[u8; 128],
+        hi: Option<&[u64; 128]>,
+        scratch: &mut PageScratch,
+    ) {
+        const LOW: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let out = &mut scratch.0;
+        let mut len = 0;
+        let mut prev = self.prev;
+        let mut entries = 0u32;
+        let mut total = 0u64;
+        for (w, chunk) in lo.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+            let first = (base + w * 8) as i64;
+            let carries = hi
+                .and_then(|h| h.get(w * 8..w * 8 + 8))
+                .filter(|h| h.iter().any(|&x| x != 0));
+            if let Some(carries) = carries {
+                for (j, (&l, &h)) in chunk.iter().zip(carries).enumerate() {
+                    let c = (h << 8).saturating_add(l as u64);
+                    if c != 0 {
+                        let index = first + j as i64;
+                        len = put_entry(out, len, (index - prev - 1) as u64, c);
+                        prev = index;
+                        entries += 1;
+                        total = total.saturating_add(c);
+                    }
+                }
+                continue;
+            }
+            if word == 0 {
+                continue;
+            }
+            let delta = (first - prev - 1) as u64;
+            // no zero byte, no byte >= 128, first delta < 128: pairs (0, c)
+            // after the first, i.e. the counts spread into 16-bit lanes
+            if word.wrapping_sub(LOW) & !word & HIGH == 0 && (word & HIGH) == 0 && delta < 0x80 {
+                let mut x = word as u128;
+                x = (x | (x << 32)) & 0x0000_0000_ffff_ffff_0000_0000_ffff_ffff;
+                x = (x | (x << 16)) & 0x0000_ffff_0000_ffff_0000_ffff_0000_ffff;
+                x = (x | (x << 8)) & 0x00ff_00ff_00ff_00ff_00ff_00ff_00ff_00ff;
+                let pairs = (x << 8) | delta as u128;
+                if let Some(dst) = out.get_mut(len..len + 16) {
+                    dst.copy_from_slice(&pairs.to_le_bytes());
+                }
+                len += 16;
+                prev = first + 7;
+                entries += 8;
+                // sum of the eight bytes: pairwise into 16-bit lanes, then across
+                let s = (word & 0x00ff_00ff_00ff_00ff) + ((word >> 8) & 0x00ff_00ff_00ff_00ff);
+                total += s.wrapping_mul(0x0001_0001_0001_0001) >> 48;
+                continue;
+            }
+            // bit 7 of each non-zero byte
+            let mut nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
+            while nonzero != 0 {
+                let j = (nonzero.trailing_zeros() / 8) as usize;
+                nonzero &= nonzero - 1;
+                let c = chunk[j] as u64;
+                let index = first + j as i64;
+                let delta = (index - prev - 1) as u64;
+                prev = index;
+                entries += 1;
+                total += c;
+                len = put_entry(out, len, delta, c);
+            }
+        }
+        self.buf.extend_from_slice(&out[..len.min(out.len())]);
+        self.prev = prev;
+        self.entries += entries;
+        self.total = self.total.saturating_add(total);
+    }
+}
+
+/// Room to encode one page: 128 entries of at most 10 bytes of delta and
+/// 10 of count (and 4 bytes of slack for `put_entry`'s store).
+pub struct PageScratch(pub [u8; 128 * 20 + 4]);
+
+impl Default for PageScratch {
+    fn default() -> Self {
+        PageScratch([0; 128 * 20 + 4])
+    }
+}
+
+/// Writes the entry `(delta, count)` at `out[at..]`, returns its end
+/// (writes nothing past the end of `out`). A delta below 128 and a count
+/// below 16384 (almost every entry) take one 4-byte store.
+#[inline(always)]
+fn put_entry(out: &mut [u8], at: usize, delta: u64, count: u64) -> usize {
+    if delta < 0x80 && count < 0x4000 {
+        let long = u32::from(count >= 0x80);
+        let c = count as u32;
+        let bytes = delta as u32 | ((c & 0x7f) | long << 7) << 8 | (c >> 7) << 16;
+        if let Some(dst) = out.get_mut(at..at + 4) {
+            dst.copy_from_slice(&bytes.to_le_bytes());
+        }
+        return at + 2 + long as usize;
+    }
+    let at = put_varint(out, at, delta);
+    put_varint(out, at, count)
+}
+
+/// Writes `v` as LEB128 at `out[at..]`, returns the end (writes nothing past
+/// the end of `out`).
+#[inline]
+fn put_varint(out: &mut [u8], mut at: usize, mut v: u64) -> usize {
+    while v >= 0x80 {
+        if let Some(b) = out.get_mut(at) {
+            *b = (v as u8) | 0x80;
+        }
+        at += 1;
+        v >>= 7;
+    }
+    if let Some(b) = out.get_mut(at) {
+        *b = v as u8;
+    }
+    at + 1
 }
 
 /// Decoder of trusted (self-written) entries.
@@ -281,6 +414,50 @@ mod tests {
         );
         let v: Vec<_> = SparseIter::new(&enc(&[(0, 1), (1, 2), (5, 1), (300, 200)])).collect();
         assert_eq!(v, vec![(0, 1), (1, 2), (5, 1), (300, 200)]);
+    }
+
+    #[test]
+    fn u8_pages_encode_like_push() {
+        let mut page = [0u8; 128];
+        for (i, c) in page.iter_mut().enumerate() {
+            *c = match i {
+                0..=7 => 1 + i as u8,     // dense word
+                8..=15 => 120 + i as u8,  // dense but >= 128 from 8
+                16..=23 => (i % 2) as u8, // sparse
+                40..=47 => 9,             // dense after a gap of 16
+                64..=71 => 255,           // two-byte counts
+                _ => 0,
+            };
+        }
+        for base in [0usize, 128, 200_000] {
+            let mut a = SparseWriter::new();
+            a.push(3, 1); // a previous entry
+            let mut b = SparseWriter::new();
+            b.push(3, 1);
+            a.push_page(base + 128, &page, None, &mut PageScratch::default());
+            for (i, &c) in page.iter().enumerate() {
+                if c != 0 {
+                    b.push(base + 128 + i, c as u64);
+                }
+            }
+            assert_eq!(a.buf, b.buf);
+            assert_eq!((a.entries, a.total, a.prev), (b.entries, b.total, b.prev));
+            // with carries in some words
+            let mut hi = [0u64; 128];
+            hi[1] = 2;
+            hi[30] = 1;
+            hi[127] = u64::MAX >> 8;
+            let mut a = SparseWriter::new();
+            a.push_page(base, &page, Some(&hi), &mut PageScratch::default());
+            let mut b = SparseWriter::new();
+            for (i, (&l, &h)) in page.iter().zip(&hi).enumerate() {
+                if l != 0 || h != 0 {
+                    b.push(base + i, (h << 8) + l as u64);
+                }
+            }
+            assert_eq!(a.buf, b.buf);
+            assert_eq!((a.entries, a.total, a.prev), (b.entries, b.total, b.prev));
+        }
     }
 
     #[test]

@@ -80,7 +80,8 @@ fn rotation_lands_values_in_the_right_windows() {
     rec(&mut s, 0, 7000.0, 64, 7_265_000.0);
     assert_eq!(snap_counts(&mut s, 7_270_000.0), [127, 96, 96, 96, 96]);
     assert_eq!(snap_counts(&mut s, 7_320_000.0), [127, 0, 96, 96, 96]);
-    // errors: every second value of a batch is flagged
+    // errors: every second value of a batch is flagged; at 7 320 000 every
+    // slice is sealed, so the lifetime item holds everything
     let snap = parse(&s.snapshot(7_320_000.0)).unwrap();
     let life = &snap.series[0].items[0];
     assert_eq!(
@@ -244,26 +245,102 @@ fn rotation_matches_an_oracle_under_random_clocks() {
 }
 
 #[test]
-fn cur_counters_spill_instead_of_wrapping() {
-    use crate::series::Series;
-    use crate::snapshot::SnapshotWriter;
+fn cur_counters_carry_instead_of_wrapping() {
+    // u8 counters: 600 values in one bucket take two carries; one value
+    // below 0.5 and values past the fast range take the slow path
+    let mut s = set(3);
     let math = HdrMath::new(3, HOUR).unwrap();
-    let mut s = Series::with_spill_limit(0, 5);
-    for _ in 0..23 {
-        s.record(math.index(100), 100, 0);
+    let mut vals = vec![100.0; 600];
+    vals.extend([0.2, 7.0, 5e9, 2f64.powi(52)]);
+    let ids = vec![0u32; vals.len()];
+    let mut flags = vec![0u8; vals.len()];
+    flags[601] = 1;
+    flags[600] = 2; // bit 1 is not an error
+    s.record(&ids, &vals, &flags, vals.len(), 0.0);
+    assert_eq!(s.pages_in_use(), 2);
+    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let item = &snap.series[0].items[0];
+    assert_eq!((item.mask, item.count, item.errors), (0b11111, 604, 1));
+    let hi = math.index(HOUR) as u32;
+    assert_eq!(item.entries, vec![(0, 1), (7, 1), (100, 600), (hi, 2)]);
+    assert_eq!(s.clamped_count(), 2);
+    // sealing hands the pages back (all of them: the pool is released)
+    s.record(&[0], &[100.0], &[0], 1, 10_000.0);
+    assert_eq!(s.pages_in_use(), 1);
+    let snap = parse(&s.snapshot(20_000.0)).unwrap();
+    assert_eq!(s.pages_in_use(), 0);
+    assert_eq!(
+        snap.series[0].items[0].entries,
+        vec![(0, 1), (7, 1), (100, 601), (hi, 2)]
+    );
+}
+
+#[test]
+fn sums_are_exact_then_f64_like_js() {
+    // exact up to 2^53, then accumulated in f64 value by value
+    let big = 2f64.powi(52);
+    let mut s = HistogramSet::new(HdrMath::new(2, (1u64 << 53) - 1).unwrap());
+    let vals = [big - 1.0, 3.0, big, 1.0, 1.0, 0.0, 1.0, 1.0];
+    let ids = [0u32; 8];
+    let mut sum = 0f64;
+    for (i, v) in vals.iter().enumerate() {
+        s.record(&ids[i..i + 1], &vals[i..i + 1], &[0], 1, 0.0);
+        sum += v;
+        let snap = parse(&s.snapshot(0.0)).unwrap();
+        assert_eq!(snap.series[0].sum_us, sum, "after {} values", i + 1);
     }
-    s.record(math.index(7), 7, 1);
-    let life: Vec<_> = s.lifetime_iter().collect();
-    assert_eq!(life, vec![(7, 1), (100, 23)]);
-    s.advance(1);
-    for _ in 0..12 {
-        s.record(math.index(100), 100, 0);
+    assert_ne!(
+        sum,
+        vals.iter().map(|&v| v as u64 as u128).sum::<u128>() as f64
+    );
+    // the fast path: many values below 2^51 (sum stays exact)
+    let mut s = set(3);
+    let vals: Vec<f64> = (0..10_000).map(|i| i as f64 * 1.5 + 0.25).collect();
+    let ids = vec![0u32; vals.len()];
+    let flags = vec![0u8; vals.len()];
+    s.record(&ids, &vals, &flags, vals.len(), 0.0);
+    let want: f64 = vals.iter().map(|v| v.round()).sum();
+    let snap = parse(&s.snapshot(0.0)).unwrap();
+    assert_eq!(snap.series[0].sum_us, want);
+    assert_eq!(
+        (snap.series[0].min_us, snap.series[0].max_us),
+        (0.0, 14999.0)
+    );
+}
+
+#[test]
+fn rounding_matches_math_round_on_the_fast_path() {
+    let math = HdrMath::new(5, HOUR).unwrap();
+    let mut s = HistogramSet::new(math);
+    let mut rng = Rng(11);
+    let mut vals: Vec<f64> = vec![
+        0.5,
+        1.5,
+        2.5,
+        0.49999999999999994,
+        1e-300,
+        2.4999999999999996,
+        4503599627370495.5,
+    ];
+    vals.extend((0..20_000).map(|i| (i / 2) as f64 + if i % 2 == 0 { 0.5 } else { rng.unit() }));
+    let ids = vec![0u32; vals.len()];
+    let flags = vec![0u8; vals.len()];
+    s.record(&ids, &vals, &flags, vals.len(), 0.0);
+    let mut want: BTreeMap<u32, u64> = BTreeMap::new();
+    for &v in &vals {
+        // Math.round for v >= 0: floor(v + 0.5) in exact arithmetic
+        let r = if v.fract() == 0.5 {
+            v.ceil()
+        } else {
+            v.round()
+        };
+        *want
+            .entry(math.index((r as u64).min(HOUR)) as u32)
+            .or_default() += 1;
     }
-    let mut w = SnapshotWriter::new(3, HOUR, 10_000.0);
-    s.write_snapshot(0, &crate::series::slice_indices(10_000.0), &mut w);
-    let snap = parse(&w.finish()).unwrap();
-    assert_eq!(counts(&snap, 0), [36, 36, 36, 36, 36]);
-    assert_eq!(snap.series[0].items[0].entries, vec![(7, 1), (100, 35)]);
+    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let got: BTreeMap<u32, u64> = snap.series[0].items[0].entries.iter().copied().collect();
+    assert_eq!(got, want);
 }
 
 fn sample_snapshot() -> Vec<u8> {
@@ -287,13 +364,13 @@ fn snapshot_round_trip() {
     rec(&mut s, 0, 5e12, 2, 0.0); // clamped
     let buf = s.snapshot(0.0);
     assert_eq!(&buf[0..4], b"SMS1");
-    // header + series 0 (lifetime and cur, one 4-byte entry each)
-    // + series 2 (lifetime and cur, entries (0,1) and (5346,3): 5 bytes)
-    assert_eq!(buf.len(), 32 + (32 + 2 * (25 + 4)) + (32 + 2 * (25 + 5)));
+    // header + series 0 (cur, one 4-byte entry; nothing sealed yet)
+    // + series 2 (cur, entries (0,1) and (5346,3): 5 bytes)
+    assert_eq!(buf.len(), 32 + (32 + 25 + 4) + (32 + 25 + 5));
     let snap = parse(&buf).unwrap();
     assert_eq!((snap.digits, snap.highest, snap.now_ms), (3, HOUR, 0.0));
-    assert_eq!(snap.series[0].items.len(), 2);
-    assert_eq!(snap.series[0].items[1].mask, 0b11110); // cur is in every window
+    assert_eq!(snap.series[0].items.len(), 1);
+    assert_eq!(snap.series[0].items[0].mask, 0b11111); // cur: lifetime and every window
     let buf = s.snapshot(20_000.0);
     let snap = parse(&buf).unwrap();
     assert_eq!(snap.now_ms, 20_000.0);
@@ -326,7 +403,13 @@ fn snapshot_round_trip() {
         let h = crate::histogram::Histogram::decode(&s.histogram).unwrap();
         assert_eq!(h.count() as f64, s.count);
         assert_eq!(h.value_at_percentile(99.0) as f64, s.percentiles_us[1]);
-        assert_eq!(r.items[0].count as f64, s.count);
+        let life: u64 = r
+            .items
+            .iter()
+            .filter(|i| i.mask & MASK_LIFETIME != 0)
+            .map(|i| i.count)
+            .sum();
+        assert_eq!(life as f64, s.count);
         assert!(s.windows[0].count <= s.windows[1].count);
         assert!(s.windows[1].count <= s.windows[2].count);
         assert!(s.windows[2].count <= s.windows[3].count);
@@ -494,12 +577,12 @@ fn memory_after_an_hour(per_slice: usize, sigma: f64) -> (usize, usize, String) 
     }
     let before = s.heap_bytes();
     let _ = s.snapshot(3_600_000.0);
-    let series = s.series(0).unwrap();
-    let b = series.heap_breakdown();
+    let (hot, series) = s.series(0).unwrap();
+    let b = series.heap_breakdown(hot);
     let kb = |x: usize| x as f64 / 1024.0;
     let detail = format!(
-        "struct {:.1} + lifetime {:.1} (pages u8/u16/u32/u64 {:?}) + cur {:.1} + L0 {:.1} + L1 {:.1} + L2 {:.1} + L3 {:.1} + acc {:.1} KB",
-        kb(b[0]), kb(b[1]), series.lifetime_widths(), kb(b[2]), kb(b[3]), kb(b[4]), kb(b[5]), kb(b[6]), kb(b[7])
+        "struct {:.1} + lifetime {:.1} ({} entries) + cur table {:.1} + L0 {:.1} + L1 {:.1} + L2 {:.1} + L3 {:.1} + acc {:.1} KB",
+        kb(b[0]), kb(b[1]), series.lifetime().entries, kb(b[2]), kb(b[3]), kb(b[4]), kb(b[5]), kb(b[6]), kb(b[7])
     );
     (before, s.heap_bytes(), detail)
 }

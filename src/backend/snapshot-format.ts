@@ -47,6 +47,10 @@ export class ByteWriter {
   /** Unsigned LEB128 for a non-negative safe integer. */
   varint(v: number): void {
     this.ensure(10);
+    if (v < 0x80) {
+      this.buf[this.offset++] = v;
+      return;
+    }
     while (v >= 0x80) {
       this.buf[this.offset++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);

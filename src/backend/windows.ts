@@ -11,6 +11,14 @@ export const MASK_LIFETIME = 1;
 /** Window bit of level k (1m, 5m, 15m, 1h). */
 export const WINDOW_MASKS = [2, 4, 8, 16] as const;
 
+const TWO_POW_53 = 9007199254740992;
+
+/** `nowMs` as the back ends use it (record and snapshot): NaN is 0, values are clamped to ±2^53. */
+export function sanitizeNow(nowMs: number): number {
+  if (Number.isNaN(nowMs)) return 0;
+  return nowMs < -TWO_POW_53 ? -TWO_POW_53 : nowMs > TWO_POW_53 ? TWO_POW_53 : nowMs;
+}
+
 /** Current slice index of each level at `nowMs`. */
 export function sliceIndices(nowMs: number): number[] {
   return SLICE_MS.map((ms) => Math.floor(nowMs / ms));

@@ -1,9 +1,10 @@
 import { ByteWriter } from '../snapshot-format';
+import type { PagedCounts } from './paged-counts';
 
 /**
- * A sealed slice (or an accumulator) of a rolling window, stored as the
- * snapshot's entry encoding: LEB128 pairs (indexDelta, count). Mirrors
- * native/src/compact.rs.
+ * A sealed slice, an accumulator or the sealed lifetime of a series, stored as
+ * the snapshot's entry encoding: LEB128 pairs (indexDelta, count). Mirrors
+ * `Piece` in native/src/sparse.rs. Immutable: merges make new slices.
  */
 export class CompactSlice {
   constructor(
@@ -14,18 +15,11 @@ export class CompactSlice {
     readonly bytes: Uint8Array,
   ) {}
 
-  /** Encodes sorted (index, count) visits into a slice. */
-  static build(sliceIndex: number, count: number, errors: number, fill: (push: (index: number, count: number) => void) => void): CompactSlice {
+  /** Encodes the counts of an open slice. */
+  static fromCounts(sliceIndex: number, counts: PagedCounts, errors: number): CompactSlice {
     const w = new ByteWriter(256);
-    let previous = -1;
-    let entries = 0;
-    fill((index, c) => {
-      w.varint(index - previous - 1);
-      w.varint(c);
-      previous = index;
-      entries++;
-    });
-    return new CompactSlice(sliceIndex, count, errors, entries, w.bytes());
+    const entries = counts.encode(w);
+    return new CompactSlice(sliceIndex, counts.total, errors, entries, w.bytes());
   }
 
   /** Visits every (index, count) in ascending index order. */
@@ -33,44 +27,77 @@ export class CompactSlice {
     const bytes = this.bytes;
     let at = 0;
     let index = -1;
-    const read = (): number => {
-      let result = 0;
-      let scale = 1;
-      for (;;) {
-        const byte = bytes[at++];
-        result += (byte & 0x7f) * scale;
-        if ((byte & 0x80) === 0) return result;
-        scale *= 0x80;
-      }
-    };
     for (let e = 0; e < this.entryCount; e++) {
-      index += read() + 1;
-      visit(index, read());
+      at = readVarint(bytes, at);
+      index += cursorValue + 1;
+      at = readVarint(bytes, at);
+      visit(index, cursorValue);
     }
   }
 
-  /** A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge). */
+  /** A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of the encodings). */
   static merge(sliceIndex: number, a: CompactSlice | null, b: CompactSlice): CompactSlice {
-    if (a === null) return new CompactSlice(sliceIndex, b.count, b.errors, b.entryCount, b.bytes);
-    const left = decode(a);
-    const right = decode(b);
-    return CompactSlice.build(sliceIndex, a.count + b.count, a.errors + b.errors, (push) => {
-      let i = 0;
-      let j = 0;
-      while (i < left.length || j < right.length) {
-        if (j >= right.length || (i < left.length && left[i] < right[j])) {
-          push(left[i], left[i + 1]);
-          i += 2;
-        } else if (i >= left.length || right[j] < left[i]) {
-          push(right[j], right[j + 1]);
-          j += 2;
-        } else {
-          push(left[i], left[i + 1] + right[j + 1]);
-          i += 2;
-          j += 2;
-        }
+    if (a === null || a.entryCount === 0) {
+      return new CompactSlice(sliceIndex, (a?.count ?? 0) + b.count, (a?.errors ?? 0) + b.errors, b.entryCount, b.bytes);
+    }
+    const x = a.bytes;
+    const y = b.bytes;
+    const w = new ByteWriter(x.byteLength + y.byteLength);
+    let ax = 0; // read positions
+    let ay = 0;
+    let ix = -1; // current indices
+    let iy = -1;
+    let cx = 0; // current counts
+    let cy = 0;
+    let nx = a.entryCount; // entries left, including the current one
+    let ny = b.entryCount;
+    if (nx > 0) {
+      ax = readVarint(x, ax);
+      ix += cursorValue + 1;
+      ax = readVarint(x, ax);
+      cx = cursorValue;
+    }
+    if (ny > 0) {
+      ay = readVarint(y, ay);
+      iy += cursorValue + 1;
+      ay = readVarint(y, ay);
+      cy = cursorValue;
+    }
+    let previous = -1;
+    let entries = 0;
+    while (nx > 0 || ny > 0) {
+      let index: number;
+      let c: number;
+      const takeX = nx > 0 && (ny === 0 || ix <= iy);
+      const takeY = ny > 0 && (nx === 0 || iy <= ix);
+      if (takeX && takeY) {
+        index = ix;
+        c = cx + cy;
+      } else if (takeX) {
+        index = ix;
+        c = cx;
+      } else {
+        index = iy;
+        c = cy;
       }
-    });
+      w.varint(index - previous - 1);
+      w.varint(c);
+      previous = index;
+      entries++;
+      if (takeX && --nx > 0) {
+        ax = readVarint(x, ax);
+        ix += cursorValue + 1;
+        ax = readVarint(x, ax);
+        cx = cursorValue;
+      }
+      if (takeY && --ny > 0) {
+        ay = readVarint(y, ay);
+        iy += cursorValue + 1;
+        ay = readVarint(y, ay);
+        cy = cursorValue;
+      }
+    }
+    return new CompactSlice(sliceIndex, a.count + b.count, a.errors + b.errors, entries, w.bytes());
   }
 
   memoryBytes(): number {
@@ -78,9 +105,24 @@ export class CompactSlice {
   }
 }
 
-/** Flat [index, count, index, count, …]. */
-function decode(slice: CompactSlice): number[] {
-  const out: number[] = [];
-  slice.forEach((index, count) => out.push(index, count));
-  return out;
+/** The value of the last `readVarint` (a module variable: no allocation per read). */
+let cursorValue = 0;
+
+/** Reads an unsigned LEB128 varint of trusted (self-written) bytes at `at`; returns the next position. */
+function readVarint(bytes: Uint8Array, at: number): number {
+  let byte = bytes[at++];
+  if (byte < 0x80) {
+    cursorValue = byte;
+    return at;
+  }
+  let result = byte & 0x7f;
+  let scale = 0x80;
+  for (;;) {
+    byte = bytes[at++];
+    result += (byte & 0x7f) * scale;
+    if (byte < 0x80) break;
+    scale *= 0x80;
+  }
+  cursorValue = result;
+  return at;
 }

@@ -1,7 +1,7 @@
 import { countsIndex, hdrLayout, type HdrLayout } from '../hdr-math';
 import { ByteWriter, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, WINDOW_COUNT } from '../snapshot-format';
 import type { HistogramSet, HistogramSetOptions } from '../types';
-import { LEVELS, MASK_LIFETIME, maskOfOpen, maskOfSealed, sliceIndices, SLICE_MS } from '../windows';
+import { LEVELS, MASK_LIFETIME, maskOfOpen, maskOfSealed, sanitizeNow, sliceIndices, SLICE_MS } from '../windows';
 import type { PagedCounts } from './paged-counts';
 import { Series } from './series';
 import type { CompactSlice } from './compact-slice';
@@ -9,59 +9,95 @@ import type { CompactSlice } from './compact-slice';
 /** Ids at or above this are refused (counted as invalid), as in the Rust core. */
 export const MAX_SERIES = 1 << 20;
 
+const TWO_POW_32 = 4294967296;
+
 /** The pure-JS histogram set: the same contract as native `NativeHistogramSet`. */
 export class JsHistogramSet implements HistogramSet {
   private readonly layout: HdrLayout;
+  private readonly highest: number;
+  private readonly halfMag: number;
+  private readonly mask: number;
   private readonly series: (Series | undefined)[] = [];
+  private live = 0;
   invalidCount = 0;
   clampedCount = 0;
 
   constructor(options: HistogramSetOptions) {
     this.layout = hdrLayout(options.significantDigits, options.highestTrackableUs);
+    this.highest = this.layout.highestTrackable;
+    this.halfMag = this.layout.subBucketHalfMag;
+    this.mask = this.layout.subBucketMask;
   }
 
   get seriesCount(): number {
-    let n = 0;
-    for (const s of this.series) if (s !== undefined && s.count > 0) n++;
-    return n;
+    return this.live;
   }
 
   record(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void {
     const n = Math.min(len, seriesIds.length, durationsUs.length, flags.length);
-    const n0 = Math.floor(nowMs / SLICE_MS[0]);
-    const highest = this.layout.highestTrackable;
+    const n0 = Math.floor(sanitizeNow(nowMs) / SLICE_MS[0]);
+    const highest = this.highest;
+    const halfMag = this.halfMag;
+    const mask = this.mask;
+    const table = this.series;
+    let invalid = 0;
+    let clamped = 0;
     for (let i = 0; i < n; i++) {
       const id = seriesIds[i];
       const raw = durationsUs[i];
       if (!(raw >= 0) || raw === Infinity || id >= MAX_SERIES) {
-        this.invalidCount++;
+        invalid++;
         continue;
       }
       let value = Math.round(raw);
       if (value > highest) {
         value = highest;
-        this.clampedCount++;
+        clamped++;
       }
-      let series = this.series[id];
-      if (series === undefined) {
-        while (this.series.length < id) this.series.push(undefined);
-        series = new Series(nowMs);
-        this.series[id] = series;
+      let s = table[id];
+      if (s === undefined) s = this.create(id, n0);
+      if (s.curIndex < n0) s.advance(n0);
+      // counts index: (b << halfMag) + (value >> b), b = floor(log2(value | mask)) - halfMag
+      let index: number;
+      if (value < TWO_POW_32) {
+        const b = 31 - Math.clz32(value | mask) - halfMag;
+        index = (b << halfMag) + (value >>> b);
+      } else {
+        index = countsIndex(this.layout, value);
       }
-      series.advance(n0);
-      series.record(countsIndex(this.layout, value), value, (flags[i] & 1) === 1);
+      s.cur.increment(index);
+      s.count++;
+      s.sumUs += value;
+      if (value < s.minUs) s.minUs = value;
+      if (value > s.maxUs) s.maxUs = value;
+      if ((flags[i] & 1) !== 0) {
+        s.errors++;
+        s.curErrors++;
+      }
     }
+    this.invalidCount += invalid;
+    this.clampedCount += clamped;
+  }
+
+  private create(id: number, n0: number): Series {
+    const table = this.series;
+    while (table.length <= id) table.push(undefined);
+    const s = new Series(n0);
+    table[id] = s;
+    this.live++;
+    return s;
   }
 
   snapshot(nowMs: number): Uint8Array {
-    const w = new ByteWriter();
-    const n = sliceIndices(nowMs);
+    const now = sanitizeNow(nowMs);
+    const n = sliceIndices(now);
+    const w = new ByteWriter(this.sizeHint());
     w.u32(SNAPSHOT_MAGIC);
     w.u16(SNAPSHOT_VERSION);
     w.u8(this.layout.significantDigits);
     w.u8(WINDOW_COUNT);
     w.f64(this.layout.highestTrackable);
-    w.f64(nowMs);
+    w.f64(now);
     const seriesCountAt = w.offset;
     w.u32(0);
     w.u32(0);
@@ -78,8 +114,8 @@ export class JsHistogramSet implements HistogramSet {
       w.f64(s.minUs);
       w.f64(s.maxUs);
       let items = 0;
-      items += writePaged(w, MASK_LIFETIME, s.count, s.errors, s.lifetime);
-      items += writePaged(w, maskOfOpen(0, s.curIndex, n), s.cur.total, s.curErrors, s.cur);
+      if (s.lifetime !== null) items += writeCompact(w, MASK_LIFETIME, s.lifetime);
+      items += writeCounts(w, MASK_LIFETIME | maskOfOpen(0, s.curIndex, n), s.curErrors, s.cur);
       for (let level = 1; level < LEVELS; level++) {
         const acc = s.acc[level];
         if (acc !== null) items += writeCompact(w, maskOfOpen(level, acc.sliceIndex, n), acc);
@@ -93,8 +129,22 @@ export class JsHistogramSet implements HistogramSet {
     return w.bytes();
   }
 
+  /** A first guess of the snapshot size: the stored pieces plus the open slices' pages. */
+  private sizeHint(): number {
+    let bytes = 4096;
+    for (const s of this.series) {
+      if (s === undefined) continue;
+      bytes += 64 + s.cur.pages.length * 64;
+      if (s.lifetime !== null) bytes += 25 + s.lifetime.bytes.byteLength;
+      for (const a of s.acc) if (a !== null) bytes += 25 + a.bytes.byteLength;
+      for (const ring of s.rings) for (const slice of ring) bytes += 25 + slice.bytes.byteLength;
+    }
+    return bytes;
+  }
+
   reset(): void {
     this.series.length = 0;
+    this.live = 0;
     this.invalidCount = 0;
     this.clampedCount = 0;
   }
@@ -106,27 +156,16 @@ export class JsHistogramSet implements HistogramSet {
   }
 }
 
-function writeItemHeader(w: ByteWriter, mask: number, count: number, errors: number): [number, number] {
+function writeCounts(w: ByteWriter, mask: number, errors: number, counts: PagedCounts): number {
+  if (mask === 0 || counts.total === 0) return 0;
   w.u8(mask);
-  w.f64(count);
+  w.f64(counts.total);
   w.f64(errors);
   const entryCountAt = w.offset;
   w.u32(0);
   w.u32(0);
-  return [entryCountAt, w.offset];
-}
-
-function writePaged(w: ByteWriter, mask: number, count: number, errors: number, counts: PagedCounts): number {
-  if (mask === 0 || count === 0) return 0;
-  const [entryCountAt, start] = writeItemHeader(w, mask, count, errors);
-  let entries = 0;
-  let previous = -1;
-  counts.forEachNonZero((index, c) => {
-    w.varint(index - previous - 1);
-    w.varint(c);
-    previous = index;
-    entries++;
-  });
+  const start = w.offset;
+  const entries = counts.encode(w);
   w.patchU32(entryCountAt, entries);
   w.patchU32(entryCountAt + 4, w.offset - start);
   return 1;

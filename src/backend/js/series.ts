@@ -2,46 +2,38 @@ import { PagedCounts } from './paged-counts';
 import { CompactSlice } from './compact-slice';
 import { LEVELS, RING_KEEP, SLICE_MS } from '../windows';
 
-/** One operation series: lifetime counts plus the rolling-window slices (docs/internals.md). */
+/** One operation series: totals, the open slice, the sealed lifetime and the rolling-window slices (docs/internals.md). */
 export class Series {
+  /** Lifetime count and errors (sealed slices and `cur`). */
   count = 0;
   errors = 0;
   sumUs = 0;
   minUs = Infinity;
   maxUs = 0;
-  readonly lifetime = new PagedCounts();
+  /** The open 10 s slice and its errors (its count is `cur.total`). */
   readonly cur = new PagedCounts();
   curIndex: number;
   curErrors = 0;
+  /** Every sealed slice, merged: the lifetime histogram is this plus `cur`. */
+  lifetime: CompactSlice | null = null;
   /** Sealed slices per level, oldest first. */
   readonly rings: CompactSlice[][] = Array.from({ length: LEVELS }, () => []);
   /** acc[j] (j = 1..3): the sealed finer slices of level j's current slice; acc[0] unused. */
   readonly acc: (CompactSlice | null)[] = new Array(LEVELS).fill(null);
 
-  constructor(nowMs: number) {
-    this.curIndex = Math.floor(nowMs / SLICE_MS[0]);
-  }
-
-  record(index: number, value: number, isError: boolean): void {
-    this.lifetime.increment(index);
-    this.cur.increment(index);
-    this.count++;
-    this.sumUs += value;
-    if (value < this.minUs) this.minUs = value;
-    if (value > this.maxUs) this.maxUs = value;
-    if (isError) {
-      this.errors++;
-      this.curErrors++;
-    }
+  /** A series whose first value is recorded at L0 slice `n0`. */
+  constructor(n0: number) {
+    this.curIndex = n0;
   }
 
   /** Seals the current slice when `n0` (the 10 s slice index of now) has moved past it. */
   advance(n0: number): void {
     if (n0 <= this.curIndex) return;
     if (!this.cur.isEmpty()) {
-      const sealed = CompactSlice.build(this.curIndex, this.cur.total, this.curErrors, (push) => this.cur.forEachNonZero(push));
+      const sealed = CompactSlice.fromCounts(this.curIndex, this.cur, this.curErrors);
       this.cur.clear();
       this.curErrors = 0;
+      this.lifetime = CompactSlice.merge(0, this.lifetime, sealed);
       this.seal(0, sealed);
     }
     this.curIndex = n0;
@@ -65,7 +57,8 @@ export class Series {
   }
 
   memoryBytes(): number {
-    let bytes = 200 + this.lifetime.memoryBytes() + this.cur.memoryBytes();
+    let bytes = 200 + this.cur.memoryBytes();
+    if (this.lifetime !== null) bytes += this.lifetime.memoryBytes();
     for (const ring of this.rings) for (const s of ring) bytes += s.memoryBytes();
     for (const a of this.acc) if (a !== null) bytes += a.memoryBytes();
     return bytes;
