@@ -89,23 +89,22 @@ fn pass1<const HM: u32>(
 /// it needs `record_one`.
 #[inline(always)]
 fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) -> Option<u32> {
-    let mask: u64 = (2 << HM) - 1;
     // 0.5 <= v < limit (false for NaN)
     if !(v >= 0.5 && v < limit) {
         return None;
     }
-    // SAFETY: 1 <= v + 0.5 < 2^51 + 1 (checked above), so the value is in
-    // range of i64 and the conversion is a plain `cvttsd2si`. The checked
-    // `as` adds saturation and NaN fixups, and a safe rounding (through 2^52,
-    // with a fix for ties) costs 9 more instructions per value, ~15% of this
-    // loop (callgrind, examples/record_bench.rs).
-    let r = unsafe { (v + 0.5).to_int_unchecked::<i64>() } as u64;
+    let y = v + 0.5;
+    // SAFETY: 1 <= y < 2^51 + 1 (checked above), so the value is in range of
+    // i64 and the conversion is a plain `cvttsd2si`. The checked `as` adds
+    // saturation and NaN fixups, and a safe rounding (through 2^52, with a
+    // fix for ties) costs 9 more instructions per value, ~15% of this loop
+    // (callgrind, examples/record_bench.rs).
+    let r = unsafe { y.to_int_unchecked::<i64>() } as u64;
     let h = hot.get_mut(id as usize)?;
     if h.cur_index < n0 {
         return None;
     }
-    let b = (r | mask).ilog2() - HM;
-    let idx = ((b as usize) << HM) + (r >> b) as usize;
+    let idx = fast_index::<HM>(y, r);
     // no table (series not created, cur empty), page beyond it or no page
     let slot = match h.table.get(idx >> PAGE_BITS) {
         Some(&slot) if slot != 0 => slot,
@@ -120,6 +119,20 @@ fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) ->
     }
     // below 2^32: the caller checks the pool's size
     Some(((slot << PAGE_BITS) as usize | (idx & PAGE_MASK)) as u32)
+}
+
+/// The counts index of `r = floor(y)` (`y >= 1`), from the bits of `y`.
+///
+/// For `r >= 2^HM` the index is `(b << HM) + (r >> b)` with
+/// `b = floor(log2 r) - HM`, and `r >> b` is `2^HM` plus the top `HM`
+/// mantissa bits of `y` (`y` and `r` share their exponent `e`), so the index
+/// is `(e - HM + 1) << HM` plus those bits: `bits(y) >> (52 - HM)` less the
+/// exponent bias. Below `2^HM` the index is `r`. Five instructions instead
+/// of ten for the `bsr`-and-shifts form (`HdrMath::index`).
+#[inline(always)]
+fn fast_index<const HM: u32>(y: f64, r: u64) -> usize {
+    let from_bits = (y.to_bits() >> (52 - HM)).wrapping_sub((1022 + HM as u64) << HM);
+    (if r < 1 << HM { r } else { from_bits }) as usize
 }
 
 /// Pass 2: the counter increments, a loop short enough for the CPU to keep
@@ -442,5 +455,43 @@ impl HistogramSet {
                 .zip(&self.cold)
                 .filter_map(|(h, s)| s.as_ref().map(|s| s.heap_bytes(h)))
                 .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check<const HM: u32>(digits: u8) {
+        let math = HdrMath::new(digits, (1 << 51) + 7).unwrap();
+        assert_eq!(math.half_mag(), HM);
+        let mut y = 1.0f64;
+        while y < 2f64.powi(51) {
+            for d in [0.0, 0.25, 0.5, 0.999_999, 1.0, 1.5] {
+                for z in [y + d, y - d, (y + d).next_up(), (y - d).next_down()] {
+                    if (1.0..2f64.powi(51)).contains(&z) {
+                        let r = z as u64;
+                        assert_eq!(fast_index::<HM>(z, r), math.index(r), "d={digits} y={z}");
+                    }
+                }
+            }
+            y = (y * 1.37).ceil();
+        }
+        for r in 1..(8u64 << HM) {
+            assert_eq!(
+                fast_index::<HM>(r as f64 + 0.5, r),
+                math.index(r),
+                "d={digits} r={r}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_index_is_the_hdr_index() {
+        check::<4>(1);
+        check::<7>(2);
+        check::<10>(3);
+        check::<14>(4);
+        check::<17>(5);
     }
 }
