@@ -22,8 +22,8 @@ pub struct HistogramSet {
     cold: Vec<Option<Box<Series>>>,
     /// Counters of every series' current slice.
     pool: PagePool,
-    /// Pass 1's counter positions for pass 2.
-    pending: Box<[u32; ROUND]>,
+    /// Pass 1's counter positions for pass 2 (up to `ROUND`, grown as needed).
+    pending: Vec<u32>,
     /// The snapshot between `prepare_snapshot` and `write_snapshot`.
     prepared: Prepared,
     live: u32,
@@ -165,7 +165,7 @@ impl HistogramSet {
             hot: Vec::new(),
             cold: Vec::new(),
             pool: PagePool::default(),
-            pending: Box::new([0; ROUND]),
+            pending: Vec::new(),
             prepared: Prepared::default(),
             live: 0,
             invalid: 0,
@@ -191,6 +191,9 @@ impl HistogramSet {
         let (ids, values, flags) = (&ids[..n], &values[..n], &flags[..n]);
         let n0 = slice_index(now_ms);
         let limit = self.math.highest.min(1 << 51) as f64;
+        if self.pending.len() < n.min(ROUND) {
+            self.pending.resize(n.min(ROUND), 0);
+        }
         let mut i = 0;
         while i < n {
             let (hot, pending) = (&mut self.hot[..], &mut self.pending[..]);
@@ -208,7 +211,7 @@ impl HistogramSet {
             };
             pass2(&mut self.pool, &self.pending[..taken]);
             i += taken;
-            if i < n && taken < ROUND {
+            if i < n && taken < self.pending.len() {
                 self.record_one(ids[i], values[i], n0);
                 i += 1;
             }
@@ -299,11 +302,8 @@ impl HistogramSet {
             now,
             n,
             len: HEADER_LEN,
-            cur: take(&mut self.prepared.cur),
-            records: take(&mut self.prepared.records),
+            ..Prepared::default()
         };
-        p.cur.clear();
-        p.records.clear();
         let mut scratch = PageScratch::default();
         for (id, (hot, cold)) in self.hot.iter_mut().zip(&mut self.cold).enumerate() {
             let Some(s) = cold else { continue };
@@ -349,7 +349,7 @@ impl HistogramSet {
     }
 
     /// Writes the snapshot of the last `prepare_snapshot` into `out`, which
-    /// must be exactly as long as it said.
+    /// must be exactly as long as it said, and frees what it prepared.
     pub fn write_snapshot(&mut self, out: &mut [u8]) {
         let p = take(&mut self.prepared);
         let mut w = SnapshotWriter::new(
@@ -392,14 +392,6 @@ impl HistogramSet {
             }
         }
         debug_assert_eq!(w.len(), p.len);
-        // keep the buffers for the next snapshot, but not a big one's
-        let (mut cur, mut records) = (p.cur, p.records);
-        cur.clear();
-        cur.shrink_to(64 * 1024);
-        records.clear();
-        records.shrink_to(1024);
-        self.prepared.cur = cur;
-        self.prepared.records = records;
     }
 
     /// Advances every series to `now_ms` and returns a v1 snapshot.
@@ -446,7 +438,7 @@ impl HistogramSet {
         self.hot.capacity() * size_of::<Hot>()
             + self.cold.capacity() * size_of::<Option<Box<Series>>>()
             + self.pool.heap_bytes()
-            + size_of::<[u32; ROUND]>()
+            + self.pending.capacity() * size_of::<u32>()
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
             + self
