@@ -18,7 +18,15 @@ use std::mem::size_of;
 use crate::paged::{PAGE, PAGE_BITS};
 use crate::sparse::{PageScratch, SparseWriter};
 
-pub type HiPage = Box<[u64; PAGE]>;
+/// The carries of one page: multiples of 256 per counter, and which
+/// counters have any (bit `o` for counter `o`), so that encoding finds them
+/// without reading the counts.
+pub struct Carries {
+    pub counts: [u64; PAGE],
+    pub any: u128,
+}
+
+pub type HiPage = Box<Carries>;
 
 pub struct PagePool {
     /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused.
@@ -73,8 +81,15 @@ impl PagePool {
         if hi.len() <= slot {
             hi.resize_with(slot + 1, || None);
         }
-        let page = hi[slot].get_or_insert_with(|| Box::new([0; PAGE]));
-        page[pos & (PAGE - 1)] = page[pos & (PAGE - 1)].saturating_add(1);
+        let page = hi[slot].get_or_insert_with(|| {
+            Box::new(Carries {
+                counts: [0; PAGE],
+                any: 0,
+            })
+        });
+        let o = pos & (PAGE - 1);
+        page.counts[o] = page.counts[o].saturating_add(1);
+        page.any |= 1 << o;
     }
 
     /// Appends the non-zero counters of `slot`, page number `page`, to `w`.
@@ -88,7 +103,12 @@ impl PagePool {
             return;
         };
         let hi = self.hi.get(slot as usize).and_then(|h| h.as_deref());
-        w.push_page(page << PAGE_BITS, lo, hi, scratch);
+        w.push_page(
+            page << PAGE_BITS,
+            lo,
+            hi.map(|h| (&h.counts, h.any)),
+            scratch,
+        );
     }
 
     /// `encode`, then zeroes the page and frees the slot.
@@ -124,7 +144,7 @@ impl PagePool {
     pub fn heap_bytes(&self) -> usize {
         self.lo.capacity()
             + self.hi.capacity() * size_of::<Option<HiPage>>()
-            + self.hi.iter().flatten().count() * size_of::<[u64; PAGE]>()
+            + self.hi.iter().flatten().count() * size_of::<Carries>()
             + self.free.capacity() * size_of::<u32>()
     }
 }

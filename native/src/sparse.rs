@@ -98,7 +98,8 @@ impl SparseWriter {
 
     /// Appends the non-zero counters of a page of 128 counters whose first
     /// index is `base` (above the previous entry): `lo + 256 * hi`, `hi`
-    /// being absent for a page without carries. Skips zeros eight at a time;
+    /// being absent for a page without carries and only read for the groups
+    /// of eight counters whose bit is set in its mask. Skips zeros eight at a time;
     /// eight consecutive counts below 128 (the dense middle of a busy
     /// histogram) are encoded at once. Entries are encoded into `scratch`
     /// (any content), then appended at once.
@@ -106,7 +107,7 @@ impl SparseWriter {
         &mut self,
         base: usize,
         lo: &[u8; 128],
-        hi: Option<&[u64; 128]>,
+        hi: Option<(&[u64; 128], u128)>,
         scratch: &mut PageScratch,
     ) {
         const LOW: u64 = 0x0101_0101_0101_0101;
@@ -119,19 +120,27 @@ impl SparseWriter {
         for (w, chunk) in lo.chunks_exact(8).enumerate() {
             let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
             let first = (base + w * 8) as i64;
-            let carries = hi
-                .and_then(|h| h.get(w * 8..w * 8 + 8))
-                .filter(|h| h.iter().any(|&x| x != 0));
-            if let Some(carries) = carries {
-                for (j, (&l, &h)) in chunk.iter().zip(carries).enumerate() {
+            // bit j of the counters of this group that have carries
+            let with_carries = hi.map_or(0, |(_, any)| (any >> (w * 8)) as u64 & 0xff);
+            if let Some(carries) = hi
+                .and_then(|(h, _)| h.get(w * 8..w * 8 + 8))
+                .filter(|_| with_carries != 0)
+            {
+                // bit 7 of each byte whose count (low byte or carries) is not zero
+                let spread = with_carries.wrapping_mul(LOW) & 0x8040_2010_0804_0201;
+                let mut nonzero = ((word | spread) | (((word | spread) & !HIGH) + !HIGH)) & HIGH;
+                while nonzero != 0 {
+                    let j = (nonzero.trailing_zeros() / 8) as usize;
+                    nonzero &= nonzero - 1;
+                    let (Some(&l), Some(&h)) = (chunk.get(j), carries.get(j)) else {
+                        break;
+                    };
                     let c = (h << 8).saturating_add(l as u64);
-                    if c != 0 {
-                        let index = first + j as i64;
-                        len = put_entry(out, len, (index - prev - 1) as u64, c);
-                        prev = index;
-                        entries += 1;
-                        total = total.saturating_add(c);
-                    }
+                    let index = first + j as i64;
+                    len = put_entry(out, len, (index - prev - 1) as u64, c);
+                    prev = index;
+                    entries += 1;
+                    total = total.saturating_add(c);
                 }
                 continue;
             }
@@ -195,9 +204,13 @@ impl Default for PageScratch {
 #[inline(always)]
 fn put_entry(out: &mut [u8], at: usize, delta: u64, count: u64) -> usize {
     if delta < 0x80 && count < 0x4000 {
-        let long = u32::from(count >= 0x80);
+        // [delta, count] or [delta, (count & 0x7f) | 0x80, count >> 7]: as a
+        // little-endian u32, delta + ((count + high) << 8) + (0x80 << 8 if
+        // high), high being count without its low 7 bits
         let c = count as u32;
-        let bytes = delta as u32 | ((c & 0x7f) | long << 7) << 8 | (c >> 7) << 16;
+        let high = c & !0x7f;
+        let long = (high + 0x3f80) >> 14; // 1 if high != 0 (high < 2^14)
+        let bytes = delta as u32 + ((c + high) << 8) + (long << 15);
         if let Some(dst) = out.get_mut(at..at + 4) {
             dst.copy_from_slice(&bytes.to_le_bytes());
         }
@@ -448,7 +461,15 @@ mod tests {
             hi[30] = 1;
             hi[127] = u64::MAX >> 8;
             let mut a = SparseWriter::new();
-            a.push_page(base, &page, Some(&hi), &mut PageScratch::default());
+            let groups = (0..16)
+                .filter(|g| hi[g * 8..g * 8 + 8].iter().any(|&x| x != 0))
+                .fold(0u16, |m, g| m | 1 << g);
+            a.push_page(
+                base,
+                &page,
+                Some((&hi, groups)),
+                &mut PageScratch::default(),
+            );
             let mut b = SparseWriter::new();
             for (i, (&l, &h)) in page.iter().zip(&hi).enumerate() {
                 if l != 0 || h != 0 {
