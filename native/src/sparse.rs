@@ -461,15 +461,10 @@ mod tests {
             hi[30] = 1;
             hi[127] = u64::MAX >> 8;
             let mut a = SparseWriter::new();
-            let groups = (0..16)
-                .filter(|g| hi[g * 8..g * 8 + 8].iter().any(|&x| x != 0))
-                .fold(0u16, |m, g| m | 1 << g);
-            a.push_page(
-                base,
-                &page,
-                Some((&hi, groups)),
-                &mut PageScratch::default(),
-            );
+            let any = (0..128)
+                .filter(|&o| hi[o] != 0)
+                .fold(0u128, |m, o| m | 1 << o);
+            a.push_page(base, &page, Some((&hi, any)), &mut PageScratch::default());
             let mut b = SparseWriter::new();
             for (i, (&l, &h)) in page.iter().zip(&hi).enumerate() {
                 if l != 0 || h != 0 {
