@@ -1,5 +1,5 @@
 import { ByteWriter } from '../snapshot-format';
-import type { PagedCounts } from './paged-counts';
+import type { CounterPool } from './pool';
 
 /**
  * A sealed slice, an accumulator or the sealed lifetime of a series, stored as
@@ -15,11 +15,11 @@ export class CompactSlice {
     readonly bytes: Uint8Array,
   ) {}
 
-  /** Encodes the counts of an open slice. */
-  static fromCounts(sliceIndex: number, counts: PagedCounts, errors: number): CompactSlice {
+  /** Encodes the counts of an open slice: the pages of `table` in `pool`, `count` in all. */
+  static fromCounts(sliceIndex: number, pool: CounterPool, table: Int32Array, count: number, errors: number): CompactSlice {
     const w = new ByteWriter(256);
-    const entries = counts.encode(w);
-    return new CompactSlice(sliceIndex, counts.total, errors, entries, w.bytes());
+    const entries = pool.encode(table, w);
+    return new CompactSlice(sliceIndex, count, errors, entries, w.bytes());
   }
 
   /** Visits every (index, count) in ascending index order. */

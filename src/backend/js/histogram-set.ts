@@ -2,7 +2,7 @@ import { countsIndex, hdrLayout, type HdrLayout } from '../hdr-math';
 import { ByteWriter, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, WINDOW_COUNT } from '../snapshot-format';
 import type { HistogramSet, HistogramSetOptions } from '../types';
 import { LEVELS, MASK_LIFETIME, maskOfOpen, maskOfSealed, sanitizeNow, sliceIndices, SLICE_MS } from '../windows';
-import type { PagedCounts } from './paged-counts';
+import { CounterPool, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from './pool';
 import { Series } from './series';
 import type { CompactSlice } from './compact-slice';
 
@@ -18,6 +18,7 @@ export class JsHistogramSet implements HistogramSet {
   private readonly halfMag: number;
   private readonly mask: number;
   private readonly series: (Series | undefined)[] = [];
+  private readonly pool = new CounterPool();
   private live = 0;
   invalidCount = 0;
   clampedCount = 0;
@@ -40,6 +41,8 @@ export class JsHistogramSet implements HistogramSet {
     const halfMag = this.halfMag;
     const mask = this.mask;
     const table = this.series;
+    const pool = this.pool;
+    let lo = pool.lo;
     let invalid = 0;
     let clamped = 0;
     for (let i = 0; i < n; i++) {
@@ -56,7 +59,10 @@ export class JsHistogramSet implements HistogramSet {
       }
       let s = table[id];
       if (s === undefined) s = this.create(id, n0);
-      if (s.curIndex < n0) s.advance(n0);
+      if (s.curIndex < n0) {
+        s.advance(n0, pool);
+        lo = pool.lo; // sealing the last open slice gives the pool's memory back
+      }
       // counts index: (b << halfMag) + (value >> b), b = floor(log2(value | mask)) - halfMag
       let index: number;
       if (value < TWO_POW_32) {
@@ -65,7 +71,20 @@ export class JsHistogramSet implements HistogramSet {
       } else {
         index = countsIndex(this.layout, value);
       }
-      s.cur.increment(index);
+      const p = index >>> PAGE_SHIFT;
+      let pages = s.table;
+      let slot = p < pages.length ? pages[p] : 0;
+      if (slot === 0) {
+        pages = pool.withPage(pages, p);
+        s.table = pages;
+        slot = pages[p];
+        lo = pool.lo;
+      }
+      const pos = slot * PAGE_SIZE + (index & PAGE_MASK);
+      const c = (lo[pos] + 1) & 0xff;
+      lo[pos] = c;
+      if (c === 0) pool.carry(pos);
+      s.curCount++;
       s.count++;
       s.sumUs += value;
       if (value < s.minUs) s.minUs = value;
@@ -105,7 +124,7 @@ export class JsHistogramSet implements HistogramSet {
     for (let id = 0; id < this.series.length; id++) {
       const s = this.series[id];
       if (s === undefined || s.count === 0) continue;
-      s.advance(n[0]);
+      s.advance(n[0], this.pool);
       written++;
       w.u32(id);
       const itemCountAt = w.offset;
@@ -115,7 +134,7 @@ export class JsHistogramSet implements HistogramSet {
       w.f64(s.maxUs);
       let items = 0;
       if (s.lifetime !== null) items += writeCompact(w, MASK_LIFETIME, s.lifetime);
-      items += writeCounts(w, MASK_LIFETIME | maskOfOpen(0, s.curIndex, n), s.curErrors, s.cur);
+      items += this.writeCur(w, MASK_LIFETIME | maskOfOpen(0, s.curIndex, n), s);
       for (let level = 1; level < LEVELS; level++) {
         const acc = s.acc[level];
         if (acc !== null) items += writeCompact(w, maskOfOpen(level, acc.sliceIndex, n), acc);
@@ -134,7 +153,7 @@ export class JsHistogramSet implements HistogramSet {
     let bytes = 4096;
     for (const s of this.series) {
       if (s === undefined) continue;
-      bytes += 64 + s.cur.pages.length * 64;
+      bytes += 64 + s.table.length * 64;
       if (s.lifetime !== null) bytes += 25 + s.lifetime.bytes.byteLength;
       for (const a of s.acc) if (a !== null) bytes += 25 + a.bytes.byteLength;
       for (const ring of s.rings) for (const slice of ring) bytes += 25 + slice.bytes.byteLength;
@@ -142,7 +161,24 @@ export class JsHistogramSet implements HistogramSet {
     return bytes;
   }
 
+  /** The `cur` item of a series (skipped when empty or masked out). */
+  private writeCur(w: ByteWriter, mask: number, s: Series): number {
+    if (mask === 0 || s.curCount === 0) return 0;
+    w.u8(mask);
+    w.f64(s.curCount);
+    w.f64(s.curErrors);
+    const entryCountAt = w.offset;
+    w.u32(0);
+    w.u32(0);
+    const start = w.offset;
+    const entries = this.pool.encode(s.table, w);
+    w.patchU32(entryCountAt, entries);
+    w.patchU32(entryCountAt + 4, w.offset - start);
+    return 1;
+  }
+
   reset(): void {
+    for (const s of this.series) if (s !== undefined) this.pool.release(s.table);
     this.series.length = 0;
     this.live = 0;
     this.invalidCount = 0;
@@ -150,25 +186,10 @@ export class JsHistogramSet implements HistogramSet {
   }
 
   memoryBytes(): number {
-    let bytes = this.series.length * 8;
+    let bytes = this.series.length * 8 + this.pool.memoryBytes();
     for (const s of this.series) if (s !== undefined) bytes += s.memoryBytes();
     return bytes;
   }
-}
-
-function writeCounts(w: ByteWriter, mask: number, errors: number, counts: PagedCounts): number {
-  if (mask === 0 || counts.total === 0) return 0;
-  w.u8(mask);
-  w.f64(counts.total);
-  w.f64(errors);
-  const entryCountAt = w.offset;
-  w.u32(0);
-  w.u32(0);
-  const start = w.offset;
-  const entries = counts.encode(w);
-  w.patchU32(entryCountAt, entries);
-  w.patchU32(entryCountAt + 4, w.offset - start);
-  return 1;
 }
 
 function writeCompact(w: ByteWriter, mask: number, slice: CompactSlice): number {

@@ -1,4 +1,4 @@
-import { PagedCounts } from './paged-counts';
+import { NO_PAGES, type CounterPool } from './pool';
 import { CompactSlice } from './compact-slice';
 import { LEVELS, RING_KEEP, SLICE_MS } from '../windows';
 
@@ -10,9 +10,10 @@ export class Series {
   sumUs = 0;
   minUs = Infinity;
   maxUs = 0;
-  /** The open 10 s slice and its errors (its count is `cur.total`). */
-  readonly cur = new PagedCounts();
+  /** The open 10 s slice: its page table in the set's pool, count and errors. */
+  table: Int32Array = NO_PAGES;
   curIndex: number;
+  curCount = 0;
   curErrors = 0;
   /** Every sealed slice, merged: the lifetime histogram is this plus `cur`. */
   lifetime: CompactSlice | null = null;
@@ -27,11 +28,13 @@ export class Series {
   }
 
   /** Seals the current slice when `n0` (the 10 s slice index of now) has moved past it. */
-  advance(n0: number): void {
+  advance(n0: number, pool: CounterPool): void {
     if (n0 <= this.curIndex) return;
-    if (!this.cur.isEmpty()) {
-      const sealed = CompactSlice.fromCounts(this.curIndex, this.cur, this.curErrors);
-      this.cur.clear();
+    if (this.curCount > 0) {
+      const sealed = CompactSlice.fromCounts(this.curIndex, pool, this.table, this.curCount, this.curErrors);
+      pool.release(this.table);
+      this.table = NO_PAGES;
+      this.curCount = 0;
       this.curErrors = 0;
       this.lifetime = CompactSlice.merge(0, this.lifetime, sealed);
       this.seal(0, sealed);
@@ -57,7 +60,7 @@ export class Series {
   }
 
   memoryBytes(): number {
-    let bytes = 200 + this.cur.memoryBytes();
+    let bytes = 200 + this.table.byteLength;
     if (this.lifetime !== null) bytes += this.lifetime.memoryBytes();
     for (const ring of this.rings) for (const s of ring) bytes += s.memoryBytes();
     for (const a of this.acc) if (a !== null) bytes += a.memoryBytes();
