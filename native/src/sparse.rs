@@ -117,33 +117,41 @@ impl SparseWriter {
         let mut prev = self.prev;
         let mut entries = 0u32;
         let mut total = 0u64;
-        for (w, chunk) in lo.chunks_exact(8).enumerate() {
-            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-            let first = (base + w * 8) as i64;
-            // bit j of the counters of this group that have carries
-            let with_carries = hi.map_or(0, |(_, any)| (any >> (w * 8)) as u64 & 0xff);
-            if let Some(carries) = hi
-                .and_then(|(h, _)| h.get(w * 8..w * 8 + 8))
-                .filter(|_| with_carries != 0)
-            {
-                // bit 7 of each byte whose count (low byte or carries) is not zero
-                let spread = with_carries.wrapping_mul(LOW) & 0x8040_2010_0804_0201;
-                let mut nonzero = ((word | spread) | (((word | spread) & !HIGH) + !HIGH)) & HIGH;
-                while nonzero != 0 {
-                    let j = (nonzero.trailing_zeros() / 8) as usize;
-                    nonzero &= nonzero - 1;
-                    let (Some(&l), Some(&h)) = (chunk.get(j), carries.get(j)) else {
+        if let Some((carries, any)) = hi {
+            // a page with carries (a busy one): the non-zero counters as a
+            // 128-bit mask (low bytes' bit 7s gathered eight at a time, or
+            // carries), then one loop over its bits
+            let mut mask = any;
+            for (w, chunk) in lo.chunks_exact(8).enumerate() {
+                let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+                let nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
+                mask |= ((nonzero.wrapping_mul(0x0002_0408_1020_4081) >> 56) as u128) << (8 * w);
+            }
+            for half in 0..2 {
+                let mut bits = (mask >> (64 * half)) as u64;
+                while bits != 0 {
+                    let o = 64 * half + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let (Some(&l), Some(&h)) = (lo.get(o), carries.get(o)) else {
                         break;
                     };
-                    let c = (h << 8).saturating_add(l as u64);
-                    let index = first + j as i64;
+                    let c = (h << 8) + l as u64;
+                    let index = (base + o) as i64;
                     len = put_entry(out, len, (index - prev - 1) as u64, c);
                     prev = index;
                     entries += 1;
                     total = total.saturating_add(c);
                 }
-                continue;
             }
+            self.buf.extend_from_slice(&out[..len.min(out.len())]);
+            self.prev = prev;
+            self.entries += entries;
+            self.total = self.total.saturating_add(total);
+            return;
+        }
+        for (w, chunk) in lo.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+            let first = (base + w * 8) as i64;
             if word == 0 {
                 continue;
             }
