@@ -5,8 +5,9 @@
 //!   number (`slot * 128 + offset`). Slot 0 is never handed out, so a page
 //!   table entry of 0 means "no page".
 //! - A counter that wraps from 255 to 0 adds one to the same offset of its
-//!   slot's `hi` page (u64, allocated at the first wrap): its count is
-//!   `lo + 256 * hi`. A busy counter takes one carry per 256 increments.
+//!   slot's `hi` page (u16, widened to u64 if one would overflow; allocated
+//!   at the first wrap): its count is `lo + 256 * hi`. A busy counter takes
+//!   one carry per 256 increments.
 //! - Pages of a sealed slice are zeroed and their slots reused.
 //!
 //! Small counters keep the recording loop's working set small: at 3
@@ -21,12 +22,26 @@ use crate::sparse::{PageScratch, SparseWriter};
 /// The carries of one page: multiples of 256 per counter, and which
 /// counters have any (bit `o` for counter `o`), so that encoding finds them
 /// without reading the counts.
-pub struct Carries {
-    pub counts: [u64; PAGE],
+pub struct Carries<C> {
     pub any: u128,
+    pub counts: [C; PAGE],
 }
 
-pub type HiPage = Box<Carries>;
+/// Carries in u16 (256 bytes a page: counts up to 2^24 in one slice) until
+/// one would overflow, then in u64.
+pub enum HiPage {
+    Narrow(Box<Carries<u16>>),
+    Wide(Box<Carries<u64>>),
+}
+
+impl HiPage {
+    fn bytes(&self) -> usize {
+        match self {
+            HiPage::Narrow(_) => size_of::<Carries<u16>>(),
+            HiPage::Wide(_) => size_of::<Carries<u64>>(),
+        }
+    }
+}
 
 pub struct PagePool {
     /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused.
@@ -82,14 +97,30 @@ impl PagePool {
             hi.resize_with(slot + 1, || None);
         }
         let page = hi[slot].get_or_insert_with(|| {
-            Box::new(Carries {
-                counts: [0; PAGE],
+            HiPage::Narrow(Box::new(Carries {
                 any: 0,
-            })
+                counts: [0; PAGE],
+            }))
         });
         let o = pos & (PAGE - 1);
-        page.counts[o] = page.counts[o].saturating_add(1);
-        page.any |= 1 << o;
+        if let HiPage::Narrow(c) = page {
+            if c.counts[o] == u16::MAX {
+                *page = HiPage::Wide(Box::new(Carries {
+                    any: c.any,
+                    counts: c.counts.map(u64::from),
+                }));
+            }
+        }
+        match page {
+            HiPage::Narrow(c) => {
+                c.counts[o] += 1;
+                c.any |= 1 << o;
+            }
+            HiPage::Wide(c) => {
+                c.counts[o] = c.counts[o].saturating_add(1);
+                c.any |= 1 << o;
+            }
+        }
     }
 
     /// Appends the non-zero counters of `slot`, page number `page`, to `w`.
@@ -102,13 +133,14 @@ impl PagePool {
         else {
             return;
         };
-        let hi = self.hi.get(slot as usize).and_then(|h| h.as_deref());
-        w.push_page(
-            page << PAGE_BITS,
-            lo,
-            hi.map(|h| (&h.counts, h.any)),
-            scratch,
-        );
+        let base = page << PAGE_BITS;
+        match self.hi.get(slot as usize).and_then(|h| h.as_ref()) {
+            None => w.push_page(base, lo, scratch),
+            Some(HiPage::Narrow(c)) => {
+                w.push_page_with_carries(base, lo, &c.counts, c.any, scratch)
+            }
+            Some(HiPage::Wide(c)) => w.push_page_with_carries(base, lo, &c.counts, c.any, scratch),
+        }
     }
 
     /// `encode`, then zeroes the page and frees the slot.
@@ -144,7 +176,7 @@ impl PagePool {
     pub fn heap_bytes(&self) -> usize {
         self.lo.capacity()
             + self.hi.capacity() * size_of::<Option<HiPage>>()
-            + self.hi.iter().flatten().count() * size_of::<Carries>()
+            + self.hi.iter().flatten().map(HiPage::bytes).sum::<usize>()
             + self.free.capacity() * size_of::<u32>()
     }
 }

@@ -96,20 +96,12 @@ impl SparseWriter {
         self.total = self.total.saturating_add(count);
     }
 
-    /// Appends the non-zero counters of a page of 128 counters whose first
-    /// index is `base` (above the previous entry): `lo + 256 * hi`, `hi`
-    /// being absent for a page without carries and only read for the groups
-    /// of eight counters whose bit is set in its mask. Skips zeros eight at a time;
-    /// eight consecutive counts below 128 (the dense middle of a busy
+    /// Appends the non-zero counters of a page of 128 u8 counters whose
+    /// first index is `base` (above the previous entry). Skips zeros eight at
+    /// a time; eight consecutive counts below 128 (the dense middle of a busy
     /// histogram) are encoded at once. Entries are encoded into `scratch`
     /// (any content), then appended at once.
-    pub fn push_page(
-        &mut self,
-        base: usize,
-        lo: &[u8; 128],
-        hi: Option<(&[u64; 128], u128)>,
-        scratch: &mut PageScratch,
-    ) {
+    pub fn push_page(&mut self, base: usize, lo: &[u8; 128], scratch: &mut PageScratch) {
         const LOW: u64 = 0x0101_0101_0101_0101;
         const HIGH: u64 = 0x8080_8080_8080_8080;
         let out = &mut scratch.0;
@@ -117,38 +109,6 @@ impl SparseWriter {
         let mut prev = self.prev;
         let mut entries = 0u32;
         let mut total = 0u64;
-        if let Some((carries, any)) = hi {
-            // a page with carries (a busy one): the non-zero counters as a
-            // 128-bit mask (low bytes' bit 7s gathered eight at a time, or
-            // carries), then one loop over its bits
-            let mut mask = any;
-            for (w, chunk) in lo.chunks_exact(8).enumerate() {
-                let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-                let nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
-                mask |= ((nonzero.wrapping_mul(0x0002_0408_1020_4081) >> 56) as u128) << (8 * w);
-            }
-            for half in 0..2 {
-                let mut bits = (mask >> (64 * half)) as u64;
-                while bits != 0 {
-                    let o = 64 * half + bits.trailing_zeros() as usize;
-                    bits &= bits - 1;
-                    let (Some(&l), Some(&h)) = (lo.get(o), carries.get(o)) else {
-                        break;
-                    };
-                    let c = (h << 8) + l as u64;
-                    let index = (base + o) as i64;
-                    len = put_entry(out, len, (index - prev - 1) as u64, c);
-                    prev = index;
-                    entries += 1;
-                    total = total.saturating_add(c);
-                }
-            }
-            self.buf.extend_from_slice(&out[..len.min(out.len())]);
-            self.prev = prev;
-            self.entries += entries;
-            self.total = self.total.saturating_add(total);
-            return;
-        }
         for (w, chunk) in lo.chunks_exact(8).enumerate() {
             let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
             let first = (base + w * 8) as i64;
@@ -187,6 +147,49 @@ impl SparseWriter {
                 entries += 1;
                 total += c;
                 len = put_entry(out, len, delta, c);
+            }
+        }
+        self.buf.extend_from_slice(&out[..len.min(out.len())]);
+        self.prev = prev;
+        self.entries += entries;
+        self.total = self.total.saturating_add(total);
+    }
+
+    /// `push_page` for a page with carries: counts `lo + 256 * carries`,
+    /// `any` marking the counters with carries. The non-zero counters are
+    /// found as a 128-bit mask (low bytes' bit 7s gathered eight at a time,
+    /// or carries), then visited in one loop without per-group branches.
+    pub fn push_page_with_carries<C: Copy + Into<u64>>(
+        &mut self,
+        base: usize,
+        lo: &[u8; 128],
+        carries: &[C; 128],
+        any: u128,
+        scratch: &mut PageScratch,
+    ) {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        let out = &mut scratch.0;
+        let mut len = 0;
+        let mut prev = self.prev;
+        let mut entries = 0u32;
+        let mut total = 0u64;
+        let mut mask = any;
+        for (w, chunk) in lo.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+            let nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
+            mask |= ((nonzero.wrapping_mul(0x0002_0408_1020_4081) >> 56) as u128) << (8 * w);
+        }
+        for half in 0..2 {
+            let mut bits = (mask >> (64 * half)) as u64;
+            while bits != 0 {
+                let o = (64 * half + bits.trailing_zeros() as usize) & 127;
+                bits &= bits - 1;
+                let c = (carries[o].into() << 8) + lo[o] as u64;
+                let index = (base + o) as i64;
+                len = put_entry(out, len, (index - prev - 1) as u64, c);
+                prev = index;
+                entries += 1;
+                total = total.saturating_add(c);
             }
         }
         self.buf.extend_from_slice(&out[..len.min(out.len())]);
@@ -455,7 +458,7 @@ mod tests {
             a.push(3, 1); // a previous entry
             let mut b = SparseWriter::new();
             b.push(3, 1);
-            a.push_page(base + 128, &page, None, &mut PageScratch::default());
+            a.push_page(base + 128, &page, &mut PageScratch::default());
             for (i, &c) in page.iter().enumerate() {
                 if c != 0 {
                     b.push(base + 128 + i, c as u64);
@@ -472,7 +475,7 @@ mod tests {
             let any = (0..128)
                 .filter(|&o| hi[o] != 0)
                 .fold(0u128, |m, o| m | 1 << o);
-            a.push_page(base, &page, Some((&hi, any)), &mut PageScratch::default());
+            a.push_page_with_carries(base, &page, &hi, any, &mut PageScratch::default());
             let mut b = SparseWriter::new();
             for (i, (&l, &h)) in page.iter().zip(&hi).enumerate() {
                 if l != 0 || h != 0 {

@@ -276,6 +276,28 @@ fn cur_counters_carry_instead_of_wrapping() {
 }
 
 #[test]
+fn carries_widen_past_u16() {
+    // 2^24 + 300 values in one counter: its carries pass u16::MAX
+    let mut s = set(3);
+    let n = 1 << 20;
+    let (ids, vals, flags) = (vec![0u32; n], vec![100.0; n], vec![0u8; n]);
+    for _ in 0..16 {
+        s.record(&ids, &vals, &flags, n, 0.0);
+    }
+    s.record(&ids, &[7.0; 300], &flags, 300, 0.0);
+    s.record(&ids, &vals, &flags, 300, 0.0);
+    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let item = &snap.series[0].items[0];
+    assert_eq!(item.entries, vec![(7, 300), (100, (1 << 24) + 300)]);
+    // and sealed into the lifetime
+    let snap = parse(&s.snapshot(10_000.0)).unwrap();
+    assert_eq!(
+        snap.series[0].items[0].entries,
+        vec![(7, 300), (100, (1 << 24) + 300)]
+    );
+}
+
+#[test]
 fn sums_are_exact_then_f64_like_js() {
     // exact up to 2^53, then accumulated in f64 value by value
     let big = 2f64.powi(52);
