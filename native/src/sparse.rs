@@ -135,8 +135,7 @@ impl SparseWriter {
                 total += s.wrapping_mul(0x0001_0001_0001_0001) >> 48;
                 continue;
             }
-            // bit 7 of each non-zero byte
-            let mut nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
+            let mut nonzero = nonzero_bytes(word);
             while nonzero != 0 {
                 let j = (nonzero.trailing_zeros() / 8) as usize;
                 nonzero &= nonzero - 1;
@@ -149,7 +148,12 @@ impl SparseWriter {
                 len = put_entry(out, len, delta, c);
             }
         }
-        self.buf.extend_from_slice(&out[..len.min(out.len())]);
+        self.append_page(&out[..len.min(out.len())], prev, entries, total);
+    }
+
+    /// Appends a page's encoded entries and their totals.
+    fn append_page(&mut self, encoded: &[u8], prev: i64, entries: u32, total: u64) {
+        self.buf.extend_from_slice(encoded);
         self.prev = prev;
         self.entries += entries;
         self.total = self.total.saturating_add(total);
@@ -167,18 +171,15 @@ impl SparseWriter {
         any: u128,
         scratch: &mut PageScratch,
     ) {
-        const HIGH: u64 = 0x8080_8080_8080_8080;
-        let out = &mut scratch.0;
-        let mut len = 0;
-        let mut prev = self.prev;
-        let mut entries = 0u32;
-        let mut total = 0u64;
         let mut mask = any;
         for (w, chunk) in lo.chunks_exact(8).enumerate() {
             let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-            let nonzero = (word | ((word & !HIGH) + !HIGH)) & HIGH;
-            mask |= ((nonzero.wrapping_mul(0x0002_0408_1020_4081) >> 56) as u128) << (8 * w);
+            // bit 7 of each byte, gathered into the low 8 bits
+            let bits = nonzero_bytes(word).wrapping_mul(0x0002_0408_1020_4081) >> 56;
+            mask |= (bits as u128) << (8 * w);
         }
+        let out = &mut scratch.0;
+        let (mut len, mut prev, mut entries, mut total) = (0, self.prev, 0u32, 0u64);
         for half in 0..2 {
             let mut bits = (mask >> (64 * half)) as u64;
             while bits != 0 {
@@ -192,11 +193,15 @@ impl SparseWriter {
                 total = total.saturating_add(c);
             }
         }
-        self.buf.extend_from_slice(&out[..len.min(out.len())]);
-        self.prev = prev;
-        self.entries += entries;
-        self.total = self.total.saturating_add(total);
+        self.append_page(&out[..len.min(out.len())], prev, entries, total);
     }
+}
+
+/// Bit 7 of each non-zero byte of `word`.
+#[inline(always)]
+fn nonzero_bytes(word: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    (word | ((word & !HIGH) + !HIGH)) & HIGH
 }
 
 /// Room to encode one page: 128 entries of at most 10 bytes of delta and
