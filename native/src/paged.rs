@@ -29,36 +29,6 @@ impl Counter for u32 {
     }
 }
 
-impl Counter for u8 {
-    #[inline(always)]
-    fn to_u64(self) -> u64 {
-        self as u64
-    }
-    #[inline(always)]
-    fn add_u64(&mut self, n: u64) {
-        *self = self.wrapping_add(n as u8);
-    }
-    #[inline(always)]
-    fn incr(&mut self) {
-        *self = self.wrapping_add(1);
-    }
-}
-
-impl Counter for u16 {
-    #[inline(always)]
-    fn to_u64(self) -> u64 {
-        self as u64
-    }
-    #[inline(always)]
-    fn add_u64(&mut self, n: u64) {
-        *self = self.wrapping_add(n as u16);
-    }
-    #[inline(always)]
-    fn incr(&mut self) {
-        *self = self.wrapping_add(1);
-    }
-}
-
 impl Counter for u64 {
     #[inline(always)]
     fn to_u64(self) -> u64 {
