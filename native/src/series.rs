@@ -8,16 +8,20 @@
 //!   (boxed, touched when a slice is sealed and by snapshots);
 //! - per value only `cur` is touched: u8 counters with a carry in the set's
 //!   `PagePool`, found through `Hot::table`;
-//! - the lifetime of the sealed slices, ring entries and accumulators are
-//!   `Piece`s in the snapshot's entry encoding, so writing them into a
-//!   snapshot is a copy; `cur` is the only item a snapshot encodes.
+//! - the sealed lifetime, ring entries and accumulators are `Piece`s in the
+//!   snapshot's entry encoding, so writing them into a snapshot is a copy;
+//!   `cur` is the only item a snapshot encodes. Every sealed slice is in
+//!   exactly one of acc1, acc2, acc3 and the sealed lifetime (the merge of
+//!   every sealed acc3), so the lifetime histogram is their sum plus `cur`,
+//!   and the big lifetime piece is merged into once per 15 minutes, not once
+//!   per slice.
 
 use std::collections::VecDeque;
 use std::mem::size_of;
 
 use crate::paged::{PAGE, PAGE_BITS};
 use crate::pool::PagePool;
-use crate::snapshot::WINDOW_MASKS;
+use crate::snapshot::{MASK_LIFETIME, WINDOW_MASKS};
 use crate::sparse::{PageScratch, Piece, SparseWriter, PIECE_SIZE};
 
 pub const LEVELS: usize = 4;
@@ -162,7 +166,8 @@ pub struct Series {
     /// The sum once it no longer fits `Hot::room` (then `inexact`).
     big_sum: f64,
     inexact: bool,
-    /// Every sealed slice, merged (the lifetime histogram is this plus `cur`).
+    /// Every sealed acc3, merged (the lifetime histogram is this plus
+    /// acc1..acc3 and `cur`).
     lifetime: Piece,
     /// sealed slices per level, oldest first
     rings: [VecDeque<Piece>; LEVELS],
@@ -239,16 +244,18 @@ impl Series {
         hot.errors = 0;
         self.sealed_count += piece.count;
         self.sealed_errors += piece.errors;
-        self.lifetime.merge_from(&piece);
         self.seal(0, piece);
     }
 
     /// Pushes a sealed slice of `level` into its ring (dropping entries with
     /// index <= its index - keep) and merges it into the next accumulator,
-    /// sealing that one first when it holds another index.
+    /// sealing that one first when it holds another index; a sealed acc3
+    /// (level 3) is merged into the sealed lifetime instead.
     fn seal(&mut self, level: usize, piece: Piece) {
         let up = level + 1;
-        if up < LEVELS {
+        if up == LEVELS {
+            self.lifetime.merge_from(&piece);
+        } else {
             let index = map_index(piece.index, level, up);
             if !self.acc[up].is_empty() && self.acc[up].index != index {
                 let open = std::mem::take(&mut self.acc[up]);
@@ -267,21 +274,22 @@ impl Series {
         }
     }
 
-    /// The sealed lifetime, merged.
+    /// The sealed lifetime: every sealed acc3, merged.
     pub fn lifetime(&self) -> &Piece {
         &self.lifetime
     }
 
     /// Accumulators acc1..acc3 with their levels, then the ring entries of
     /// L0..L3 with theirs: the snapshot's item order after lifetime and cur,
-    /// with the window mask of each at window ends `n`.
+    /// with the window mask of each at window ends `n` (accumulators are part
+    /// of the lifetime too: bit 0).
     pub fn pieces<'a>(
         &'a self,
         n: &'a [i64; LEVELS],
     ) -> impl Iterator<Item = (u8, &'a Piece)> + 'a {
         let accs = (1..LEVELS).map(move |level| {
             let a = &self.acc[level];
-            (mask_of_open(level, a.index, n), a)
+            (MASK_LIFETIME | mask_of_open(level, a.index, n), a)
         });
         let rings = self
             .rings

@@ -336,41 +336,50 @@ impl Piece {
 }
 
 /// Merges two encoded lists (sums counts of equal indices). Returns the new
-/// encoding, with no spare capacity, and its entry count.
+/// encoding, with no spare capacity, and its entry count. The result is no
+/// longer than both inputs together: merging only shortens deltas, and two
+/// entries with one index become one.
 pub fn merge_bytes(a: &[u8], b: &[u8]) -> (Vec<u8>, u32) {
-    let mut w = SparseWriter::with_capacity(a.len() + b.len());
-    let mut ia = SparseIter::new(a);
-    let mut ib = SparseIter::new(b);
-    let mut x = ia.next();
-    let mut y = ib.next();
-    loop {
-        match (x, y) {
-            (Some((i, c)), Some((j, d))) => {
-                if i < j {
-                    w.push(i, c);
-                    x = ia.next();
-                } else if j < i {
-                    w.push(j, d);
-                    y = ib.next();
-                } else {
-                    w.push(i, c.saturating_add(d));
-                    x = ia.next();
-                    y = ib.next();
-                }
-            }
-            (Some((i, c)), None) => {
-                w.push(i, c);
-                x = ia.next();
-            }
-            (None, Some((j, d))) => {
-                w.push(j, d);
-                y = ib.next();
-            }
-            (None, None) => break,
+    let mut out = vec![0u8; a.len() + b.len() + 4];
+    let (mut pa, mut pb) = (0, 0);
+    let (mut ia, mut ca) = next_entry(a, &mut pa, NONE);
+    let (mut ib, mut cb) = next_entry(b, &mut pb, NONE);
+    let (mut len, mut prev, mut entries) = (0, NONE, 0u32);
+    while ia != END || ib != END {
+        let index = ia.min(ib);
+        let mut c = 0u64;
+        if ia == index {
+            c = c.saturating_add(ca);
+            (ia, ca) = next_entry(a, &mut pa, ia);
         }
+        if ib == index {
+            c = c.saturating_add(cb);
+            (ib, cb) = next_entry(b, &mut pb, ib);
+        }
+        len = put_entry(&mut out, len, index.wrapping_sub(prev).wrapping_sub(1), c);
+        prev = index;
+        entries += 1;
     }
-    w.buf.shrink_to_fit();
-    (w.buf, w.entries)
+    out.truncate(len);
+    out.shrink_to_fit();
+    (out, entries)
+}
+
+/// The index before the first entry (-1, wrapping).
+const NONE: u64 = u64::MAX;
+/// The index of an exhausted list.
+const END: u64 = u64::MAX - 1;
+
+/// The entry of `buf` at `*pos` (trusted, self-written encoding), after the
+/// one with index `prev`: (index, count), or (END, 0) at the end.
+#[inline(always)]
+fn next_entry(buf: &[u8], pos: &mut usize, prev: u64) -> (u64, u64) {
+    match (read_varint(buf, pos), read_varint(buf, pos)) {
+        (Some(delta), Some(count)) => {
+            (prev.wrapping_add(delta).wrapping_add(1).min(END - 1), count)
+        }
+        _ => (END, 0),
+    }
 }
 
 /// Merges ascending (index, count) lists held in plain vectors.

@@ -137,7 +137,8 @@ export class JsHistogramSet implements HistogramSet {
       items += this.writeCur(w, MASK_LIFETIME | maskOfOpen(0, s.curIndex, n), s);
       for (let level = 1; level < LEVELS; level++) {
         const acc = s.acc[level];
-        if (acc !== null) items += writeCompact(w, maskOfOpen(level, acc.sliceIndex, n), acc);
+        // accumulators are part of the lifetime too
+        if (acc !== null) items += writeCompact(w, MASK_LIFETIME | maskOfOpen(level, acc.sliceIndex, n), acc);
       }
       for (let level = 0; level < LEVELS; level++) {
         for (const slice of s.rings[level]) items += writeCompact(w, maskOfSealed(level, slice.sliceIndex, n), slice);

@@ -15,7 +15,10 @@ export class Series {
   curIndex: number;
   curCount = 0;
   curErrors = 0;
-  /** Every sealed slice, merged: the lifetime histogram is this plus `cur`. */
+  /**
+   * Every sealed acc3, merged. Every sealed slice is in exactly one of acc1,
+   * acc2, acc3 and this, so the lifetime histogram is their sum plus `cur`.
+   */
   lifetime: CompactSlice | null = null;
   /** Sealed slices per level, oldest first. */
   readonly rings: CompactSlice[][] = Array.from({ length: LEVELS }, () => []);
@@ -36,20 +39,25 @@ export class Series {
       this.table = NO_PAGES;
       this.curCount = 0;
       this.curErrors = 0;
-      this.lifetime = CompactSlice.merge(0, this.lifetime, sealed);
       this.seal(0, sealed);
     }
     this.curIndex = n0;
   }
 
-  /** Puts a sealed slice of `level` into its ring and merges it into the next level's accumulator. */
+  /**
+   * Puts a sealed slice of `level` into its ring and merges it into the next
+   * level's accumulator (a sealed acc3, level 3, into the sealed lifetime).
+   */
   private seal(level: number, slice: CompactSlice): void {
     const ring = this.rings[level];
     ring.push(slice);
     const oldestUseful = slice.sliceIndex - RING_KEEP[level];
     while (ring.length > 0 && ring[0].sliceIndex <= oldestUseful) ring.shift();
     const up = level + 1;
-    if (up >= LEVELS) return;
+    if (up >= LEVELS) {
+      this.lifetime = CompactSlice.merge(0, this.lifetime, slice);
+      return;
+    }
     const index = Math.floor((slice.sliceIndex * SLICE_MS[level]) / SLICE_MS[up]);
     const open = this.acc[up];
     if (open !== null && open.sliceIndex !== index) {
