@@ -14,7 +14,7 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const required = process.env.SPANMETER_REQUIRE_NATIVE === '1';
-const HINT = 'install Rust (https://rustup.rs), then run `npm rebuild spanmeter --foreground-scripts` to build the native addon';
+const HINT = 'install Rust (https://rustup.rs), then run `node node_modules/spanmeter/scripts/build-native.js` (in a clone: `npm run build:native`)';
 
 function giveUp(reason) {
   if (required) {

@@ -15,7 +15,7 @@ interface NativeBinding {
 }
 
 const NATIVE_HINT =
-  'to build it, install Rust (https://rustup.rs) and run `npm rebuild spanmeter --foreground-scripts` (or `npm run build:native` in a clone)';
+  'to build it, install Rust (https://rustup.rs) and run `node node_modules/spanmeter/scripts/build-native.js` (in a clone: `npm run build:native`)';
 
 let nativeBinding: NativeBinding | null | undefined;
 let nativeLoadError: Error | undefined;
