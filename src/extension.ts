@@ -1,5 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import type { StatsReport } from './report';
+import type { AlertEvent, StatsReport } from './report';
 import type { SeriesKey } from './series-table';
 
 /**
@@ -22,6 +22,8 @@ export interface ProcessorExtension {
    */
   onBatch?(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void;
   forceFlush?(): Promise<void>;
+  /** Runs one evaluation at the current clock and resolves with the alert transitions it made. */
+  evaluateNow?(): Promise<AlertEvent[]>;
   /** Called once; must finish (or give up) within `deadlineMs`. */
   shutdown?(deadlineMs: number): Promise<void>;
   /** Adds this extension's sections (slos, alerts, exporters, dropped counts) to a report. */

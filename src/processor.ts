@@ -207,10 +207,7 @@ export class SpanMeterProcessor implements SpanProcessor {
   async evaluateNow(): Promise<AlertEvent[]> {
     this.flushBatch();
     const events: AlertEvent[] = [];
-    for (const e of this.extensions) {
-      const evaluate = (e as { evaluateNow?: () => Promise<AlertEvent[]> }).evaluateNow;
-      if (evaluate !== undefined) events.push(...(await evaluate.call(e)));
-    }
+    for (const e of this.extensions) if (e.evaluateNow !== undefined) events.push(...(await e.evaluateNow()));
     return events;
   }
 
