@@ -10,9 +10,9 @@
  * Run as `node bench/export.js --receiver` it is the receiver.
  */
 const { fork } = require('node:child_process');
-const fs = require('node:fs');
 const http = require('node:http');
 const { monitorEventLoopDelay, performance } = require('node:perf_hooks');
+const { threadCpuNs } = require('./lib');
 
 if (require.main === module && process.argv.includes('--receiver')) {
   receiver();
@@ -90,14 +90,8 @@ function fields(buf, from, to, wanted) {
 
 /** CPU time of the main thread alone (Linux), in ms; undefined elsewhere. */
 function mainThreadCpuMs() {
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fieldsAfterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command.
-    return ((Number(fieldsAfterComm[11]) + Number(fieldsAfterComm[12])) * 1000) / 100;
-  } catch {
-    return undefined;
-  }
+  const ns = threadCpuNs();
+  return ns === undefined ? undefined : ns / 1e6;
 }
 
 const ATTRS = (i) => ({

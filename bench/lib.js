@@ -1,6 +1,7 @@
 'use strict';
 /** Shared helpers of the benchmark suites: interleaved rounds, medians, formatting. */
 const Benchmark = require('benchmark');
+const fs = require('node:fs');
 const os = require('node:os');
 
 /** Median of numbers. */
@@ -54,6 +55,19 @@ function timeLoop(fn, iterations, repeats = 5) {
   return best;
 }
 
+/**
+ * CPU time of the calling thread in ns, from Linux's per-thread schedstat (so that
+ * worker threads do not count); undefined where that is not available.
+ */
+function threadCpuNs() {
+  try {
+    const ns = Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return ns > 0 ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
@@ -73,4 +87,4 @@ function table(header, rows) {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-module.exports = { median, interleaved, timeLoop, machine, fmt, ratio, table };
+module.exports = { median, interleaved, timeLoop, threadCpuNs, machine, fmt, ratio, table };

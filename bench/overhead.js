@@ -13,12 +13,11 @@
  * BatchSpanProcessor export, so it measures the queue-full drop path, and its
  * deferred mode adds timer overhead per operation.)
  */
-const fs = require('node:fs');
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
 const { resourceFromAttributes } = require('@opentelemetry/resources');
 const { SpanMeterProcessor } = require('../dist');
-const { median, fmt, ratio, table } = require('./lib');
+const { median, fmt, ratio, table, threadCpuNs } = require('./lib');
 
 const NAMES = ['GET /cart', 'POST /checkout', 'SELECT orders', 'redis GET', 'render'];
 const CHUNK = 256;
@@ -28,25 +27,17 @@ function tracerWith(spanProcessors) {
   return { provider, tracer: provider.getTracer('bench') };
 }
 
-/**
- * CPU time of the main thread in ns: Linux's per-thread schedstat (so that worker
- * threads, e.g. the stats pool, do not count), else the whole process'.
- */
-const mainThreadCpuNs = (() => {
-  try {
-    const read = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-    if (read() > 0) return { read, what: 'main-thread CPU time (Linux schedstat)' };
-  } catch {
-    // not Linux
-  }
-  return {
-    read: () => {
-      const u = process.cpuUsage();
-      return (u.user + u.system) * 1000;
-    },
-    what: 'process CPU time',
-  };
-})();
+/** Main-thread CPU in ns where Linux tells it, else the whole process' (worker threads included). */
+const mainThreadCpuNs =
+  threadCpuNs() !== undefined
+    ? { read: threadCpuNs, what: 'main-thread CPU time (Linux schedstat)' }
+    : {
+        read: () => {
+          const u = process.cpuUsage();
+          return (u.user + u.system) * 1000;
+        },
+        what: 'process CPU time',
+      };
 
 /** CPU nanoseconds per span for `spans` spans, in chunks with an event-loop turn between them. */
 async function run(tracer, spans) {
