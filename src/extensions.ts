@@ -32,7 +32,5 @@ export function buildExtensions(config: SpanMeterConfig, options: SpanMeterOptio
   // The export pipeline (src/export): sampled spans leave the process with failover.
   const exportPipeline = createExportPipeline(config.export, options.exporters);
   if (exportPipeline !== undefined) extensions.push(exportPipeline);
-  void config;
-  void context;
   return extensions;
 }

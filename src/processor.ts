@@ -9,7 +9,7 @@ import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
 import type { AlertEvent, StatsReport } from './report';
-import { SeriesTable } from './series-table';
+import { OVERFLOW_NAME, SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
 import type { OperationStats } from './report';
@@ -236,7 +236,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     const snapshot = this.set.snapshot(nowMs);
     const task: SummarizeTask = { backend: this.backend, snapshot, keys: this.table.allKeys() };
     const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferable(snapshot) });
-    const overflow = operations.find((op) => op.service === this.table.allKeys()[this.table.overflowId].service && op.name === this.table.allKeys()[this.table.overflowId].name);
+    const overflow = operations.find((op) => op.service === OVERFLOW_NAME && op.name === OVERFLOW_NAME);
     let spans = 0;
     let errors = 0;
     for (const op of operations) {
