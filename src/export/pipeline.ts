@@ -8,6 +8,7 @@ import type { StatsReport } from '../report';
 import type { ExportConfig, TargetConfig } from './config';
 import { decodeBatch } from './decoder';
 import { ADDED, BATCH_FULL, SPAN_TOO_LARGE, SpanEncoder } from './encoder';
+import { type ExitAware, unwatchExit, watchExit } from './exit';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStatus } from './protocol';
 import { toReadableSpans } from './readable';
 import { BATCH_HEADER_BYTES } from './wire';
@@ -44,7 +45,7 @@ export function resolveTargets(config: ExportConfig, exporterCount: number): Tar
  * batch plus batches the worker has not settled) is bounded in spans and bytes:
  * beyond that spans are dropped and counted, the application never waits.
  */
-export class ExportPipeline implements ProcessorExtension {
+export class ExportPipeline implements ProcessorExtension, ExitAware {
   readonly name = 'export';
   private readonly encoder: SpanEncoder;
   private readonly config: ExportConfig;
@@ -62,6 +63,8 @@ export class ExportPipeline implements ProcessorExtension {
   private refs = 0;
   private closed = false;
   private shutdownPromise: Promise<void> | undefined;
+  /** A flush started by `beforeExit` is running, or one ended with spans still unsettled. */
+  private exitFlushHeld = false;
   private finalStatus: WorkerStatus | undefined;
   /** The last status the worker sent (reported after a shutdown whose answer did not come). */
   private lastStatus: WorkerStatus | undefined;
@@ -77,6 +80,7 @@ export class ExportPipeline implements ProcessorExtension {
     this.config = { ...config, targets: resolveTargets(config, exporters.length) };
     this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes, config.batch.maxSpanBytes);
     this.startWorker();
+    watchExit(this);
   }
 
   /** Hot path: encode a sampled span into the open batch. Never throws, never blocks. */
@@ -116,6 +120,24 @@ export class ExportPipeline implements ProcessorExtension {
   }
 
   /**
+   * Called when the event loop empties: flushes what is waiting, which keeps the
+   * process alive until it is settled. Once a flush ends with spans still
+   * unsettled (its timeout), no further one starts: the process must be able to exit.
+   */
+  flushBeforeExit(): void {
+    if (this.closed || this.exitFlushHeld || this.unsettledSpans() === 0) return;
+    this.exitFlushHeld = true;
+    void this.forceFlush().then(() => {
+      if (this.unsettledSpans() === 0) this.exitFlushHeld = false;
+    });
+  }
+
+  /** Spans encoded but not yet delivered, spooled or counted as dropped. */
+  unsettledSpans(): number {
+    return this.encoder.spans + this.queuedSpans;
+  }
+
+  /**
    * Flushes, lets the worker deliver until the deadline, then spool the rest;
    * stops the worker and shuts the user's exporters down. Idempotent.
    */
@@ -136,6 +158,7 @@ export class ExportPipeline implements ProcessorExtension {
   private async doShutdown(): Promise<void> {
     this.flush();
     this.closed = true;
+    unwatchExit(this);
     const deadlineMs = this.config.shutdownTimeoutMs;
     const deadlineAt = Date.now() + deadlineMs;
     const worker = this.worker;
@@ -175,12 +198,12 @@ export class ExportPipeline implements ProcessorExtension {
   private startWorker(): void {
     const init: WorkerInit = { config: this.config };
     const worker = new Worker(EXPORT_WORKER, { workerData: init, stdout: false, stderr: false });
-    worker.unref();
     this.worker = worker;
     worker.on('message', (message: FromWorker) => this.onMessage(message));
     worker.on('error', () => this.onWorkerDeath(worker));
     worker.on('exit', () => this.onWorkerDeath(worker));
-    if (this.refs > 0) worker.ref();
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    if (this.refs === 0) worker.unref();
   }
 
   /** The worker died: what it held is lost (counted); start another unless shutting down. */

@@ -1,0 +1,66 @@
+/**
+ * What happens to spans still queued for export when the process ends without
+ * `shutdown()`. spanmeter's timers and worker are unref'd, so a service whose
+ * work is done simply exits:
+ *
+ * - when the event loop empties (`beforeExit`), every open pipeline flushes
+ *   once, which keeps the process alive until its spans are delivered, spooled
+ *   or counted (at most `flush_timeout`);
+ * - at `exit` (also after `process.exit()`, where nothing asynchronous can run
+ *   any more) spans still not settled are reported on stderr in one line, so
+ *   that they are never lost silently.
+ *
+ * One pair of process listeners serves every pipeline.
+ */
+
+/** A pipeline as the exit hooks see it. */
+export interface ExitAware {
+  /** Starts one flush if spans are waiting (and none is running); no-op otherwise. */
+  flushBeforeExit(): void;
+  /** Spans ended but neither delivered, spooled nor counted as dropped. */
+  unsettledSpans(): number;
+}
+
+const open = new Set<ExitAware>();
+let installed = false;
+
+/** Watches a pipeline until `unwatchExit`. */
+export function watchExit(pipeline: ExitAware): void {
+  open.add(pipeline);
+  if (installed) return;
+  installed = true;
+  process.on('beforeExit', onBeforeExit);
+  process.on('exit', onExit);
+}
+
+/** Stops watching a pipeline (it has shut down). */
+export function unwatchExit(pipeline: ExitAware): void {
+  open.delete(pipeline);
+}
+
+function onBeforeExit(): void {
+  for (const pipeline of open) {
+    try {
+      pipeline.flushBeforeExit();
+    } catch {
+      // never let spanmeter turn a clean exit into a crash
+    }
+  }
+}
+
+function onExit(): void {
+  let spans = 0;
+  for (const pipeline of open) {
+    try {
+      spans += pipeline.unsettledSpans();
+    } catch {
+      // as above
+    }
+  }
+  if (spans > 0) {
+    process.stderr.write(
+      `spanmeter: ${spans} ended span${spans === 1 ? ' was' : 's were'} not exported when the process exited; ` +
+        'await provider.shutdown() (or processor.forceFlush()) before exiting\n',
+    );
+  }
+}
