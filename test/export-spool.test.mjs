@@ -83,7 +83,8 @@ test('every target down: batches are spooled, then replayed in order when a targ
   report = await processor.stats();
   t.is(spoolOf(report).spool.replayedSpans, 500);
   t.is(spoolOf(report).spool.spooledSpans, 500);
-  t.is(fs.readdirSync(dir).filter((f) => f.endsWith('.spool')).length, 0);
+  // A replayed entry leaves the spool's count first and its file a moment later (async unlink).
+  await waitUntil(() => fs.readdirSync(dir).filter((f) => f.endsWith('.spool')).length === 0, { what: 'the spool files removed' });
   t.deepEqual(exportDrops(report), {});
 });
 
