@@ -293,7 +293,7 @@ async function run({ quick = false, log = console.log } = {}) {
     { name: 'steady', rate: 20_000, seconds: quick ? 1.5 : 10 },
     { name: 'burst', rate: 150_000, seconds: quick ? 0.5 : 3 },
   ];
-  const rounds = quick ? 1 : 3;
+  const rounds = quick ? 1 : 5;
   const results = {};
   let serial = 0;
   for (const scenario of scenarios) {
@@ -376,10 +376,18 @@ async function run({ quick = false, log = console.log } = {}) {
       ]);
     }
   }
+  // Both measures the issue allows: event-loop utilization (wall-clock active
+  // time, which also counts the time the main thread waits for a core that the
+  // export worker or the receiver holds) and the main thread's own CPU time.
   const verdicts = scenarios.map((scenario) => {
     const s = summary[scenario.name];
-    const r = s.spanmeter.addedActiveNsPerSpan / s.sdk.addedActiveNsPerSpan;
-    return `- ${scenario.name}: spanmeter's added event-loop time per exported span is **${ratio(s.spanmeter.addedActiveNsPerSpan, s.sdk.addedActiveNsPerSpan)}** the SDK pipeline's (${fmt(s.spanmeter.addedActiveNsPerSpan / 1000, 2)} µs vs ${fmt(s.sdk.addedActiveNsPerSpan / 1000, 2)} µs; target: at most 0.25×) — ${r <= 0.25 ? 'met' : 'NOT met'}.`;
+    const elu = s.spanmeter.addedActiveNsPerSpan / s.sdk.addedActiveNsPerSpan;
+    const cpu = s.spanmeter.addedCpuNsPerSpan / s.sdk.addedCpuNsPerSpan;
+    const cpuText = Number.isFinite(cpu)
+      ? `; by main-thread CPU **${ratio(s.spanmeter.addedCpuNsPerSpan, s.sdk.addedCpuNsPerSpan)}** (${fmt(s.spanmeter.addedCpuNsPerSpan / 1000, 2)} µs vs ${fmt(s.sdk.addedCpuNsPerSpan / 1000, 2)} µs)`
+      : '';
+    const met = elu <= 0.25 && (!Number.isFinite(cpu) || cpu <= 0.25);
+    return `- ${scenario.name}: spanmeter's added cost per exported span, by event-loop utilization **${ratio(s.spanmeter.addedActiveNsPerSpan, s.sdk.addedActiveNsPerSpan)}** the SDK pipeline's (${fmt(s.spanmeter.addedActiveNsPerSpan / 1000, 2)} µs vs ${fmt(s.sdk.addedActiveNsPerSpan / 1000, 2)} µs)${cpuText}; target: at most 0.25× — ${met ? 'met' : 'NOT met'}.`;
   });
   const errorLines = Object.entries(sdkErrors).map(([k, v]) => `\`${k}\` × ${v}`);
   const markdown = [

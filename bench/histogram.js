@@ -35,6 +35,8 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64, useWebAssembly });
   const hJs = build(false);
   const hWasm = build(true);
+  // The same job as spanmeter's set: every value into its own series' histogram.
+  const hWasmPerSeries = Array.from({ length: SERIES }, () => build(true));
   const backends = ['native', 'js'].flatMap((kind) => {
     try {
       return [loadBackend(kind)];
@@ -66,6 +68,14 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
         for (let i = o; i < o + BATCH; i++) hWasm.recordValue(rounded[i]);
       },
     },
+    {
+      name: `hdr-histogram-js recordValue (WebAssembly, one histogram per series, ${SERIES} series)`,
+      perOp: BATCH,
+      fn: () => {
+        const o = next();
+        for (let i = o; i < o + BATCH; i++) hWasmPerSeries[ids[i]].recordValue(rounded[i]);
+      },
+    },
     ...sets.map(({ kind, set }) => ({
       name: `spanmeter ${kind} batch record (${SERIES} series, lifetime + windows)`,
       perOp: BATCH,
@@ -79,6 +89,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
   const costs = await interleaved(cases, { rounds, maxTime: quick ? 0.3 : 1.5, log });
   const med = Object.fromEntries(Object.entries(costs).map(([k, v]) => [k, median(v)]));
   const wasmNs = med['hdr-histogram-js recordValue (WebAssembly)'];
+  const perSeriesName = cases.find((c) => c.name.includes('one histogram per series')).name;
   const nativeName = cases.find((c) => c.name.startsWith('spanmeter native'))?.name;
 
   // Percentile extraction: what stats() does per series, off the event loop, versus
@@ -94,6 +105,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     return { kind: b.kind, snapshotUs, summarizeUs, summarizeNoEncodeUs, bytes: snapshot.byteLength };
   });
   hWasm.destroy();
+  for (const h of hWasmPerSeries) h.destroy();
 
   const rows = cases.map((c) => [c.name, fmt(med[c.name]), fmt(1e3 / med[c.name], 1), ratio(wasmNs, med[c.name])]);
   const markdown = [
@@ -102,7 +114,10 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     '',
     table(['recorder', 'ns per value', 'M values/s', 'speed-up vs hdr-histogram-js WASM'], rows),
     '',
-    nativeName ? `- Native batch recording is **${ratio(wasmNs, med[nativeName])}** faster per value than hdr-histogram-js in WebAssembly mode (target: at least 5×).` : '- Native back end not available in this run.',
+    nativeName
+      ? `- Native batch recording is **${ratio(wasmNs, med[nativeName])}** faster per value than hdr-histogram-js in WebAssembly mode recording into one histogram (target: at least 5×) — ${wasmNs / med[nativeName] >= 5 ? 'met' : 'NOT met'}. ` +
+        `Against hdr-histogram-js WebAssembly doing the same job (one histogram per series, no windows) it is ${ratio(med[perSeriesName], med[nativeName])}; the single histogram stays the reference, as the issue sets it.`
+      : '- Native back end not available in this run.',
     '',
     `Percentile extraction (p50, p90, p95, p99, p99.9):`,
     '',
