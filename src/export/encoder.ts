@@ -215,7 +215,9 @@ export class SpanEncoder {
     this.hex(ctx.spanId, 8);
     const parent = (span.parentSpanContext ?? undefined) as ParentLike | undefined;
     const parentId = parent?.spanId ?? (span as unknown as { parentSpanId?: string }).parentSpanId;
-    const traceState = ctx.traceState;
+    // A trace state that cannot serialize is left out, as a missing one.
+    const rawTraceState = ctx.traceState;
+    const traceState = rawTraceState != null && typeof rawTraceState.serialize === 'function' ? rawTraceState : undefined;
     let flags = 0;
     if (typeof parentId === 'string' && parentId.length === 16) flags |= SPAN_HAS_PARENT;
     if (parent?.isRemote === true) flags |= SPAN_PARENT_REMOTE;
@@ -239,43 +241,55 @@ export class SpanEncoder {
     this.buf[this.pos++] = span.kind & 0xff;
     this.time(span.startTime);
     this.time(span.endTime);
+    // A missing status is UNSET.
     const status = span.status;
-    this.buf[this.pos++] = status.code & 0xff;
-    this.str(status.message === '' ? undefined : status.message);
+    const message = status != null ? status.message : undefined;
+    this.buf[this.pos++] = (status != null ? status.code : 0) & 0xff;
+    this.str(message === '' || message == null ? undefined : message);
     this.spanAttrs(span.attributes);
-    this.varint(span.droppedAttributesCount ?? 0);
+    this.count32(span.droppedAttributesCount);
+    // Events and links that are not objects are skipped (their counts are written after them).
     const events = span.events;
-    const eventCount = events.length;
+    const eventCount = events != null ? Math.min(events.length | 0, 0xffff) : 0;
     this.ensure(8);
-    this.view.setUint16(this.pos, eventCount, true);
+    let countAt = this.pos;
+    let written = 0;
     this.pos += 2;
     for (let i = 0; i < eventCount; i++) {
       const event = events[i];
+      if (event === null || typeof event !== 'object') continue;
       this.str(event.name);
       this.ensure(8);
       this.time(event.time);
       this.attrs(event.attributes);
-      this.varint(event.droppedAttributesCount ?? 0);
+      this.count32(event.droppedAttributesCount);
+      written++;
     }
-    this.varint(span.droppedEventsCount ?? 0);
+    this.view.setUint16(countAt, written, true);
+    this.count32(span.droppedEventsCount);
     const links = span.links;
-    const linkCount = links.length;
+    const linkCount = links != null ? Math.min(links.length | 0, 0xffff) : 0;
     this.ensure(8);
-    this.view.setUint16(this.pos, linkCount, true);
+    countAt = this.pos;
+    written = 0;
     this.pos += 2;
     for (let i = 0; i < linkCount; i++) {
       const link = links[i];
-      const lc = link.context;
+      const lc = link != null && typeof link === 'object' ? link.context : undefined;
+      if (lc === null || typeof lc !== 'object') continue;
       this.ensure(32);
       this.hex(lc.traceId, 16);
       this.hex(lc.spanId, 8);
       this.buf[this.pos++] = lc.traceFlags & 0xff;
       this.buf[this.pos++] = lc.isRemote === true ? 1 : 0;
-      this.str(lc.traceState === undefined ? undefined : lc.traceState.serialize());
+      const linkState = lc.traceState;
+      this.str(linkState != null && typeof linkState.serialize === 'function' ? linkState.serialize() : undefined);
       this.attrs(link.attributes);
-      this.varint(link.droppedAttributesCount ?? 0);
+      this.count32(link.droppedAttributesCount);
+      written++;
     }
-    this.varint(span.droppedLinksCount ?? 0);
+    this.view.setUint16(countAt, written, true);
+    this.count32(span.droppedLinksCount);
   }
 
   private writeResource(resource: unknown): void {
@@ -338,6 +352,7 @@ export class SpanEncoder {
       for (const key in attributes) {
         const value = attributes[key];
         if (value === undefined) continue;
+        if (count === 0xffff) break; // the count is a u16; the SDK's limits keep real spans far below
         this.str(key);
         this.value(value, true);
         count++;
@@ -433,6 +448,7 @@ export class SpanEncoder {
       for (const key in attributes) {
         const value = attributes[key];
         if (value === undefined) continue;
+        if (count === 0xffff) break; // as in attrs()
         const j = count++;
         if (j >= POSITIONS) {
           this.str(key);
@@ -521,6 +537,11 @@ export class SpanEncoder {
     view.setUint32(this.pos, sec > 0 ? sec : 0, true);
     view.setUint32(this.pos + 4, ns > 0 ? ns : 0, true);
     this.pos += 8;
+  }
+
+  /** A count that the formats carry as uint32: anything else becomes 0, larger ones saturate. */
+  private count32(value: unknown): void {
+    this.varint(typeof value === 'number' && value > 0 ? Math.min(Math.floor(value), 0xffffffff) : 0);
   }
 
   private varint(value: number): void {

@@ -385,7 +385,8 @@ class Transcoder extends ByteReader {
     const n = this.varint();
     if (n > 0) {
       this.w.tag(field, 0);
-      this.w.varint(n);
+      // uint32 fields: a larger varint breaks decoders (protobufjs skips it as a 10-byte negative)
+      this.w.varint(Math.min(n, 0xffffffff));
     }
   }
 
