@@ -29,16 +29,21 @@ export class ErrorGroups {
   /** Call for ERROR spans only. */
   record(span: ReadableSpan, seriesId: number, nowMs: number): void {
     let type = '(none)';
-    let message: unknown = span.status.message;
-    const events = span.events;
-    const n = Math.min(events?.length ?? 0, MAX_EVENTS_SCANNED);
-    for (let i = 0; i < n; i++) {
-      const event = events[i];
-      if (event == null || event.name !== 'exception') continue;
-      const attributes = event.attributes ?? {};
-      if (typeof attributes['exception.type'] === 'string') type = attributes['exception.type'];
-      if (typeof attributes['exception.message'] === 'string' && attributes['exception.message'] !== '') message = attributes['exception.message'];
-      break;
+    let message: unknown;
+    try {
+      message = span.status.message;
+      const events = span.events;
+      const n = Math.min(events?.length ?? 0, MAX_EVENTS_SCANNED);
+      for (let i = 0; i < n; i++) {
+        const event = events[i];
+        if (event == null || event.name !== 'exception') continue;
+        const attributes = event.attributes ?? {};
+        if (typeof attributes['exception.type'] === 'string') type = attributes['exception.type'];
+        if (typeof attributes['exception.message'] === 'string' && attributes['exception.message'] !== '') message = attributes['exception.message'];
+        break;
+      }
+    } catch {
+      // an unreadable status or event: the span is still grouped, by what was read
     }
     const text = typeof message === 'string' ? message.slice(0, this.config.maxMessageLength) : '';
     const key = `${seriesId}\u0000${type}\u0000${text}`;
