@@ -1,10 +1,12 @@
 // 20,000 spans with garbage in every field the export reads, through a processor
-// that exports to a real OTLP receiver and to a Zipkin JSON endpoint: onEnd never
+// that exports to a real OTLP receiver, a Zipkin JSON endpoint and a file: onEnd never
 // throws, every span the export saw is delivered or counted as dropped with a
 // reason, and what arrives decodes.
 import test from 'ava';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { SpanMeterProcessor } from 'spanmeter';
-import { startHttpReceiver, startOtlpReceiver, waitUntil } from './helpers/export.mjs';
+import { otlpSpans, startHttpReceiver, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 import { rng } from './helpers/spans.mjs';
 
 const N = 20_000;
@@ -151,4 +153,17 @@ test('Zipkin: 20,000 garbage spans never throw; every request is valid JSON with
   const entry = await exportGarbage(t, { type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }, 'zipkin');
   t.deepEqual(invalid, []);
   t.is(receiver.zipkinSpans.length, entry.spansSent);
+});
+
+test('file: 20,000 garbage spans never throw; every line is OTLP JSON with exactly the spans counted as sent', async (t) => {
+  const dir = tempDir(t, 'spanmeter-fuzz-');
+  const entry = await exportGarbage(t, { type: 'file', path: dir, max_file_size: 1024 * 1024 * 1024 }, 'file');
+  let spans = 0;
+  for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))) {
+    for (const line of fs.readFileSync(path.join(dir, name), 'utf8').split('\n')) {
+      if (line === '') continue;
+      spans += otlpSpans(JSON.parse(line)).length; // throws on a line that is not JSON
+    }
+  }
+  t.is(spans, entry.spansSent);
 });
