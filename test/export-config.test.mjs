@@ -33,6 +33,10 @@ test('defaults of an export section', (t) => {
   t.deepEqual(e.queue, { maxSpans: 200_000, maxBytes: 64 * 1024 * 1024 });
   t.deepEqual(e.spool, { enabled: true, dir: '.spanmeter-spool', maxBytes: 256 * 1024 * 1024, maxAgeMs: 86_400_000 });
   t.is(e.shutdownTimeoutMs, 30_000);
+  t.is(e.exitTimeoutMs, 5_000);
+  t.is(loadConfig({ export: { exit_timeout: 0 } }, NO_ENV).export.exitTimeoutMs, 0, '0 turns the shutdown at exit off');
+  const error = t.throws(() => loadConfig({ export: { exit_timeout: 'soon' } }, NO_ENV), { instanceOf: ConfigError });
+  t.regex(error.message, /export\.exit_timeout.*must be a duration/);
 });
 
 test('invalid endpoints and headers fail at start with file, line and key', (t) => {

@@ -1,11 +1,14 @@
-// A process that ends without shutdown(): spans waiting for export are flushed
-// when its event loop empties, and after process.exit() the ones that could not
-// be sent are reported on stderr rather than lost silently.
+// A process that ends without shutdown(): when its event loop empties the export
+// shuts down by itself (exit_timeout), delivering or spooling what is queued;
+// what it cannot (process.exit(), a dead target and no spool) is reported on
+// stderr rather than lost silently.
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { FIXTURES, startOtlpReceiver, waitUntil } from './helpers/export.mjs';
+import { FIXTURES, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 
 const run = promisify(execFile);
 const child = path.join(FIXTURES, 'exit-child.mjs');
@@ -30,4 +33,33 @@ test('process.exit() with spans still queued: one stderr line counts them', asyn
   const lines = stderr.split('\n').filter((line) => line.startsWith('spanmeter:'));
   t.deepEqual(lines, ['spanmeter: 250 ended spans were not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting']);
   t.is(receiver.spans.length, 0);
+});
+
+/** A loopback endpoint with nothing listening on it. */
+async function deadEndpoint() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}/v1/traces`;
+}
+
+const spooledSpans = (dir) =>
+  fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.spool'))
+    .reduce((n, f) => n + fs.readFileSync(path.join(dir, f)).readUInt32LE(8), 0); // the header's span count
+
+test('the target is down when the event loop empties: the queued spans are spooled by the exit deadline', async (t) => {
+  const dir = tempDir(t);
+  const { stdout, stderr } = await run(process.execPath, [child, await deadEndpoint(), '200', 'return', dir], { timeout: 60_000 });
+  t.is(JSON.parse(stdout.trim()).ids.length, 200);
+  t.is(spooledSpans(dir), 200, 'everything is in the spool, for the next process to replay');
+  t.notRegex(stderr, /not exported/);
+});
+
+test('the target is down and there is no spool: the spans lost at the exit deadline are counted on stderr', async (t) => {
+  const { stderr } = await run(process.execPath, [child, await deadEndpoint(), '120', 'return'], { timeout: 60_000 });
+  const lines = stderr.split('\n').filter((line) => line.startsWith('spanmeter:'));
+  t.deepEqual(lines, ['spanmeter: 120 ended spans were not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting']);
 });

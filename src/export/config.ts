@@ -15,6 +15,8 @@ export interface ExportConfig {
   concurrency: number;
   flushTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Deadline of the shutdown that runs when the event loop empties without one (0: none). */
+  exitTimeoutMs: number;
 }
 
 export interface HttpTargetConfig {
@@ -47,7 +49,7 @@ export interface ExporterTargetConfig {
 
 export type TargetConfig = HttpTargetConfig | FileTargetConfig | ExporterTargetConfig;
 
-export const EXPORT_KEYS = ['enabled', 'targets', 'batch', 'queue', 'retry', 'circuit_breaker', 'spool', 'concurrency', 'flush_timeout', 'shutdown_timeout'] as const;
+export const EXPORT_KEYS = ['enabled', 'targets', 'batch', 'queue', 'retry', 'circuit_breaker', 'spool', 'concurrency', 'flush_timeout', 'shutdown_timeout', 'exit_timeout'] as const;
 const TARGET_TYPES = ['otlp', 'jaeger', 'zipkin', 'file', 'exporter'] as const;
 const HTTP_TARGET_KEYS = ['type', 'name', 'endpoint', 'headers', 'compression', 'timeout', 'max_request_size'] as const;
 const FILE_TARGET_KEYS = ['type', 'name', 'path', 'max_file_size', 'max_files'] as const;
@@ -183,6 +185,7 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
     concurrency: number(m, 'concurrency', path, issues, { integer: true, min: 1, max: 64 }, 2),
     flushTimeoutMs: duration(m, 'flush_timeout', path, issues, { minMs: 1 }, 30_000),
     shutdownTimeoutMs: duration(m, 'shutdown_timeout', path, issues, { minMs: 1 }, 30_000),
+    exitTimeoutMs: duration(m, 'exit_timeout', path, issues, { minMs: 0 }, 5_000),
   };
   if (config.retry.maxBackoffMs < config.retry.initialBackoffMs) issues.add([...path, 'retry', 'max_backoff'], 'must be at least initial_backoff');
   if (config.circuitBreaker.maxOpenMs < config.circuitBreaker.openMs) issues.add([...path, 'circuit_breaker', 'max_open_duration'], 'must be at least open_duration');

@@ -63,8 +63,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private refs = 0;
   private closed = false;
   private shutdownPromise: Promise<void> | undefined;
-  /** A flush started by `beforeExit` is running, or one ended with spans still unsettled. */
-  private exitFlushHeld = false;
+  /** The event loop emptied without `shutdown()`: the export shut down by itself (`exit_timeout`). */
+  private shutAtExit = false;
   private finalStatus: WorkerStatus | undefined;
   /** The last status the worker sent (reported after a shutdown whose answer did not come). */
   private lastStatus: WorkerStatus | undefined;
@@ -120,21 +120,30 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   }
 
   /**
-   * Called when the event loop empties: flushes what is waiting, which keeps the
-   * process alive until it is settled. Once a flush ends with spans still
-   * unsettled (its timeout), no further one starts: the process must be able to exit.
+   * Called when the event loop empties and the process is about to end without
+   * `shutdown()`: shuts the export down with the `exit_timeout` deadline, so
+   * the spans still queued are delivered, or spooled once the deadline passes,
+   * before the process exits. A dead collector delays the exit by that much at
+   * most. Spans ended afterwards (a `beforeExit` handler doing more work) are
+   * counted as `export_after_shutdown`.
    */
   flushBeforeExit(): void {
-    if (this.closed || this.exitFlushHeld || this.unsettledSpans() === 0) return;
-    this.exitFlushHeld = true;
-    void this.forceFlush().then(() => {
-      if (this.unsettledSpans() === 0) this.exitFlushHeld = false;
-    });
+    if (this.closed || this.config.exitTimeoutMs === 0 || this.unsettledSpans() === 0) return;
+    this.shutAtExit = true;
+    if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown(this.config.exitTimeoutMs);
   }
 
-  /** Spans encoded but not yet delivered, spooled or counted as dropped. */
+  /**
+   * Spans that will not be exported if the process ends now: encoded but not yet
+   * delivered, spooled or dropped, plus, once the shutdown at exit has run, those
+   * it dropped at its deadline (no spool to take them).
+   */
   unsettledSpans(): number {
-    return this.encoder.spans + this.queuedSpans;
+    let n = this.encoder.spans + this.queuedSpans;
+    if (this.shutAtExit) {
+      n += (this.dropped.export_shutdown_timeout ?? 0) + (this.finalStatus?.dropped.export_shutdown_timeout ?? 0);
+    }
+    return n;
   }
 
   /**
@@ -142,7 +151,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    * stops the worker and shuts the user's exporters down. Idempotent.
    */
   shutdown(_deadlineMs?: number): Promise<void> {
-    if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown();
+    // `shutdown_timeout` from the config is the deadline, whatever the processor passes
+    if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown(this.config.shutdownTimeoutMs);
     return this.shutdownPromise;
   }
 
@@ -155,11 +165,11 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     report.exporters = [...(report.exporters ?? []), ...status.exporters];
   }
 
-  private async doShutdown(): Promise<void> {
+  private async doShutdown(deadlineMs: number): Promise<void> {
     this.flush();
     this.closed = true;
-    unwatchExit(this);
-    const deadlineMs = this.config.shutdownTimeoutMs;
+    // after a shutdown at exit, the exit report still counts what it could not deliver
+    if (!this.shutAtExit) unwatchExit(this);
     const deadlineAt = Date.now() + deadlineMs;
     const worker = this.worker;
     if (worker !== undefined) {
