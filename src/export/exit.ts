@@ -3,11 +3,11 @@
  * `shutdown()`. spanmeter's timers and worker are unref'd, so a service whose
  * work is done simply exits:
  *
- * - when the event loop empties (`beforeExit`), every open pipeline flushes
- *   once, which keeps the process alive until its spans are delivered, spooled
- *   or counted (at most `flush_timeout`);
+ * - when the event loop empties (`beforeExit`), every open pipeline with spans
+ *   queued shuts down with the `exit_timeout` deadline, which keeps the process
+ *   alive until they are delivered or spooled;
  * - at `exit` (also after `process.exit()`, where nothing asynchronous can run
- *   any more) spans still not settled are reported on stderr in one line, so
+ *   any more) spans that were neither are reported on stderr in one line, so
  *   that they are never lost silently.
  *
  * One pair of process listeners serves every pipeline.
@@ -15,9 +15,9 @@
 
 /** A pipeline as the exit hooks see it. */
 export interface ExitAware {
-  /** Starts one flush if spans are waiting (and none is running); no-op otherwise. */
-  flushBeforeExit(): void;
-  /** Spans ended but neither delivered, spooled nor counted as dropped. */
+  /** Shuts down with the exit deadline if spans are waiting; no-op otherwise. */
+  shutDownAtExit(): void;
+  /** Spans ended that will not be exported if the process ends now. */
   unsettledSpans(): number;
 }
 
@@ -41,7 +41,7 @@ export function unwatchExit(pipeline: ExitAware): void {
 function onBeforeExit(): void {
   for (const pipeline of open) {
     try {
-      pipeline.flushBeforeExit();
+      pipeline.shutDownAtExit();
     } catch {
       // never let spanmeter turn a clean exit into a crash
     }

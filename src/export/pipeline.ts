@@ -127,7 +127,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    * most. Spans ended afterwards (a `beforeExit` handler doing more work) are
    * counted as `export_after_shutdown`.
    */
-  flushBeforeExit(): void {
+  shutDownAtExit(): void {
     if (this.closed || this.config.exitTimeoutMs === 0 || this.unsettledSpans() === 0) return;
     this.shutAtExit = true;
     if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown(this.config.exitTimeoutMs);
