@@ -88,7 +88,7 @@ function fields(buf, from, to, wanted) {
 // ---------------------------------------------------------------------------
 // The benchmark.
 
-/** CPU time of the main thread alone (Linux), in ms; undefined elsewhere. */
+/** CPU time of the main thread alone, in ms; undefined without the native addon. */
 function mainThreadCpuMs() {
   const ns = threadCpuNs();
   return ns === undefined ? undefined : ns / 1e6;

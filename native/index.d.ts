@@ -138,6 +138,14 @@ export interface SeriesSummary {
  */
 export declare function summarizeSnapshot(snapshot: Buffer, percentiles: Array<number>, windowPercentiles: Array<number>, includeHistogram: boolean): Array<SeriesSummary>
 
+/**
+ * CPU time the calling thread has used, in nanoseconds
+ * (`CLOCK_THREAD_CPUTIME_ID`); NaN where the platform has no such clock.
+ * For the benchmarks: Linux's `/proc/thread-self/schedstat` only advances
+ * at scheduler ticks (4 ms), too coarse for runs of a few tens of ms.
+ */
+export declare function threadCpuTimeNs(): number
+
 /** One rolling window of a series summary (1m, 5m, 15m, 1h in that order). */
 export interface WindowSummary {
   count: number

@@ -838,3 +838,4 @@ module.exports = nativeBinding
 module.exports.NativeHistogram = nativeBinding.NativeHistogram
 module.exports.NativeHistogramSet = nativeBinding.NativeHistogramSet
 module.exports.summarizeSnapshot = nativeBinding.summarizeSnapshot
+module.exports.threadCpuTimeNs = nativeBinding.threadCpuTimeNs

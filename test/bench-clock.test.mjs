@@ -1,0 +1,57 @@
+// The benchmarks' CPU clock (bench/lib.js): the main thread's CPU time from the
+// native addon, fine-grained and blind to other threads. /proc schedstat, used
+// before, advanced in 4 ms ticks, which quantized every overhead figure.
+import test from 'ava';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+const require = createRequire(import.meta.url);
+const { threadCpuTimeNs } = require('../native/index.js');
+const { cpuClock } = require('../bench/lib.js');
+
+/** Burns CPU on this thread for `us` microseconds of wall time; returns the wall ns taken. */
+function burn(us) {
+  const start = process.hrtime.bigint();
+  let x = 0;
+  while (process.hrtime.bigint() - start < BigInt(us * 1000)) x += Math.sqrt(x + 1);
+  return Number(process.hrtime.bigint() - start);
+}
+
+test('the bench clock is the main thread CPU clock of the native addon', (t) => {
+  t.true(cpuClock.mainThreadOnly);
+  t.is(cpuClock.read, threadCpuTimeNs);
+});
+
+test('thread CPU time resolves well below a scheduler tick', (t) => {
+  for (let i = 0; i < 20; i++) {
+    const before = threadCpuTimeNs();
+    const wallNs = burn(300);
+    const spent = threadCpuTimeNs() - before;
+    // a tick-based clock reads 0 or a multiple of the tick (4 ms) here
+    t.true(spent > 0, `run ${i}: no CPU time counted for ${wallNs} ns of work`);
+    t.true(spent <= wallNs + 200_000, `run ${i}: ${spent} ns of CPU in ${wallNs} ns of wall time`);
+  }
+});
+
+test('thread CPU time does not count another thread’s work', async (t) => {
+  const worker = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     const start = Date.now(); let x = 0;
+     while (Date.now() - start < 300) x += Math.sqrt(x + 1);
+     parentPort.postMessage(x);`,
+    { eval: true },
+  );
+  const before = threadCpuTimeNs();
+  const processBefore = process.cpuUsage();
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const mainMs = (threadCpuTimeNs() - before) / 1e6;
+  const used = process.cpuUsage(processBefore);
+  const processMs = (used.user + used.system) / 1000;
+  await worker.terminate();
+  // the worker burned ~300 ms; the waiting main thread far less
+  t.true(processMs >= 250, `process CPU ${processMs} ms`);
+  t.true(mainMs < processMs / 2, `main thread ${mainMs} ms of ${processMs} ms`);
+});
