@@ -110,7 +110,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
   const rows = cases.map((c) => [c.name, fmt(med[c.name]), fmt(1e3 / med[c.name], 1), ratio(wasmNs, med[c.name])]);
   const markdown = [
     `Values recorded, median of ${rounds} interleaved rounds (benchmark.js), ${BATCH} values per operation; lognormal latencies, median 20 ms.`,
-    'spanmeter records each value into its series\' lifetime histogram and its current 10 s window slice (two histograms), plus count, errors, sum, min and max; hdr-histogram-js records into one histogram.',
+    'spanmeter records each value into its series\' current 10 s slice, plus count, errors, sum, min and max (the lifetime and the four windows are built from sealed slices when one closes); hdr-histogram-js records into one histogram.',
     '',
     table(['recorder', 'ns per value', 'M values/s', 'speed-up vs hdr-histogram-js WASM'], rows),
     '',
