@@ -55,7 +55,7 @@ struct Record {
 const ROUND: usize = 1024;
 
 /// Pass 1 of the recording loop, for values that need nothing but a counter
-/// increment and the totals: `0.5 <= v < min(highest, 2^51)`, a series that
+/// increment and the totals: `0 <= v < min(highest, 2^51)`, a series that
 /// exists and is at this slice, a page that exists and an exact sum. Updates
 /// the totals and writes each value's counter position into `pending`;
 /// returns how many values it took (up to `pending.len()`). The next value,
@@ -64,7 +64,8 @@ const ROUND: usize = 1024;
 /// `HM` is the sub-bucket half magnitude (a constant, so that the index math
 /// shifts by immediates); `limit` is `min(highest, 2^51)`. From 0.5 up to
 /// there, `Math.round(v)` is `trunc(v + 0.5)`: `v + 0.5` is exact (below 0.5
-/// it is not: 0.49999999999999994 + 0.5 rounds up to 1).
+/// it is not: 0.49999999999999994 + 0.5 rounds up to 1, so values below 0.5,
+/// which round to 0, are selected apart).
 #[inline(never)]
 fn pass1<const HM: u32>(
     hot: &mut [Hot],
@@ -89,17 +90,20 @@ fn pass1<const HM: u32>(
 /// it needs `record_one`.
 #[inline(always)]
 fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) -> Option<u32> {
-    // 0.5 <= v < limit (false for NaN)
-    if !(v >= 0.5 && v < limit) {
+    // 0 <= v < limit (false for NaN; true for -0, which rounds to 0 as in JS)
+    if !(v >= 0.0 && v < limit) {
         return None;
     }
-    let y = v + 0.5;
+    // below 0.5 the value rounds to 0 (index 0); a select, not a branch:
+    // sub-microsecond spans are common where spans are cheap
+    let small = v < 0.5;
+    let y = if small { 1.0 } else { v + 0.5 };
     // SAFETY: 1 <= y < 2^51 + 1 (checked above), so the value is in range of
     // i64 and the conversion is a plain `cvttsd2si`. The checked `as` adds
     // saturation and NaN fixups, and a safe rounding (through 2^52, with a
     // fix for ties) costs 9 more instructions per value, of ~50 in all
     // (callgrind, examples/record_bench.rs).
-    let r = unsafe { y.to_int_unchecked::<i64>() } as u64;
+    let r = if small { 0 } else { (unsafe { y.to_int_unchecked::<i64>() }) as u64 };
     let h = hot.get_mut(id as usize)?;
     if h.cur_index < n0 {
         return None;

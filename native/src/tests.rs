@@ -351,6 +351,9 @@ fn rounding_matches_math_round_on_the_fast_path() {
         4503599627370495.5,
     ];
     vals.extend((0..20_000).map(|i| (i / 2) as f64 + if i % 2 == 0 { 0.5 } else { rng.unit() }));
+    // below 0.5 (sub-microsecond spans): the fast path's select, -0 included
+    vals.extend([0.0, -0.0, 0.25, 0.49999999999999994]);
+    vals.extend((0..2_000).map(|_| rng.unit() * 0.5));
     let ids = vec![0u32; vals.len()];
     let flags = vec![0u8; vals.len()];
     s.record(&ids, &vals, &flags, vals.len(), 0.0);
