@@ -3,7 +3,7 @@
  * One configuration of bench/overhead.js in a process of its own: a real
  * NodeTracerProvider with that configuration's span processor, which ends spans
  * when the parent asks and answers with the main thread's CPU time per span.
- * `node bench/overhead-child.js <bare|bsp|spanmeter|noop>`, driven over IPC.
+ * `node bench/overhead-child.js <bare|bsp|spanmeter|noop|switch>`, driven over IPC.
  */
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
@@ -23,18 +23,47 @@ const noopExporter = {
   shutdown: () => Promise.resolve(),
   forceFlush: () => Promise.resolve(),
 };
-const meter = process.argv[2] === 'spanmeter' ? new SpanMeterProcessor() : undefined;
+/**
+ * Forwards to a processor while `on`: one provider holds both processors,
+ * switched per run, so that the SDK is compiled once for all states and the
+ * difference between states is each processor's own work.
+ */
+class Switch {
+  constructor(inner) {
+    this.inner = inner;
+    this.on = false;
+  }
+  onStart(span, context) {
+    if (this.on) this.inner.onStart(span, context);
+  }
+  onEnd(span) {
+    if (this.on) this.inner.onEnd(span);
+  }
+  forceFlush() {
+    return this.inner.forceFlush();
+  }
+  shutdown() {
+    return this.inner.shutdown();
+  }
+}
+
+const configuration = process.argv[2];
+const meter = configuration === 'spanmeter' || configuration === 'switch' ? new SpanMeterProcessor() : undefined;
+const switches = configuration === 'switch' ? { bsp: new Switch(new BatchSpanProcessor(noopExporter)), spanmeter: new Switch(meter) } : undefined;
 const processors = {
   bare: [],
   bsp: [new BatchSpanProcessor(noopExporter)],
   spanmeter: [meter],
+  switch: switches && [switches.bsp, switches.spanmeter],
   // The floor any processor pays: the SDK calling onStart and onEnd of one that does nothing.
   noop: [{ onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() }],
-}[process.argv[2]];
-if (processors === undefined) throw new Error(`overhead-child: unknown configuration ${process.argv[2]}`);
+}[configuration];
+if (processors === undefined) throw new Error(`overhead-child: unknown configuration ${configuration}`);
 const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'service.name': 'bench' }), spanProcessors: processors });
 const tracer = provider.getTracer('bench');
 let ended = 0;
+/** Spans ended while each processor was on (every span, outside `switch`). */
+const seen = { bsp: 0, spanmeter: 0 };
 
 /** CPU ns per span for `spans` spans, in chunks with an event-loop turn between them. */
 async function run(spans) {
@@ -45,11 +74,14 @@ async function run(spans) {
     await new Promise(setImmediate);
   }
   ended += n;
+  for (const name of Object.keys(seen)) if (!switches || switches[name].on) seen[name] += n;
   return (cpuClock.read() - before) / n;
 }
 
 process.on('message', async (message) => {
   if (message.spans !== undefined) {
+    // switch: `state` names the processor that is on (none, bsp or spanmeter)
+    if (switches) for (const [name, s] of Object.entries(switches)) s.on = message.state === name;
     process.send({ ns: await run(message.spans) });
     return;
   }
@@ -58,6 +90,7 @@ process.on('message', async (message) => {
   await provider.shutdown();
   process.send({
     ended,
+    seen,
     exported,
     recorded: report?.totals.spans,
     dropped: report?.totals.dropped,
