@@ -69,6 +69,24 @@ eachBackend('series beyond maxOperations fold into one overflow series, counted'
   t.is(overflow.latencyMs.min, 4);
 });
 
+eachBackend('series are capped in end order when an error hook needs its series id mid-batch', async (t, backend) => {
+  // error grouping (on by default) hooks ERROR spans with their series id in onEnd,
+  // while other spans are interned at the flush: the cap must still follow end order
+  const processor = new SpanMeterProcessor({ backend, maxOperations: 2 });
+  t.true(processor.config.trends.errorAnalysis.enabled);
+  const { provider, tracer } = makeProvider(processor);
+  endSpan(tracer, 'first', 1 * MS);
+  endSpan(tracer, 'second', 2 * MS);
+  endSpan(tracer, 'third', 3 * MS, { error: true });
+  endSpan(tracer, 'second', 2 * MS, { error: true });
+  endSpan(tracer, 'fourth', 4 * MS);
+  const report = await processor.stats();
+  await provider.shutdown();
+  const byName = Object.fromEntries(report.operations.map((o) => [o.name, [o.count, o.errors]]));
+  t.deepEqual(byName, { first: [1, 0], second: [2, 1], [OVERFLOW_NAME]: [2, 1] });
+  t.is(report.totals.overflowSpans, 2);
+});
+
 eachBackend('operations are sorted by count, descending', async (t, backend) => {
   const processor = new SpanMeterProcessor({ backend });
   const { provider, tracer } = makeProvider(processor);
