@@ -66,8 +66,9 @@ const STATUS_ERROR = 2; // SpanStatusCode.ERROR
  * HDR histograms per (service, span name, span kind) and reports exact
  * percentiles with {@link SpanMeterProcessor.stats}.
  *
- * `onEnd` is O(1): it interns the series, writes three numbers into preallocated
- * typed arrays and hands a full batch to the histogram back end in one call.
+ * `onEnd` is O(1): it copies the span's operation, duration and status into
+ * preallocated arrays; a full batch (or the timer's partial one) has its series
+ * interned in one loop and goes to the histogram back end in one call.
  * It never throws into the application: bad spans are clamped or counted.
  */
 export class SpanMeterProcessor implements SpanProcessor {
