@@ -329,10 +329,17 @@ export class SpanMeterProcessor implements SpanProcessor {
     }
   }
 
-  /** Interns the series of pending spans [from, to) that `onEnd` left to the flush. */
+  /**
+   * Interns the series of pending spans [from, to) that `onEnd` left to the
+   * flush, and lets go of their fields: a span's name may be huge, and the
+   * application's objects are not ours to keep.
+   */
   private internPending(to: number, from = this.interned): void {
     const { table, resources, names, kinds, ids } = this;
-    for (let i = from; i < to; i++) ids[i] = table.idFor(resources[i], names[i], kinds[i]);
+    for (let i = from; i < to; i++) {
+      ids[i] = table.idFor(resources[i], names[i], kinds[i]);
+      resources[i] = names[i] = kinds[i] = undefined;
+    }
   }
 
   private count(reason: string, n = 1): void {

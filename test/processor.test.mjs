@@ -1,5 +1,7 @@
 // SpanMeterProcessor semantics through a real NodeTracerProvider.
 import test from 'ava';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { SpanMeterProcessor, OVERFLOW_NAME } from 'spanmeter';
 import { eachBackend } from './helpers/backends.mjs';
 import { endSpan, makeProvider, manualClock, recordOnlySampler, SpanKind } from './helpers/spans.mjs';
@@ -85,6 +87,28 @@ eachBackend('series are capped in end order when an error hook needs its series 
   const byName = Object.fromEntries(report.operations.map((o) => [o.name, [o.count, o.errors]]));
   t.deepEqual(byName, { first: [1, 0], second: [2, 1], [OVERFLOW_NAME]: [2, 1] });
   t.is(report.totals.overflowSpans, 2);
+});
+
+eachBackend('a recorded batch lets go of its spans\' fields (names and kinds are not kept)', async (t, backend) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const processor = new SpanMeterProcessor({ backend, batchSize: 8 });
+  const refs = [];
+  (() => {
+    for (let i = 0; i < 3; i++) {
+      const kind = { garbage: i }; // an object where a kind belongs: counted, never kept
+      refs.push(new WeakRef(kind));
+      processor.onEnd({ resource: { attributes: { 'service.name': 's' } }, name: 'n', kind, duration: [0, 1000], status: { code: 0 } });
+    }
+  })();
+  await processor.forceFlush();
+  await new Promise(setImmediate);
+  gc();
+  t.deepEqual(refs.map((r) => r.deref()), [undefined, undefined, undefined]);
+  const report = await processor.stats();
+  t.is(report.totals.spans, 3);
+  t.is(report.diagnostics.invalidKind, 3);
+  await processor.shutdown();
 });
 
 eachBackend('operations are sorted by count, descending', async (t, backend) => {
