@@ -147,9 +147,8 @@ export class SpanMeterProcessor implements SpanProcessor {
 
   /**
    * Records an ended span. O(1), never throws. The span's series is interned
-   * at the flush, for the whole batch in one loop: one Map lookup per span there
-   * costs a fraction of what it costs here, between the SDK's own work, which
-   * evicts the table from the cache. Spans that an extension's hook needs with
+   * at the flush, for the whole batch in one loop, where the table stays in
+   * the cache; here, between the SDK's own work, each lookup costs more. Spans that an extension's hook needs with
    * their series id are interned here.
    */
   onEnd(span: ReadableSpan): void {
