@@ -4,36 +4,49 @@ import { readSnapshot, type SnapshotItem } from '../snapshot-format';
 import type { SeriesSummary, WindowSummary } from '../types';
 import { MASK_LIFETIME, WINDOW_MASKS } from '../windows';
 
-/** Adds sparse items into one sorted entry list, reusing a dense scratch array. */
+/**
+ * Adds sparse items into one sorted entry list in a dense scratch array,
+ * reused for every window of every series: the entries come out in index
+ * order by scanning the touched range, with no list to sort.
+ */
 class EntryMerger {
   private readonly scratch: Float64Array;
-  private touched: number[] = [];
 
   constructor(countsLen: number) {
     this.scratch = new Float64Array(countsLen);
   }
 
   merge(items: SnapshotItem[]): { indices: Uint32Array; counts: Float64Array; total: number; errors: number } {
+    const scratch = this.scratch;
     let total = 0;
     let errors = 0;
+    let lo = scratch.length;
+    let hi = 0;
+    let distinct = 0;
     for (const item of items) {
       total += item.count;
       errors += item.errors;
+      if (item.length === 0) continue;
+      lo = Math.min(lo, item.indices[0]);
+      hi = Math.max(hi, Math.min(item.indices[item.length - 1] + 1, scratch.length));
+      distinct += item.length;
       for (let e = 0; e < item.length; e++) {
         const index = item.indices[e];
-        if (index >= this.scratch.length) continue;
-        if (this.scratch[index] === 0) this.touched.push(index);
-        this.scratch[index] += item.counts[e];
+        if (index < scratch.length) scratch[index] += item.counts[e];
       }
     }
-    const indices = Uint32Array.from(this.touched).sort();
+    // at most `distinct` entries; trimmed below
+    const indices = new Uint32Array(Math.min(distinct, Math.max(hi - lo, 0)));
     const counts = new Float64Array(indices.length);
-    for (let i = 0; i < indices.length; i++) {
-      counts[i] = this.scratch[indices[i]];
-      this.scratch[indices[i]] = 0;
+    let n = 0;
+    for (let index = lo; index < hi; index++) {
+      const count = scratch[index];
+      if (count === 0) continue;
+      indices[n] = index;
+      counts[n++] = count;
+      scratch[index] = 0;
     }
-    this.touched = [];
-    return { indices, counts, total, errors };
+    return { indices: indices.subarray(0, n), counts: counts.subarray(0, n), total, errors };
   }
 }
 
