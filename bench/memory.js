@@ -5,7 +5,7 @@
  */
 const hdr = require('hdr-histogram-js');
 const { loadBackend } = require('../dist/backend/load');
-const { fmt, table } = require('./lib');
+const { fmt, table, timeLoop } = require('./lib');
 
 const HIGHEST = 3_600_000_000;
 const SLICE_MS = 10_000;
@@ -19,8 +19,13 @@ function lognormal(seed) {
   };
 }
 
-/** Feeds `series` series with `perSlice` values every 10 s for `hours`, returns bytes per series. */
-function load(backend, series, perSlice, hours) {
+/**
+ * Feeds `series` series with `perSlice` values every 10 s for `hours`; returns
+ * bytes per series and what stats() then costs per series: the snapshot on
+ * the event loop, the summary (percentiles of the lifetime and four windows,
+ * and the V2 string) on a worker thread.
+ */
+function load(backend, series, perSlice, hours, { timed = false, quick = false } = {}) {
   const set = backend.createSet({ significantDigits: 3, highestTrackableUs: HIGHEST });
   const draw = lognormal(5);
   const n = series * perSlice;
@@ -36,12 +41,18 @@ function load(backend, series, perSlice, hours) {
     }
     set.record(ids, durations, flags, n, start + slice * SLICE_MS + 1);
   }
-  set.snapshot(start + slices * SLICE_MS);
-  return set.memoryBytes() / series;
+  const now = start + slices * SLICE_MS;
+  const snapshot = set.snapshot(now);
+  const bytes = set.memoryBytes() / series;
+  if (!timed) return { bytes };
+  const snapshotUs = timeLoop(() => set.snapshot(now), quick ? 3 : 10) / 1000 / series;
+  const summarizeUs = timeLoop(() => backend.summarize(snapshot, [50, 90, 95, 99, 99.9], [50, 99], true), quick ? 1 : 3) / 1000 / series;
+  return { bytes, snapshotUs, summarizeUs, snapshotBytes: snapshot.byteLength / series };
 }
 
 module.exports = async function run({ quick = false, log = console.log } = {}) {
   const rows = [];
+  const statsRows = [];
   const figures = {};
   for (const kind of ['native', 'js']) {
     let backend;
@@ -52,12 +63,15 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       continue;
     }
     const heavySeries = kind === 'native' ? 20 : 4;
-    const heavy = load(backend, heavySeries, quick ? 1000 : 10_000, 1);
-    const light = load(backend, 200, 10, 1);
-    const idle = load(backend, 200, 1, 0.01);
-    figures[kind] = { heavy, light, idle };
+    const heavyRun = load(backend, heavySeries, quick ? 1000 : 10_000, 1, { timed: true, quick });
+    const heavy = heavyRun.bytes;
+    const light = load(backend, 200, 10, 1).bytes;
+    const idle = load(backend, 200, 1, 0.01).bytes;
+    figures[kind] = { heavy, light, idle, heavyStats: { snapshotUs: heavyRun.snapshotUs, summarizeUs: heavyRun.summarizeUs, snapshotBytes: heavyRun.snapshotBytes } };
     rows.push([kind, `${fmt(heavy / 1024)} KiB`, `${fmt(light / 1024)} KiB`, `${fmt(idle / 1024)} KiB`]);
+    statsRows.push([kind, `${fmt(heavyRun.snapshotBytes / 1024)} KiB`, `${fmt(heavyRun.snapshotUs)} µs`, `${fmt(heavyRun.summarizeUs, 0)} µs`]);
     log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB, light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
+    log(`  ${kind}: stats() of a heavy series: snapshot ${fmt(heavyRun.snapshotUs)} µs, summary ${fmt(heavyRun.summarizeUs, 0)} µs`);
   }
   const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
   const refBytes = reference.estimatedFootprintInBytes;
@@ -71,6 +85,10 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     '',
     `For comparison: one hdr-histogram-js histogram over the same range and precision (64-bit counts) takes ${fmt(refBytes / 1024)} KiB; a lifetime histogram plus one per window would take ${fmt((5 * refBytes) / 1024)} KiB per series.`,
     'Target: at most 64 KiB per series at the default precision.',
+    '',
+    'What `stats()` costs per heavy series after that hour: the snapshot copies every stored slice (on the event loop, best of several), and the summary merges them into the lifetime and the four windows, takes their percentiles and writes the lifetime\'s V2 string (on a worker thread).',
+    '',
+    table(['back end', 'snapshot bytes per series', 'snapshot, event loop', 'summary, worker thread'], statsRows),
   ].join('\n');
   return { title: 'Memory per operation series', markdown, figures: { ...figures, hdrHistogramJsBytes: refBytes } };
 };
