@@ -25,103 +25,116 @@ pub struct Summary {
     pub windows: Vec<WindowStats>,
 }
 
-/// Merges items' entries by adding them into a dense array of counts, which
-/// is reused for every window of every series of a snapshot: a window sums
-/// up to ~20 slices of a few thousand entries each, and merging them two by
-/// two into new lists cost ~5 times as much.
+/// One merged histogram (the lifetime or a window) of the series being
+/// summarized: counts by index in a dense array, reused for every series of
+/// a snapshot. A window sums up to ~20 slices of a few thousand entries
+/// each; merging them two by two into new lists cost ~5 times as much.
 #[derive(Default)]
-struct Merger {
-    /// Counts by index, all 0 between calls; grown to the highest index seen.
-    dense: Vec<u64>,
+struct Dense {
+    /// Counts by index; all 0 outside `lo..hi`, grown to the highest index seen.
+    counts: Vec<u64>,
+    lo: usize,
+    hi: usize,
+    total: u64,
+    errors: u64,
 }
 
-impl Merger {
-    /// Sum of the items whose mask has `bit`: (count, errors, ascending entries).
-    fn merged(&mut self, items: &[Item], bit: u8) -> (u64, u64, Vec<(u32, u64)>) {
-        let selected: Vec<&Item> = items.iter().filter(|it| it.mask & bit != 0).collect();
-        let count = selected.iter().fold(0u64, |t, it| t.saturating_add(it.count));
-        let errors = selected.iter().fold(0u64, |t, it| t.saturating_add(it.errors));
-        if let [only] = selected[..] {
-            return (count, errors, only.entries.clone());
+impl Dense {
+    fn add(&mut self, item: &Item<'_>, entries: &[(u32, u64)]) {
+        self.total = self.total.saturating_add(item.count);
+        self.errors = self.errors.saturating_add(item.errors);
+        let (Some(&(a, _)), Some(&(b, _))) = (entries.first(), entries.last()) else {
+            return;
+        };
+        self.lo = if self.lo < self.hi { self.lo.min(a as usize) } else { a as usize };
+        self.hi = self.hi.max(b as usize + 1);
+        if self.counts.len() < self.hi {
+            self.counts.resize(self.hi, 0);
         }
-        let (mut lo, mut hi) = (usize::MAX, 0usize);
-        for it in selected {
-            let (Some(&(a, _)), Some(&(b, _))) = (it.entries.first(), it.entries.last()) else {
-                continue;
-            };
-            lo = lo.min(a as usize);
-            hi = hi.max(b as usize + 1);
-            if self.dense.len() < hi {
-                self.dense.resize(hi, 0);
-            }
-            for &(i, c) in &it.entries {
-                let slot = &mut self.dense[i as usize];
-                *slot = slot.saturating_add(c);
-            }
+        for &(i, c) in entries {
+            let slot = &mut self.counts[i as usize];
+            *slot = slot.saturating_add(c);
         }
-        let mut out = Vec::new();
-        if lo < hi {
-            for (i, slot) in self.dense[lo..hi].iter_mut().enumerate() {
-                if *slot != 0 {
-                    out.push(((lo + i) as u32, std::mem::take(slot)));
-                }
-            }
-        }
-        (count, errors, out)
+    }
+
+    /// Ascending (index, count), counts > 0.
+    fn entries(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let lo = self.lo.min(self.hi);
+        self.counts[lo..self.hi]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &c)| c != 0)
+            .map(move |(k, &c)| (lo + k, c))
+    }
+
+    fn percentiles(&self, math: &HdrMath, ps: &[f64]) -> Vec<f64> {
+        ps.iter()
+            .map(|&p| value_at_percentile(math, self.entries(), self.total, p) as f64)
+            .collect()
+    }
+
+    fn clear(&mut self) {
+        let lo = self.lo.min(self.hi);
+        self.counts[lo..self.hi].fill(0);
+        (self.lo, self.hi, self.total, self.errors) = (0, 0, 0, 0);
     }
 }
 
-fn percentiles(math: &HdrMath, entries: &[(u32, u64)], total: u64, ps: &[f64]) -> Vec<f64> {
-    ps.iter()
-        .map(|&p| {
-            value_at_percentile(
-                math,
-                entries.iter().map(|&(i, c)| (i as usize, c)),
-                total,
-                p,
-            ) as f64
-        })
-        .collect()
+/// Bits of the merged histograms in `summarize`'s order: lifetime, then the
+/// windows.
+const MERGED_MASKS: [u8; 5] = [MASK_LIFETIME, WINDOW_MASKS[0], WINDOW_MASKS[1], WINDOW_MASKS[2], WINDOW_MASKS[3]];
+
+/// Merges a series' items into its lifetime and window histograms: each item
+/// is decoded once and added into every histogram its mask names.
+fn merge_series(items: &[Item<'_>], merged: &mut [Dense; 5], scratch: &mut Vec<(u32, u64)>) {
+    for it in items {
+        scratch.clear();
+        scratch.extend(it.entries().map(|(i, c)| (i as u32, c)));
+        for (dense, &bit) in merged.iter_mut().zip(&MERGED_MASKS) {
+            if it.mask & bit != 0 {
+                dense.add(it, scratch);
+            }
+        }
+    }
 }
 
 pub fn summarize(
-    snap: &Snapshot,
+    snap: &Snapshot<'_>,
     ps: &[f64],
     window_ps: &[f64],
     include_histogram: bool,
 ) -> Result<Vec<Summary>, String> {
     let math = HdrMath::new(snap.digits, snap.highest).map_err(|e| format!("spanmeter: {e}"))?;
     let mut out = Vec::with_capacity(snap.series.len());
-    let mut merger = Merger::default();
+    let mut merged: [Dense; 5] = Default::default();
+    let mut scratch = Vec::new();
     for s in &snap.series {
-        let (count, errors, life) = merger.merged(&s.items, MASK_LIFETIME);
+        merge_series(&s.items, &mut merged, &mut scratch);
+        let [life, windows @ ..] = &merged;
         let histogram = if include_histogram {
-            v2::encode_base64(&math, life.iter().map(|&(i, c)| (i as usize, c)))?
+            v2::encode_base64(&math, life.entries())?
         } else {
             String::new()
         };
-        let windows = WINDOW_MASKS
-            .iter()
-            .map(|&bit| {
-                let (wc, we, entries) = merger.merged(&s.items, bit);
-                WindowStats {
-                    count: wc as f64,
-                    errors: we as f64,
-                    percentiles_us: percentiles(&math, &entries, wc, window_ps),
-                }
-            })
-            .collect();
         out.push(Summary {
             id: s.id,
-            count: count as f64,
-            errors: errors as f64,
+            count: life.total as f64,
+            errors: life.errors as f64,
             sum_us: s.sum_us,
             min_us: s.min_us,
             max_us: s.max_us,
-            percentiles_us: percentiles(&math, &life, count, ps),
+            percentiles_us: life.percentiles(&math, ps),
             histogram,
-            windows,
+            windows: windows
+                .iter()
+                .map(|w| WindowStats {
+                    count: w.total as f64,
+                    errors: w.errors as f64,
+                    percentiles_us: w.percentiles(&math, window_ps),
+                })
+                .collect(),
         });
+        merged.iter_mut().for_each(Dense::clear);
     }
     Ok(out)
 }

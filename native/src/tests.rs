@@ -83,7 +83,8 @@ fn rotation_lands_values_in_the_right_windows() {
     // errors: every second value of a batch is flagged; at 7 320 000 every
     // slice is sealed: the lifetime is the sealed lifetime (the sealed acc3s)
     // plus acc1..acc3
-    let snap = parse(&s.snapshot(7_320_000.0)).unwrap();
+    let snap_bytes = s.snapshot(7_320_000.0);
+    let snap = parse(&snap_bytes).unwrap();
     let items = &snap.series[0].items;
     let (count, errors) = items
         .iter()
@@ -115,7 +116,8 @@ fn empty_slices_and_new_series() {
     // a series created late only holds its own values; lengths are min'd
     s.record(&[3, 3, 3], &[1.0, 2.0, 3.0], &[1, 1], 3, 1_000_000.0);
     assert_eq!(s.series_count(), 1);
-    let snap = parse(&s.snapshot(1_000_000.0)).unwrap();
+    let snap_bytes = s.snapshot(1_000_000.0);
+    let snap = parse(&snap_bytes).unwrap();
     assert_eq!(snap.series.len(), 1);
     assert_eq!(snap.series[0].id, 3);
     assert_eq!(counts(&snap, 3), [2, 2, 2, 2, 2]);
@@ -219,7 +221,7 @@ fn rotation_matches_an_oracle_under_random_clocks() {
                     for it in rec.items.iter().filter(|it| it.mask & bit != 0) {
                         gc += it.count;
                         ge += it.errors;
-                        for &(i, c) in &it.entries {
+                        for (i, c) in it.entry_vec() {
                             *got.entry(i).or_default() += c;
                         }
                     }
@@ -264,19 +266,21 @@ fn cur_counters_carry_instead_of_wrapping() {
     flags[600] = 2; // bit 1 is not an error
     s.record(&ids, &vals, &flags, vals.len(), 0.0);
     assert_eq!(s.pages_in_use(), 2);
-    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let snap_bytes = s.snapshot(0.0);
+    let snap = parse(&snap_bytes).unwrap();
     let item = &snap.series[0].items[0];
     assert_eq!((item.mask, item.count, item.errors), (0b11111, 604, 1));
     let hi = math.index(HOUR) as u32;
-    assert_eq!(item.entries, vec![(0, 1), (7, 1), (100, 600), (hi, 2)]);
+    assert_eq!(item.entry_vec(), vec![(0, 1), (7, 1), (100, 600), (hi, 2)]);
     assert_eq!(s.clamped_count(), 2);
     // sealing hands the pages back (all of them: the pool is released)
     s.record(&[0], &[100.0], &[0], 1, 10_000.0);
     assert_eq!(s.pages_in_use(), 1);
-    let snap = parse(&s.snapshot(20_000.0)).unwrap();
+    let snap_bytes = s.snapshot(20_000.0);
+    let snap = parse(&snap_bytes).unwrap();
     assert_eq!(s.pages_in_use(), 0);
     assert_eq!(
-        snap.series[0].items[0].entries,
+        snap.series[0].items[0].entry_vec(),
         vec![(0, 1), (7, 1), (100, 601), (hi, 2)]
     );
 }
@@ -292,13 +296,15 @@ fn carries_widen_past_u16() {
     }
     s.record(&ids, &[7.0; 300], &flags, 300, 0.0);
     s.record(&ids, &vals, &flags, 300, 0.0);
-    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let snap_bytes = s.snapshot(0.0);
+    let snap = parse(&snap_bytes).unwrap();
     let item = &snap.series[0].items[0];
-    assert_eq!(item.entries, vec![(7, 300), (100, (1 << 24) + 300)]);
+    assert_eq!(item.entry_vec(), vec![(7, 300), (100, (1 << 24) + 300)]);
     // and sealed into the lifetime
-    let snap = parse(&s.snapshot(10_000.0)).unwrap();
+    let snap_bytes = s.snapshot(10_000.0);
+    let snap = parse(&snap_bytes).unwrap();
     assert_eq!(
-        snap.series[0].items[0].entries,
+        snap.series[0].items[0].entry_vec(),
         vec![(7, 300), (100, (1 << 24) + 300)]
     );
 }
@@ -314,7 +320,8 @@ fn sums_are_exact_then_f64_like_js() {
     for (i, v) in vals.iter().enumerate() {
         s.record(&ids[i..i + 1], &vals[i..i + 1], &[0], 1, 0.0);
         sum += v;
-        let snap = parse(&s.snapshot(0.0)).unwrap();
+        let snap_bytes = s.snapshot(0.0);
+        let snap = parse(&snap_bytes).unwrap();
         assert_eq!(snap.series[0].sum_us, sum, "after {} values", i + 1);
     }
     assert_ne!(
@@ -328,7 +335,8 @@ fn sums_are_exact_then_f64_like_js() {
     let flags = vec![0u8; vals.len()];
     s.record(&ids, &vals, &flags, vals.len(), 0.0);
     let want: f64 = vals.iter().map(|v| v.round()).sum();
-    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let snap_bytes = s.snapshot(0.0);
+    let snap = parse(&snap_bytes).unwrap();
     assert_eq!(snap.series[0].sum_us, want);
     assert_eq!(
         (snap.series[0].min_us, snap.series[0].max_us),
@@ -369,8 +377,9 @@ fn rounding_matches_math_round_on_the_fast_path() {
             .entry(math.index((r as u64).min(HOUR)) as u32)
             .or_default() += 1;
     }
-    let snap = parse(&s.snapshot(0.0)).unwrap();
-    let got: BTreeMap<u32, u64> = snap.series[0].items[0].entries.iter().copied().collect();
+    let snap_bytes = s.snapshot(0.0);
+    let snap = parse(&snap_bytes).unwrap();
+    let got: BTreeMap<u32, u64> = snap.series[0].items[0].entry_vec().into_iter().collect();
     assert_eq!(got, want);
 }
 
@@ -417,10 +426,10 @@ fn snapshot_round_trip() {
     let masks: Vec<u8> = r0.items.iter().map(|i| i.mask).collect();
     assert_eq!(masks, vec![0b11101, 0b10]);
     let math = HdrMath::new(3, HOUR).unwrap();
-    assert_eq!(r0.items[0].entries, vec![(math.index(HOUR) as u32, 2)]);
+    assert_eq!(r0.items[0].entry_vec(), vec![(math.index(HOUR) as u32, 2)]);
     let r2 = &snap.series[1];
     assert_eq!(
-        r2.items[0].entries,
+        r2.items[0].entry_vec(),
         vec![(0, 1), (math.index(20_000) as u32, 3)]
     );
     assert_eq!((r2.min_us, r2.max_us), (0.0, 20_000.0));
@@ -502,7 +511,8 @@ fn summary_percentiles_follow_the_contract() {
     let ids = vec![0u32; vals.len()];
     let flags = vec![0u8; vals.len()];
     s.record(&ids, &vals, &flags, vals.len(), 0.0);
-    let snap = parse(&s.snapshot(0.0)).unwrap();
+    let snap_bytes = s.snapshot(0.0);
+    let snap = parse(&snap_bytes).unwrap();
     let sum = summarize(
         &snap,
         &[0.0, 50.0, 99.0, 99.9, 100.0, 250.0, -1.0, f64::NAN],
