@@ -5,7 +5,7 @@
  */
 const hdr = require('hdr-histogram-js');
 const { loadBackend } = require('../dist/backend/load');
-const { interleaved, median, fmt, ratio, table, timeLoop } = require('./lib');
+const { interleaved, median, fmt, ratio, table, timeLoop, lognormalUs } = require('./lib');
 
 const BATCH = 4096;
 const SERIES = 100;
@@ -13,15 +13,8 @@ const HIGHEST = 3_600_000_000;
 
 /** Lognormal latencies in µs (median 20 ms), fixed seed. */
 function values(n) {
-  let seed = 99;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = 1 - random();
-    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-    out[i] = Math.exp(Math.log(20_000) + z);
-  }
-  return out;
+  const draw = lognormalUs(99);
+  return Float64Array.from({ length: n }, draw);
 }
 
 module.exports = async function run({ quick = false, log = console.log } = {}) {

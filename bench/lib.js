@@ -87,6 +87,24 @@ const cpuClock =
         mainThreadOnly: false,
       };
 
+/**
+ * Lognormal latencies in µs (median `medianUs`, log-sd `sigma`) from a fixed
+ * seed, one per call. The uniform source is the LCG
+ * `seed = (seed * 1103515245 + 12345) mod 2^31` (native/examples/record_bench.rs
+ * uses the same), computed exactly: in doubles, `seed * 1103515245` passes 2^53
+ * and loses its low bits, and the sequence fell into a cycle of a few thousand
+ * values, which made every series look far narrower than a lognormal is.
+ */
+function lognormalUs(seed, medianUs = 20_000, sigma = 1) {
+  let s = seed;
+  const random = () => (s = (Math.imul(s, 1103515245) + 12345) & 0x7fffffff) / 2 ** 31;
+  const mu = Math.log(medianUs);
+  return () => {
+    const u = 1 - random();
+    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()));
+  };
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
@@ -106,4 +124,4 @@ function table(header, rows) {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-module.exports = { median, interleaved, timeLoop, threadCpuNs, cpuClock, machine, fmt, ratio, table };
+module.exports = { median, interleaved, timeLoop, threadCpuNs, cpuClock, lognormalUs, machine, fmt, ratio, table };

@@ -5,19 +5,10 @@
  */
 const hdr = require('hdr-histogram-js');
 const { loadBackend } = require('../dist/backend/load');
-const { fmt, table, timeLoop } = require('./lib');
+const { fmt, table, timeLoop, lognormalUs } = require('./lib');
 
 const HIGHEST = 3_600_000_000;
 const SLICE_MS = 10_000;
-
-function lognormal(seed) {
-  let s = seed;
-  const random = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-  return () => {
-    const u = 1 - random();
-    return Math.exp(Math.log(20_000) + Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random()));
-  };
-}
 
 /**
  * Feeds `series` series with `perSlice` values every 10 s for `hours`; returns
@@ -27,7 +18,7 @@ function lognormal(seed) {
  */
 function load(backend, series, perSlice, hours, { timed = false, quick = false } = {}) {
   const set = backend.createSet({ significantDigits: 3, highestTrackableUs: HIGHEST });
-  const draw = lognormal(5);
+  const draw = lognormalUs(5);
   const n = series * perSlice;
   const ids = new Uint32Array(n);
   const durations = new Float64Array(n);

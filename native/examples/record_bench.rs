@@ -21,7 +21,7 @@ use spanmeter_native::set::HistogramSet;
 const BATCH: usize = 4096;
 const POOL: usize = 64;
 
-/// The generator of bench/histogram.js: `seed = (seed * 1103515245 + 12345) % 2^31`.
+/// The generator of bench/lib.js (`lognormalUs`): `seed = (seed * 1103515245 + 12345) % 2^31`.
 struct Lcg(u64);
 
 impl Lcg {
