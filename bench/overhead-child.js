@@ -3,7 +3,9 @@
  * One configuration of bench/overhead.js in a process of its own: a real
  * NodeTracerProvider with that configuration's span processor, which ends spans
  * when the parent asks and answers with the main thread's CPU time per span.
- * `node bench/overhead-child.js <bare|bsp|spanmeter|noop|switch>`, driven over IPC.
+ * `node bench/overhead-child.js <bare|bsp|spanmeter|noop|switch>`, driven over IPC
+ * (`switch`: BatchSpanProcessor, SpanMeterProcessor and SpanMeterProcessor on the
+ * JS back end in one provider, each behind a switch).
  */
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
 const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
@@ -49,12 +51,17 @@ class Switch {
 
 const configuration = process.argv[2];
 const meter = configuration === 'spanmeter' || configuration === 'switch' ? new SpanMeterProcessor() : undefined;
-const switches = configuration === 'switch' ? { bsp: new Switch(new BatchSpanProcessor(noopExporter)), spanmeter: new Switch(meter) } : undefined;
+// the JS fallback, what an install without the native addon runs
+const meterJs = configuration === 'switch' ? new SpanMeterProcessor({ backend: 'js' }) : undefined;
+const switches =
+  configuration === 'switch'
+    ? { bsp: new Switch(new BatchSpanProcessor(noopExporter)), spanmeter: new Switch(meter), spanmeter_js: new Switch(meterJs) }
+    : undefined;
 const processors = {
   bare: [],
   bsp: [new BatchSpanProcessor(noopExporter)],
   spanmeter: [meter],
-  switch: switches && [switches.bsp, switches.spanmeter],
+  switch: switches && [switches.bsp, switches.spanmeter, switches.spanmeter_js],
   // The floor any processor pays: the SDK calling onStart and onEnd of one that does nothing.
   noop: [{ onStart() {}, onEnd() {}, forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() }],
 }[configuration];
@@ -63,7 +70,7 @@ const provider = new NodeTracerProvider({ resource: resourceFromAttributes({ 'se
 const tracer = provider.getTracer('bench');
 let ended = 0;
 /** Spans ended while each processor was on (every span, outside `switch`). */
-const seen = { bsp: 0, spanmeter: 0 };
+const seen = { bsp: 0, spanmeter: 0, spanmeter_js: 0 };
 
 /** CPU ns per span for `spans` spans, in chunks with an event-loop turn between them. */
 async function run(spans) {
@@ -80,19 +87,21 @@ async function run(spans) {
 
 process.on('message', async (message) => {
   if (message.spans !== undefined) {
-    // switch: `state` names the processor that is on (none, bsp or spanmeter)
+    // switch: `state` names the processor that is on (none, bsp, spanmeter or spanmeter_js)
     if (switches) for (const [name, s] of Object.entries(switches)) s.on = message.state === name;
     process.send({ ns: await run(message.spans) });
     return;
   }
   // the end: what each processor did with the spans it saw
   const report = meter ? await meter.stats() : undefined;
+  const reportJs = meterJs ? await meterJs.stats() : undefined;
   await provider.shutdown();
   process.send({
     ended,
     seen,
     exported,
     recorded: report?.totals.spans,
+    recordedJs: reportJs?.totals.spans,
     dropped: report?.totals.dropped,
     backend: meter?.backend,
     clock: cpuClock.what,
