@@ -24,12 +24,15 @@ test('the bench clock is the main thread CPU clock of the native addon', (t) => 
 
 test('thread CPU time resolves well below a scheduler tick', (t) => {
   for (let i = 0; i < 20; i++) {
+    const wallStart = process.hrtime.bigint();
     const before = threadCpuTimeNs();
-    const wallNs = burn(300);
+    burn(300);
     const spent = threadCpuTimeNs() - before;
-    // a tick-based clock reads 0 or a multiple of the tick (4 ms) here
+    const wallNs = Number(process.hrtime.bigint() - wallStart);
+    // a tick-based clock reads 0 or a multiple of the tick (4 ms) here; the
+    // 2 ms of slack is for the VM's accounting, half a tick
     t.true(spent > 0, `run ${i}: no CPU time counted for ${wallNs} ns of work`);
-    t.true(spent <= wallNs + 200_000, `run ${i}: ${spent} ns of CPU in ${wallNs} ns of wall time`);
+    t.true(spent <= wallNs + 2_000_000, `run ${i}: ${spent} ns of CPU in ${wallNs} ns of wall time`);
   }
 });
 
