@@ -35,14 +35,21 @@ export class CompactSlice {
     }
   }
 
-  /** A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of the encodings). */
+  /**
+   * A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of
+   * the encodings). Writes into one array as long as both inputs, which the
+   * result never exceeds (merging only shortens deltas, and two entries with
+   * one index become one), and decodes one-byte varints inline: this runs on
+   * the event loop each time a busy series' slice is sealed.
+   */
   static merge(sliceIndex: number, a: CompactSlice | null, b: CompactSlice): CompactSlice {
     if (a === null || a.entryCount === 0) {
       return new CompactSlice(sliceIndex, (a?.count ?? 0) + b.count, (a?.errors ?? 0) + b.errors, b.entryCount, b.bytes);
     }
     const x = a.bytes;
     const y = b.bytes;
-    const w = new ByteWriter(x.byteLength + y.byteLength);
+    const out = new Uint8Array(x.byteLength + y.byteLength + 20);
+    let o = 0;
     let ax = 0; // read positions
     let ay = 0;
     let ix = -1; // current indices
@@ -51,17 +58,34 @@ export class CompactSlice {
     let cy = 0;
     let nx = a.entryCount; // entries left, including the current one
     let ny = b.entryCount;
+    let v: number;
     if (nx > 0) {
-      ax = readVarint(x, ax);
-      ix += cursorValue + 1;
-      ax = readVarint(x, ax);
-      cx = cursorValue;
+      v = x[ax++];
+      if (v < 0x80) ix += v + 1;
+      else {
+        ax = readVarint(x, ax - 1);
+        ix += cursorValue + 1;
+      }
+      v = x[ax++];
+      if (v < 0x80) cx = v;
+      else {
+        ax = readVarint(x, ax - 1);
+        cx = cursorValue;
+      }
     }
     if (ny > 0) {
-      ay = readVarint(y, ay);
-      iy += cursorValue + 1;
-      ay = readVarint(y, ay);
-      cy = cursorValue;
+      v = y[ay++];
+      if (v < 0x80) iy += v + 1;
+      else {
+        ay = readVarint(y, ay - 1);
+        iy += cursorValue + 1;
+      }
+      v = y[ay++];
+      if (v < 0x80) cy = v;
+      else {
+        ay = readVarint(y, ay - 1);
+        cy = cursorValue;
+      }
     }
     let previous = -1;
     let entries = 0;
@@ -80,24 +104,46 @@ export class CompactSlice {
         index = iy;
         c = cy;
       }
-      w.varint(index - previous - 1);
-      w.varint(c);
+      const delta = index - previous - 1;
+      if (delta < 0x80 && c < 0x80) {
+        out[o++] = delta;
+        out[o++] = c;
+      } else {
+        o = writeVarint(out, o, delta);
+        o = writeVarint(out, o, c);
+      }
       previous = index;
       entries++;
       if (takeX && --nx > 0) {
-        ax = readVarint(x, ax);
-        ix += cursorValue + 1;
-        ax = readVarint(x, ax);
-        cx = cursorValue;
+        v = x[ax++];
+        if (v < 0x80) ix += v + 1;
+        else {
+          ax = readVarint(x, ax - 1);
+          ix += cursorValue + 1;
+        }
+        v = x[ax++];
+        if (v < 0x80) cx = v;
+        else {
+          ax = readVarint(x, ax - 1);
+          cx = cursorValue;
+        }
       }
       if (takeY && --ny > 0) {
-        ay = readVarint(y, ay);
-        iy += cursorValue + 1;
-        ay = readVarint(y, ay);
-        cy = cursorValue;
+        v = y[ay++];
+        if (v < 0x80) iy += v + 1;
+        else {
+          ay = readVarint(y, ay - 1);
+          iy += cursorValue + 1;
+        }
+        v = y[ay++];
+        if (v < 0x80) cy = v;
+        else {
+          ay = readVarint(y, ay - 1);
+          cy = cursorValue;
+        }
       }
     }
-    return new CompactSlice(sliceIndex, a.count + b.count, a.errors + b.errors, entries, w.bytes());
+    return new CompactSlice(sliceIndex, a.count + b.count, a.errors + b.errors, entries, out.slice(0, o));
   }
 
   memoryBytes(): number {
@@ -124,5 +170,15 @@ function readVarint(bytes: Uint8Array, at: number): number {
     scale *= 0x80;
   }
   cursorValue = result;
+  return at;
+}
+
+/** Writes `v` (a non-negative safe integer) as unsigned LEB128 at `at`; returns the next position. */
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[at++] = v;
   return at;
 }
