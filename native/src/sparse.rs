@@ -382,29 +382,6 @@ fn next_entry(buf: &[u8], pos: &mut usize, prev: u64) -> (u64, u64) {
     }
 }
 
-/// Merges ascending (index, count) lists held in plain vectors.
-pub fn merge_pairs(acc: &[(u32, u64)], add: &[(u32, u64)]) -> Vec<(u32, u64)> {
-    let mut out = Vec::with_capacity(acc.len() + add.len());
-    let (mut i, mut j) = (0, 0);
-    while i < acc.len() && j < add.len() {
-        let (a, b) = (acc[i], add[j]);
-        if a.0 < b.0 {
-            out.push(a);
-            i += 1;
-        } else if b.0 < a.0 {
-            out.push(b);
-            j += 1;
-        } else {
-            out.push((a.0, a.1.saturating_add(b.1)));
-            i += 1;
-            j += 1;
-        }
-    }
-    out.extend_from_slice(&acc[i..]);
-    out.extend_from_slice(&add[j..]);
-    out
-}
-
 pub const PIECE_SIZE: usize = size_of::<Piece>();
 
 #[cfg(test)]
@@ -527,9 +504,5 @@ mod tests {
         });
         assert_eq!((p.index, p.count, p.errors, p.entries), (3, 13, 3, 5));
         assert_eq!(p.bytes, m);
-        assert_eq!(
-            merge_pairs(&[(1, 1), (3, 1)], &[(0, 2), (3, 4), (7, 1)]),
-            vec![(0, 2), (1, 1), (3, 5), (7, 1)]
-        );
     }
 }
