@@ -39,7 +39,7 @@ export class CompactSlice {
    * A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of
    * the encodings). Writes into one array as long as both inputs, which the
    * result never exceeds (merging only shortens deltas, and two entries with
-   * one index become one), and decodes one-byte varints inline: this runs on
+   * one index become one), with no capacity check per write: this runs on
    * the event loop each time a busy series' slice is sealed.
    */
   static merge(sliceIndex: number, a: CompactSlice | null, b: CompactSlice): CompactSlice {
@@ -58,34 +58,17 @@ export class CompactSlice {
     let cy = 0;
     let nx = a.entryCount; // entries left, including the current one
     let ny = b.entryCount;
-    let v: number;
     if (nx > 0) {
-      v = x[ax++];
-      if (v < 0x80) ix += v + 1;
-      else {
-        ax = readVarint(x, ax - 1);
-        ix += cursorValue + 1;
-      }
-      v = x[ax++];
-      if (v < 0x80) cx = v;
-      else {
-        ax = readVarint(x, ax - 1);
-        cx = cursorValue;
-      }
+      ax = readVarint(x, ax);
+      ix += cursorValue + 1;
+      ax = readVarint(x, ax);
+      cx = cursorValue;
     }
     if (ny > 0) {
-      v = y[ay++];
-      if (v < 0x80) iy += v + 1;
-      else {
-        ay = readVarint(y, ay - 1);
-        iy += cursorValue + 1;
-      }
-      v = y[ay++];
-      if (v < 0x80) cy = v;
-      else {
-        ay = readVarint(y, ay - 1);
-        cy = cursorValue;
-      }
+      ay = readVarint(y, ay);
+      iy += cursorValue + 1;
+      ay = readVarint(y, ay);
+      cy = cursorValue;
     }
     let previous = -1;
     let entries = 0;
@@ -115,32 +98,16 @@ export class CompactSlice {
       previous = index;
       entries++;
       if (takeX && --nx > 0) {
-        v = x[ax++];
-        if (v < 0x80) ix += v + 1;
-        else {
-          ax = readVarint(x, ax - 1);
-          ix += cursorValue + 1;
-        }
-        v = x[ax++];
-        if (v < 0x80) cx = v;
-        else {
-          ax = readVarint(x, ax - 1);
-          cx = cursorValue;
-        }
+        ax = readVarint(x, ax);
+        ix += cursorValue + 1;
+        ax = readVarint(x, ax);
+        cx = cursorValue;
       }
       if (takeY && --ny > 0) {
-        v = y[ay++];
-        if (v < 0x80) iy += v + 1;
-        else {
-          ay = readVarint(y, ay - 1);
-          iy += cursorValue + 1;
-        }
-        v = y[ay++];
-        if (v < 0x80) cy = v;
-        else {
-          ay = readVarint(y, ay - 1);
-          cy = cursorValue;
-        }
+        ay = readVarint(y, ay);
+        iy += cursorValue + 1;
+        ay = readVarint(y, ay);
+        cy = cursorValue;
       }
     }
     return new CompactSlice(sliceIndex, a.count + b.count, a.errors + b.errors, entries, out.slice(0, o));
