@@ -28,7 +28,8 @@ pub struct Summary {
 /// One merged histogram (the lifetime or a window) of the series being
 /// summarized: counts by index in a dense array, reused for every series of
 /// a snapshot. A window sums up to ~20 slices of a few thousand entries
-/// each; merging them two by two into new lists cost ~5 times as much.
+/// each. Merging them two by two into new lists, from entries decoded up
+/// front for the whole snapshot, took 2.4 times as long per busy series.
 #[derive(Default)]
 struct Dense {
     /// Counts by index; all 0 outside `lo..hi`, grown to the highest index seen.
