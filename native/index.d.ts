@@ -100,6 +100,12 @@ export declare class NativeHistogramSet {
   /** Values above highestTrackableUs, recorded as highestTrackableUs. */
   get clampedCount(): number
   /**
+   * Slices sealed so far, the sealer's wall time on them (ms), and slices
+   * lost to a failure while sealing (a bug; expected 0). Waits for queued
+   * slices to be sealed.
+   */
+  sealingStats(): SealingStats
+  /**
    * Heap bytes owned by the set: series table, series structs, page
    * tables, pages and sparse slice buffers (capacities, not lengths).
    */
@@ -112,6 +118,20 @@ export interface HistogramSetOptions {
   significantDigits: number
   /** Highest trackable value in µs, integer 2..=2^53-1 (default on the TS side: 3 600 000 000). */
   highestTrackableUs: number
+  /**
+   * Seal full slices on the recording thread instead of the set's sealer
+   * thread (default false; for comparisons and single-threaded hosts).
+   */
+  sealInline?: boolean
+}
+
+/** What sealing full slices has cost a set (see `sealingStats`). */
+export interface SealingStats {
+  slices: number
+  ms: number
+  failed: number
+  /** True when slices are sealed on the recording thread. */
+  inline: boolean
 }
 
 /** Summary of one series of a snapshot (see docs/internals.md, "Summaries"). */

@@ -3,6 +3,8 @@
 import test from 'ava';
 import * as hdr from 'hdr-histogram-js';
 import { backendInfo } from 'spanmeter';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { rng, normal } from './helpers/spans.mjs';
 
 // internal modules, reached through the compiled package
@@ -52,6 +54,46 @@ nativeTest('native and JS write identical snapshots for identical input', (t) =>
   t.is(native.clampedCount, js.clampedCount);
   t.is(native.seriesCount, js.seriesCount);
   t.true(native.invalidCount > 0 && native.clampedCount > 0);
+});
+
+nativeTest('native seals full slices on its own thread, with the same snapshots as sealing inline', (t) => {
+  const threaded = loadBackend('native').createSet(OPTIONS);
+  const inline = loadBackend('native').createSet({ ...OPTIONS, sealInline: true });
+  const end = feed([threaded, inline], 11);
+  t.true(Buffer.from(threaded.snapshot(end)).equals(Buffer.from(inline.snapshot(end))));
+  const [a, b] = [threaded.sealingStats(), inline.sealingStats()];
+  t.deepEqual([a.inline, b.inline], [false, true]);
+  t.is(a.slices, b.slices);
+  t.true(a.slices > 100, `${a.slices} slices sealed`);
+  t.deepEqual([a.failed, b.failed], [0, 0]);
+});
+
+// A sealer thread must not keep a process alive or crash it when its set goes
+// away with slices still queued, on the main thread or in a terminated worker.
+const LOAD_SETS = `
+const { loadBackend } = require(process.env.SPANMETER_LOAD);
+function load() {
+  const set = loadBackend('native').createSet({ significantDigits: 3, highestTrackableUs: 3600000000 });
+  const n = 20000, ids = new Uint32Array(n), d = new Float64Array(n), f = new Uint8Array(n);
+  for (let i = 0; i < n; i++) { ids[i] = i % 200; d[i] = 100 + (i * 7919) % 90000; }
+  for (let s = 0; s < 200; s++) set.record(ids, d, f, n, s * 10000);
+  return set;
+}
+`;
+const SEALING_APP = `${LOAD_SETS}
+const { Worker } = require('node:worker_threads');
+const worker = new Worker(${JSON.stringify(LOAD_SETS)} + "load(); require('node:worker_threads').parentPort.postMessage(0); load();", { eval: true });
+worker.on('message', () => worker.terminate().then(() => {
+  const set = load();
+  console.log(JSON.stringify({ series: set.seriesCount }));
+}));
+`;
+
+nativeTest('a set dropped with slices still queued, in a terminated worker or at exit, neither hangs nor crashes', async (t) => {
+  const root = new URL('..', import.meta.url).pathname;
+  const env = { ...process.env, SPANMETER_LOAD: `${root}dist/backend/load.js` };
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', SEALING_APP], { cwd: root, env, timeout: 60_000 });
+  t.deepEqual(JSON.parse(stdout.trim()), { series: 200 });
 });
 
 nativeTest('native and JS summarize a snapshot to the same numbers', (t) => {

@@ -10,6 +10,7 @@ pub mod hdr_math;
 pub mod histogram;
 pub mod paged;
 pub mod pool;
+pub mod sealer;
 pub mod series;
 pub mod set;
 pub mod snapshot;
@@ -88,6 +89,19 @@ pub struct HistogramSetOptions {
     pub significant_digits: f64,
     /// Highest trackable value in µs, integer 2..=2^53-1 (default on the TS side: 3 600 000 000).
     pub highest_trackable_us: f64,
+    /// Seal full slices on the recording thread instead of the set's sealer
+    /// thread (default false; for comparisons and single-threaded hosts).
+    pub seal_inline: Option<bool>,
+}
+
+/// What sealing full slices has cost a set (see `sealingStats`).
+#[napi(object)]
+pub struct SealingStats {
+    pub slices: f64,
+    pub ms: f64,
+    pub failed: f64,
+    /// True when slices are sealed on the recording thread.
+    pub inline: bool,
 }
 
 /// One rolling window of a series summary (1m, 5m, 15m, 1h in that order).
@@ -133,7 +147,7 @@ impl NativeHistogramSet {
             let math = validate_options(options.significant_digits, options.highest_trackable_us)
                 .map_err(js_err)?;
             Ok(NativeHistogramSet {
-                inner: set::HistogramSet::new(math),
+                inner: set::HistogramSet::new(math, options.seal_inline.unwrap_or(false)),
             })
         })
     }
@@ -198,6 +212,22 @@ impl NativeHistogramSet {
     #[napi(getter)]
     pub fn clamped_count(&self) -> f64 {
         self.inner.clamped_count() as f64
+    }
+
+    /// Slices sealed so far, the sealer's wall time on them (ms), and slices
+    /// lost to a failure while sealing (a bug; expected 0). Waits for queued
+    /// slices to be sealed.
+    #[napi]
+    pub fn sealing_stats(&self) -> Result<SealingStats> {
+        guard(|| {
+            let store = self.inner.sealed();
+            Ok(SealingStats {
+                slices: store.slices_sealed as f64,
+                ms: store.sealing_ns as f64 / 1e6,
+                failed: store.slices_failed as f64,
+                inline: self.inner.seals_inline(),
+            })
+        })
     }
 
     /// Heap bytes owned by the set: series table, series structs, page

@@ -133,37 +133,64 @@ impl PagePool {
         else {
             return;
         };
-        let base = page << PAGE_BITS;
-        match self.hi.get(slot as usize).and_then(|h| h.as_ref()) {
-            None => w.push_page(base, lo, scratch),
-            Some(HiPage::Narrow(c)) => {
-                w.push_page_with_carries(base, lo, &c.counts, c.any, scratch)
-            }
-            Some(HiPage::Wide(c)) => w.push_page_with_carries(base, lo, &c.counts, c.any, scratch),
-        }
+        let hi = self.hi.get(slot as usize).and_then(|h| h.as_ref());
+        encode_page(page << PAGE_BITS, lo, hi, w, scratch);
     }
 
-    /// `encode`, then zeroes the page and frees the slot.
-    pub fn drain(
-        &mut self,
-        slot: u32,
-        page: usize,
-        w: &mut SparseWriter,
-        scratch: &mut PageScratch,
-    ) {
-        self.encode(slot, page, w, scratch);
-        let start = (slot as usize) << PAGE_BITS;
-        if let Some(lo) = self.lo.get_mut(start..start + PAGE) {
-            lo.fill(0);
+    /// Takes the pages of a page table out of the pool into `out` (whose
+    /// buffers are reused: fresh memory would cost a page fault per 4 KiB):
+    /// copies their counters, moves their carries, zeroes and frees their
+    /// slots. Encoding them is left to whoever seals the slice.
+    pub fn detach(&mut self, table: &[u32], mut out: DetachedPages) -> DetachedPages {
+        out.numbers.clear();
+        out.numbers
+            .extend((0..table.len() as u32).filter(|&p| table[p as usize] != 0));
+        out.lo.clear();
+        out.hi.clear();
+        // the pages lie scattered over the pool and mostly out of cache: the
+        // one `AHEAD` is fetched while one is copied (~30% faster)
+        const AHEAD: usize = 6;
+        let slot_of = |k: usize| table[out.numbers[k] as usize] as usize;
+        for k in 0..out.numbers.len().min(AHEAD) {
+            self.prefetch(slot_of(k));
         }
-        if let Some(hi) = self.hi.get_mut(slot as usize) {
-            *hi = None;
+        for k in 0..out.numbers.len() {
+            if k + AHEAD < out.numbers.len() {
+                self.prefetch(slot_of(k + AHEAD));
+            }
+            let slot = slot_of(k);
+            let start = slot << PAGE_BITS;
+            match self.lo.get_mut(start..start + PAGE) {
+                Some(lo) => {
+                    out.lo.extend_from_slice(lo);
+                    lo.fill(0);
+                }
+                None => out.lo.resize(out.lo.len() + PAGE, 0),
+            }
+            if let Some(hi) = self.hi.get_mut(slot).and_then(Option::take) {
+                out.hi.push((k, hi));
+            }
+            self.free.push(slot as u32);
+            self.used -= 1;
         }
-        self.free.push(slot);
-        self.used -= 1;
         if self.used == 0 {
             // every slice is sealed: give the memory back
             *self = PagePool::default();
+        }
+        out
+    }
+
+    /// Asks the CPU to start loading page `slot` (both cache lines).
+    #[inline(always)]
+    fn prefetch(&self, slot: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(page) = self.lo.get(slot << PAGE_BITS..(slot << PAGE_BITS) + PAGE) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            // SAFETY: prefetching is a hint; the pointers are in bounds
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(page.as_ptr() as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(page.as_ptr().add(64) as *const i8);
+            }
         }
     }
 
@@ -178,5 +205,52 @@ impl PagePool {
             + self.hi.capacity() * size_of::<Option<HiPage>>()
             + self.hi.iter().flatten().map(HiPage::bytes).sum::<usize>()
             + self.free.capacity() * size_of::<u32>()
+    }
+}
+
+/// Appends the non-zero counters of one page (first index `base`) to `w`.
+fn encode_page(
+    base: usize,
+    lo: &[u8; PAGE],
+    hi: Option<&HiPage>,
+    w: &mut SparseWriter,
+    scratch: &mut PageScratch,
+) {
+    match hi {
+        None => w.push_page(base, lo, scratch),
+        Some(HiPage::Narrow(c)) => w.push_page_with_carries(base, lo, &c.counts, c.any, scratch),
+        Some(HiPage::Wide(c)) => w.push_page_with_carries(base, lo, &c.counts, c.any, scratch),
+    }
+}
+
+/// The counters of a slice taken out of the pool (`PagePool::detach`): its
+/// pages back to back, their page numbers, and the carries of those that
+/// have any (by position in `numbers`).
+#[derive(Default)]
+pub struct DetachedPages {
+    numbers: Vec<u32>,
+    lo: Vec<u8>,
+    hi: Vec<(usize, HiPage)>,
+}
+
+impl DetachedPages {
+    /// Appends the non-zero counters, in index order, to `w`.
+    pub fn encode(&self, w: &mut SparseWriter, scratch: &mut PageScratch) {
+        let mut carries = self.hi.iter().peekable();
+        for (k, (&page, lo)) in self.numbers.iter().zip(self.lo.chunks_exact(PAGE)).enumerate() {
+            let Ok(lo) = <&[u8; PAGE]>::try_from(lo) else {
+                continue;
+            };
+            let hi = carries.next_if(|(at, _)| *at == k).map(|(_, h)| h);
+            encode_page((page as usize) << PAGE_BITS, lo, hi, w, scratch);
+        }
+    }
+
+    /// Heap bytes owned (capacities).
+    pub fn heap_bytes(&self) -> usize {
+        self.numbers.capacity() * size_of::<u32>()
+            + self.lo.capacity()
+            + self.hi.capacity() * size_of::<(usize, HiPage)>()
+            + self.hi.iter().map(|(_, h)| h.bytes()).sum::<usize>()
     }
 }

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use std::mem::size_of;
 
 use crate::paged::{PAGE, PAGE_BITS};
-use crate::pool::PagePool;
+use crate::pool::{DetachedPages, PagePool};
 use crate::snapshot::{MASK_LIFETIME, WINDOW_MASKS};
 use crate::sparse::{PageScratch, Piece, SparseWriter, PIECE_SIZE};
 
@@ -152,40 +152,67 @@ impl Hot {
         pool.incr(((self.table[page] as usize) << PAGE_BITS) | (idx & (PAGE - 1)));
     }
 
-    fn heap_bytes(&self) -> usize {
+    /// Heap bytes of cur's page table (its counters are in the pool).
+    pub fn heap_bytes(&self) -> usize {
         self.table.len() * size_of::<u32>()
+    }
+
+    /// Rotation: moves `cur` forward to L0 slice `n0` (never backwards).
+    /// Returns the slice it leaves, taken out of the pool, when it holds
+    /// values (in `spare`'s buffers): the caller has it sealed
+    /// (`Series::seal_slice`).
+    pub fn advance(
+        &mut self,
+        pool: &mut PagePool,
+        n0: i64,
+        spare: impl FnOnce() -> DetachedPages,
+    ) -> Option<FullSlice> {
+        if n0 <= self.cur_index {
+            return None;
+        }
+        let full = (!self.cur_is_empty()).then(|| FullSlice {
+            index: self.cur_index,
+            errors: std::mem::take(&mut self.errors),
+            pages: pool.detach(&std::mem::take(&mut self.table), spare()),
+        });
+        self.cur_index = n0;
+        full
     }
 }
 
-/// The rest of a series (boxed; `Hot` holds the per-value fields).
+/// A slice that `cur` left behind, not yet encoded.
+pub struct FullSlice {
+    pub index: i64,
+    pub errors: u64,
+    pub pages: DetachedPages,
+}
+
+impl FullSlice {
+    /// The slice in the compact encoding.
+    pub fn encode(&self, scratch: &mut PageScratch) -> Piece {
+        let mut w = SparseWriter::with_capacity(self.pages.heap_bytes() * 3 / 4);
+        self.pages.encode(&mut w, scratch);
+        w.buf.shrink_to_fit();
+        Piece {
+            index: self.index,
+            count: w.total,
+            errors: self.errors,
+            entries: w.entries,
+            bytes: w.buf,
+        }
+    }
+}
+
+/// The per-value fields of a series that do not fit `Hot`: the sum once it
+/// is accumulated in f64. Kept with `Hot` by the recording thread.
 #[derive(Default)]
-pub struct Series {
-    /// Count and errors of the sealed slices (add cur's for the lifetime totals).
-    sealed_count: u64,
-    sealed_errors: u64,
+pub struct Front {
     /// The sum once it no longer fits `Hot::room` (then `inexact`).
     big_sum: f64,
     inexact: bool,
-    /// Every sealed acc3, merged (the lifetime histogram is this plus
-    /// acc1..acc3 and `cur`).
-    lifetime: Piece,
-    /// sealed slices per level, oldest first
-    rings: [VecDeque<Piece>; LEVELS],
-    /// acc[j], j = 1..3 (acc[0] unused); empty (count 0) means none
-    acc: [Piece; LEVELS],
 }
 
-impl Series {
-    /// Lifetime count of the sealed slices.
-    pub fn sealed_count(&self) -> u64 {
-        self.sealed_count
-    }
-
-    /// Lifetime errors of the sealed slices.
-    pub fn sealed_errors(&self) -> u64 {
-        self.sealed_errors
-    }
-
+impl Front {
     /// Sum of the recorded values, as the JS back end accumulates it.
     pub fn sum(&self, hot: &Hot) -> f64 {
         if self.inexact {
@@ -212,36 +239,38 @@ impl Series {
             hot.room = 0;
         }
     }
+}
 
-    /// Rotation: moves `cur` forward to L0 slice `n0` (never backwards).
-    pub fn advance(&mut self, hot: &mut Hot, pool: &mut PagePool, n0: i64) {
-        if n0 <= hot.cur_index {
-            return;
-        }
-        if !hot.cur_is_empty() {
-            self.seal_cur(hot, pool);
-        }
-        hot.cur_index = n0;
+/// The sealed part of a series: every slice `cur` left behind, as the sealed
+/// lifetime, the rings and the accumulators. Owned by whoever seals slices
+/// (`Sealer`), apart from `Hot` and `Front`.
+#[derive(Default)]
+pub struct Series {
+    /// Count and errors of the sealed slices (add cur's for the lifetime totals).
+    sealed_count: u64,
+    sealed_errors: u64,
+    /// Every sealed acc3, merged (the lifetime histogram is this plus
+    /// acc1..acc3 and `cur`).
+    lifetime: Piece,
+    /// sealed slices per level, oldest first
+    rings: [VecDeque<Piece>; LEVELS],
+    /// acc[j], j = 1..3 (acc[0] unused); empty (count 0) means none
+    acc: [Piece; LEVELS],
+}
+
+impl Series {
+    /// Lifetime count of the sealed slices.
+    pub fn sealed_count(&self) -> u64 {
+        self.sealed_count
     }
 
-    fn seal_cur(&mut self, hot: &mut Hot, pool: &mut PagePool) {
-        let table = std::mem::take(&mut hot.table);
-        let mut w = SparseWriter::with_capacity(table.len() * 96);
-        let mut scratch = PageScratch::default();
-        for (page, &slot) in table.iter().enumerate() {
-            if slot != 0 {
-                pool.drain(slot, page, &mut w, &mut scratch);
-            }
-        }
-        w.buf.shrink_to_fit();
-        let piece = Piece {
-            index: hot.cur_index,
-            count: w.total,
-            errors: hot.errors,
-            entries: w.entries,
-            bytes: w.buf,
-        };
-        hot.errors = 0;
+    /// Lifetime errors of the sealed slices.
+    pub fn sealed_errors(&self) -> u64 {
+        self.sealed_errors
+    }
+
+    /// Seals an encoded L0 slice: into the L0 ring, and merged upward.
+    pub fn seal_slice(&mut self, piece: Piece) {
         self.sealed_count += piece.count;
         self.sealed_errors += piece.errors;
         self.seal(0, piece);
@@ -302,22 +331,20 @@ impl Series {
         accs.chain(rings)
     }
 
-    /// Heap bytes owned by this series: its box, cur's page table and its
-    /// pieces (its `Hot` is in the set's table, cur's counters in the pool).
-    pub fn heap_bytes(&self, hot: &Hot) -> usize {
-        self.heap_breakdown(hot).iter().sum::<usize>() - size_of::<Hot>()
+    /// Heap bytes owned by this series: its box and its pieces.
+    pub fn heap_bytes(&self) -> usize {
+        self.heap_breakdown().iter().sum::<usize>()
     }
 
-    /// Heap bytes by part: struct (box and `Hot`), lifetime, cur's page
-    /// table, rings L0..L3, accumulators.
-    pub fn heap_breakdown(&self, hot: &Hot) -> [usize; 8] {
+    /// Heap bytes by part: struct (box), lifetime, rings L0..L3,
+    /// accumulators.
+    pub fn heap_breakdown(&self) -> [usize; 7] {
         let ring = |r: &VecDeque<Piece>| {
             r.capacity() * PIECE_SIZE + r.iter().map(Piece::heap_bytes).sum::<usize>()
         };
         [
-            size_of::<Series>() + size_of::<Hot>(),
+            size_of::<Series>(),
             self.lifetime.heap_bytes(),
-            hot.heap_bytes(),
             ring(&self.rings[0]),
             ring(&self.rings[1]),
             ring(&self.rings[2]),

@@ -6,7 +6,10 @@ use std::mem::{size_of, take};
 use crate::hdr_math::{round_value, HdrMath, Rounded};
 use crate::paged::{PAGE_BITS, PAGE_MASK};
 use crate::pool::PagePool;
-use crate::series::{mask_of_open, sanitize_now, slice_index, slice_indices, Hot, Series, LEVELS};
+use crate::sealer::{Sealer, Store};
+use crate::series::{
+    mask_of_open, sanitize_now, slice_index, slice_indices, Front, Hot, Series, LEVELS,
+};
 use crate::snapshot::{
     SnapshotWriter, HEADER_LEN, ITEM_HEADER_LEN, MASK_LIFETIME, SERIES_HEADER_LEN,
 };
@@ -18,8 +21,11 @@ pub struct HistogramSet {
     math: HdrMath,
     /// Per-value fields of every series, indexed by id.
     hot: Vec<Hot>,
-    /// The rest of every series (None: no value recorded yet), same length.
-    cold: Vec<Option<Box<Series>>>,
+    /// The sum of every series once it leaves `Hot::room` (None: no value
+    /// recorded yet), same length.
+    front: Vec<Option<Front>>,
+    /// Seals the slices that `cur`s leave behind and owns what they became.
+    sealer: Sealer,
     /// Counters of every series' current slice.
     pool: PagePool,
     /// Pass 1's counter positions for pass 2 (up to `ROUND`, grown as needed).
@@ -163,11 +169,14 @@ fn pass2(pool: &mut PagePool, pending: &[u32]) {
 }
 
 impl HistogramSet {
-    pub fn new(math: HdrMath) -> Self {
+    /// A set that seals full slices on a thread of its own, or on the
+    /// recording thread when `seal_inline`.
+    pub fn new(math: HdrMath, seal_inline: bool) -> Self {
         HistogramSet {
             math,
             hot: Vec::new(),
-            cold: Vec::new(),
+            front: Vec::new(),
+            sealer: Sealer::new(seal_inline),
             pool: PagePool::default(),
             pending: Vec::new(),
             prepared: Prepared::default(),
@@ -221,6 +230,7 @@ impl HistogramSet {
             }
         }
         self.count_errors(ids, values, flags);
+        self.sealer.flush();
     }
 
     /// Records one value with every rule of the contract.
@@ -241,24 +251,24 @@ impl HistogramSet {
                 return;
             }
         };
-        let id = id as usize;
-        if self.hot.len() <= id {
-            self.hot.resize_with(id + 1, Hot::default);
-            self.cold.resize_with(id + 1, || None);
+        let at = id as usize;
+        if self.hot.len() <= at {
+            self.hot.resize_with(at + 1, Hot::default);
+            self.front.resize_with(at + 1, || None);
         }
-        let hot = &mut self.hot[id];
-        let series = match &mut self.cold[id] {
-            Some(s) => s,
+        let hot = &mut self.hot[at];
+        let front = match &mut self.front[at] {
+            Some(f) => f,
             slot @ None => {
                 self.live += 1;
                 hot.cur_index = n0;
-                slot.insert(Box::default())
+                slot.insert(Front::default())
             }
         };
-        if hot.cur_index < n0 {
-            series.advance(hot, &mut self.pool, n0);
+        if let Some(full) = hot.advance(&mut self.pool, n0, || self.sealer.spare()) {
+            self.sealer.submit(id, full);
         }
-        series.record(hot, &mut self.pool, self.math.index(r), r);
+        front.record(hot, &mut self.pool, self.math.index(r), r);
     }
 
     /// Adds the flagged (bit 0) values that were recorded to their series'
@@ -309,44 +319,55 @@ impl HistogramSet {
             ..Prepared::default()
         };
         let mut scratch = PageScratch::default();
-        for (id, (hot, cold)) in self.hot.iter_mut().zip(&mut self.cold).enumerate() {
-            let Some(s) = cold else { continue };
-            s.advance(hot, &mut self.pool, n[0]);
+        for (id, (hot, front)) in self.hot.iter_mut().zip(&self.front).enumerate() {
+            if front.is_none() {
+                continue;
+            }
+            if let Some(full) = hot.advance(&mut self.pool, n[0], || self.sealer.spare()) {
+                self.sealer.submit(id as u32, full);
+            }
             let cur_start = p.cur.len();
             let mut w = SparseWriter::with_buf(take(&mut p.cur));
             hot.encode_cur(&self.pool, &mut w, &mut scratch);
             let (cur_count, cur_entries) = (w.total, w.entries);
             p.cur = w.buf;
-            if s.sealed_count() + cur_count == 0 {
-                continue;
-            }
-            let mut items = 0;
-            let mut len = SERIES_HEADER_LEN;
-            let life = s.lifetime();
-            if life.count > 0 {
-                items += 1;
-                len += ITEM_HEADER_LEN + life.bytes.len();
-            }
-            if cur_count > 0 {
-                items += 1;
-                len += ITEM_HEADER_LEN + p.cur.len() - cur_start;
-            }
-            for (mask, piece) in s.pieces(&n) {
-                if mask != 0 && piece.count > 0 {
-                    items += 1;
-                    len += ITEM_HEADER_LEN + piece.bytes.len();
-                }
-            }
-            p.len += len;
             p.records.push(Record {
                 id: id as u32,
-                items,
+                items: 0,
                 cur_start,
                 cur_end: p.cur.len(),
                 cur_entries,
                 cur_count,
             });
         }
+        self.sealer.flush();
+        let store = self.sealer.store();
+        let empty = Series::default();
+        p.records.retain_mut(|r| {
+            let s = store.get(r.id).unwrap_or(&empty);
+            if s.sealed_count() + r.cur_count == 0 {
+                return false;
+            }
+            let mut len = SERIES_HEADER_LEN;
+            let life = s.lifetime();
+            if life.count > 0 {
+                r.items += 1;
+                len += ITEM_HEADER_LEN + life.bytes.len();
+            }
+            if r.cur_count > 0 {
+                r.items += 1;
+                len += ITEM_HEADER_LEN + r.cur_end - r.cur_start;
+            }
+            for (mask, piece) in s.pieces(&n) {
+                if mask != 0 && piece.count > 0 {
+                    r.items += 1;
+                    len += ITEM_HEADER_LEN + piece.bytes.len();
+                }
+            }
+            p.len += len;
+            true
+        });
+        drop(store);
         let len = p.len;
         self.prepared = p;
         len
@@ -363,13 +384,16 @@ impl HistogramSet {
             p.now,
             p.records.len() as u32,
         );
+        let store = self.sealer.store();
+        let empty = Series::default();
         for r in &p.records {
-            let (Some(hot), Some(Some(s))) =
-                (self.hot.get(r.id as usize), self.cold.get(r.id as usize))
+            let (Some(hot), Some(Some(front))) =
+                (self.hot.get(r.id as usize), self.front.get(r.id as usize))
             else {
                 continue;
             };
-            w.series(r.id, r.items, s.sum(hot), hot.min as f64, hot.max as f64);
+            let s = store.get(r.id).unwrap_or(&empty);
+            w.series(r.id, r.items, front.sum(hot), hot.min as f64, hot.max as f64);
             let life = s.lifetime();
             if life.count > 0 {
                 w.item(
@@ -407,7 +431,7 @@ impl HistogramSet {
     }
 
     pub fn reset(&mut self) {
-        *self = HistogramSet::new(self.math);
+        *self = HistogramSet::new(self.math, self.sealer.is_inline());
     }
 
     pub fn series_count(&self) -> u32 {
@@ -422,13 +446,22 @@ impl HistogramSet {
         self.clamped
     }
 
-    /// Series `id` with its per-value fields, if it exists.
-    pub fn series(&self, id: u32) -> Option<(&Hot, &Series)> {
-        let id = id as usize;
-        match (self.hot.get(id), self.cold.get(id)) {
-            (Some(h), Some(Some(s))) => Some((h, s)),
+    /// The per-value fields of series `id`, if it exists.
+    pub fn hot(&self, id: u32) -> Option<&Hot> {
+        match (self.hot.get(id as usize), self.front.get(id as usize)) {
+            (Some(h), Some(Some(_))) => Some(h),
             _ => None,
         }
+    }
+
+    /// True when full slices are sealed on the recording thread.
+    pub fn seals_inline(&self) -> bool {
+        self.sealer.is_inline()
+    }
+
+    /// The sealed state of every series, once every full slice is sealed.
+    pub fn sealed(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.sealer.store()
     }
 
     /// Pages of counters in use (current slices).
@@ -440,17 +473,14 @@ impl HistogramSet {
     /// buffers and every series.
     pub fn heap_bytes(&self) -> usize {
         self.hot.capacity() * size_of::<Hot>()
-            + self.cold.capacity() * size_of::<Option<Box<Series>>>()
+            + self.hot.iter().map(Hot::heap_bytes).sum::<usize>()
+            + self.front.capacity() * size_of::<Option<Front>>()
             + self.pool.heap_bytes()
             + self.pending.capacity() * size_of::<u32>()
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
-            + self
-                .hot
-                .iter()
-                .zip(&self.cold)
-                .filter_map(|(h, s)| s.as_ref().map(|s| s.heap_bytes(h)))
-                .sum::<usize>()
+            + self.sealer.store().heap_bytes()
+            + self.sealer.spare_bytes()
     }
 }
 

@@ -10,8 +10,9 @@ use crate::summary::summarize;
 
 const HOUR: u64 = 3_600_000_000;
 
+/// A set sealing on its own thread, as the addon's.
 fn set(d: u8) -> HistogramSet {
-    HistogramSet::new(HdrMath::new(d, HOUR).unwrap())
+    HistogramSet::new(HdrMath::new(d, HOUR).unwrap(), false)
 }
 
 /// Records `n` copies of `v` for series `id` at `now_ms`.
@@ -167,8 +168,14 @@ impl Rng {
 /// rings dropped becomes visible, see rotation_lands_values_in_the_right_windows).
 #[test]
 fn rotation_matches_an_oracle_under_random_clocks() {
+    for inline in [false, true] {
+        oracle_under_random_clocks(inline);
+    }
+}
+
+fn oracle_under_random_clocks(inline: bool) {
     let math = HdrMath::new(2, HOUR).unwrap();
-    let mut s = HistogramSet::new(math);
+    let mut s = HistogramSet::new(math, inline);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     const R: [i64; 4] = [1, 6, 30, 90];
     const N: [i64; 4] = [6, 5, 3, 4];
@@ -252,6 +259,61 @@ fn rotation_matches_an_oracle_under_random_clocks() {
     }
 }
 
+/// Sealing on the sealer thread gives the same snapshots, byte for byte, as
+/// sealing on the recording thread, with carries (u16 and u64) in the slices
+/// it takes; the work runs on another thread; dropping a set with slices still
+/// queued is safe.
+#[test]
+fn sealing_off_thread_matches_sealing_inline() {
+    let math = HdrMath::new(3, HOUR).unwrap();
+    let (mut threaded, mut inline) = (HistogramSet::new(math, false), HistogramSet::new(math, true));
+    let mut rng = Rng(17);
+    let mut now = 5_000.0;
+    let mut snapshots = 0;
+    for step in 0..400 {
+        now += rng.below(40_000) as f64;
+        let n = 1 + rng.below(2_000) as usize;
+        let ids: Vec<u32> = (0..n).map(|_| rng.below(20) as u32).collect();
+        let mut vals: Vec<f64> = (0..n).map(|_| rng.lognormal(3_000.0, 1.0)).collect();
+        if step % 50 == 0 {
+            // one bucket past u16 carries (> 65,535 * 256) in one slice
+            let big = vec![7u32; 1 << 16];
+            let v = vec![777.0; 1 << 16];
+            let f = vec![1u8; 1 << 16];
+            for _ in 0..260 {
+                threaded.record(&big, &v, &f, big.len(), now);
+                inline.record(&big, &v, &f, big.len(), now);
+            }
+        }
+        vals[0] = f64::NAN;
+        let flags: Vec<u8> = (0..n).map(|_| rng.below(3) as u8).collect();
+        threaded.record(&ids, &vals, &flags, n, now);
+        inline.record(&ids, &vals, &flags, n, now);
+        if step % 9 == 0 {
+            assert_eq!(threaded.snapshot(now), inline.snapshot(now), "step {step}");
+            snapshots += 1;
+        }
+    }
+    assert!(snapshots > 40);
+    let (t, i) = (threaded.sealed(), inline.sealed());
+    assert!(t.slices_sealed > 1_000, "{}", t.slices_sealed);
+    assert_eq!(t.slices_sealed, i.slices_sealed);
+    assert_eq!((t.slices_failed, i.slices_failed), (0, 0));
+    let here = std::thread::current().id();
+    assert_ne!(t.sealed_by, Some(here));
+    assert_eq!(i.sealed_by, Some(here));
+    assert_eq!(t.heap_bytes(), i.heap_bytes());
+    drop((t, i));
+    // slices queued, then the set dropped before they are sealed
+    let mut s = HistogramSet::new(math, false);
+    for k in 0..50 {
+        let ids: Vec<u32> = (0..5_000).map(|i| i % 100).collect();
+        let vals: Vec<f64> = (0..5_000).map(|_| rng.lognormal(3_000.0, 1.0)).collect();
+        s.record(&ids, &vals, &vec![0; 5_000], 5_000, k as f64 * 10_000.0);
+    }
+    drop(s);
+}
+
 #[test]
 fn cur_counters_carry_instead_of_wrapping() {
     // u8 counters: 600 values in one bucket take two carries; one value
@@ -313,7 +375,7 @@ fn carries_widen_past_u16() {
 fn sums_are_exact_then_f64_like_js() {
     // exact up to 2^53, then accumulated in f64 value by value
     let big = 2f64.powi(52);
-    let mut s = HistogramSet::new(HdrMath::new(2, (1u64 << 53) - 1).unwrap());
+    let mut s = HistogramSet::new(HdrMath::new(2, (1u64 << 53) - 1).unwrap(), false);
     let vals = [big - 1.0, 3.0, big, 1.0, 1.0, 0.0, 1.0, 1.0];
     let ids = [0u32; 8];
     let mut sum = 0f64;
@@ -347,7 +409,7 @@ fn sums_are_exact_then_f64_like_js() {
 #[test]
 fn rounding_matches_math_round_on_the_fast_path() {
     let math = HdrMath::new(5, HOUR).unwrap();
-    let mut s = HistogramSet::new(math);
+    let mut s = HistogramSet::new(math, false);
     let mut rng = Rng(11);
     let mut vals: Vec<f64> = vec![
         0.5,
@@ -619,13 +681,15 @@ fn memory_after_an_hour(per_slice: usize, sigma: f64) -> (usize, usize, String) 
     }
     let before = s.heap_bytes();
     let _ = s.snapshot(3_600_000.0);
-    let (hot, series) = s.series(0).unwrap();
-    let b = series.heap_breakdown(hot);
+    let store = s.sealed();
+    let series = store.get(0).unwrap();
+    let b = series.heap_breakdown();
     let kb = |x: usize| x as f64 / 1024.0;
     let detail = format!(
-        "struct {:.1} + lifetime {:.1} ({} entries) + cur table {:.1} + L0 {:.1} + L1 {:.1} + L2 {:.1} + L3 {:.1} + acc {:.1} KB",
-        kb(b[0]), kb(b[1]), series.lifetime().entries, kb(b[2]), kb(b[3]), kb(b[4]), kb(b[5]), kb(b[6]), kb(b[7])
+        "struct {:.1} + lifetime {:.1} ({} entries) + L0 {:.1} + L1 {:.1} + L2 {:.1} + L3 {:.1} + acc {:.1} KB",
+        kb(b[0]), kb(b[1]), series.lifetime().entries, kb(b[2]), kb(b[3]), kb(b[4]), kb(b[5]), kb(b[6])
     );
+    drop(store);
     (before, s.heap_bytes(), detail)
 }
 
@@ -732,4 +796,38 @@ fn perf_one_series_constant() {
     }
     let ns = (thread_cpu_ns() - cpu0) as f64 / (5000 * batch) as f64;
     println!("one series, constant value: {ns:.2} ns/value");
+}
+
+#[test]
+#[ignore]
+fn perf_opening_a_slice() {
+    for inline in [false, true] {
+        opening_a_slice(inline);
+    }
+}
+
+fn opening_a_slice(inline: bool) {
+    let mut s = HistogramSet::new(HdrMath::new(3, HOUR).unwrap(), inline);
+    let mut rng = Rng(5);
+    let series = 20u32;
+    let n = 200_000;
+    let ids: Vec<u32> = (0..n).map(|i| i as u32 % series).collect();
+    let flags = vec![0u8; n];
+    let mut us = vec![];
+    for slice in 0..100 {
+        let vals: Vec<f64> = (0..n).map(|_| rng.lognormal(20_000.0, 1.0)).collect();
+        let at = slice as f64 * 10_000.0 + 1.0;
+        let t = std::time::Instant::now();
+        s.record(&ids[..20], &vals[..20], &flags[..20], 20, at);
+        us.push(t.elapsed().as_nanos() as f64 / 1000.0 / 20.0);
+        s.record(&ids[20..], &vals[20..], &flags[20..], n - 20, at);
+    }
+    let mut us = us.split_off(10);
+    us.sort_by(f64::total_cmp);
+    println!(
+        "opening a slice, sealing {}: median {:.1} µs, p90 {:.1} µs per busy series",
+        if inline { "inline" } else { "on the sealer thread" },
+        us[us.len() / 2],
+        us[us.len() * 9 / 10]
+    );
 }

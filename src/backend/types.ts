@@ -5,6 +5,11 @@ export type BackendKind = 'native' | 'js';
 export interface HistogramSetOptions {
   significantDigits: number;
   highestTrackableUs: number;
+  /**
+   * Native only: seal full slices on the recording thread instead of the set's
+   * sealer thread (for comparisons; the JS back end always seals inline).
+   */
+  sealInline?: boolean;
 }
 
 /** A keyed set of HDR histograms with lifetime and rolling windows per series. */
@@ -18,6 +23,11 @@ export interface HistogramSet {
   readonly invalidCount: number;
   readonly clampedCount: number;
   memoryBytes(): number;
+  /**
+   * Native only: slices sealed (by the set's sealer thread unless `inline`), the
+   * time spent on them, and slices lost to a failure while sealing (a bug).
+   */
+  sealingStats?(): { slices: number; ms: number; failed: number; inline: boolean };
 }
 
 /** A standalone HDR histogram (lowest discernible value 1). */

@@ -1,0 +1,283 @@
+//! Sealing full slices off the recording thread.
+//!
+//! When a series' `cur` moves to a new 10 s slice, the recording thread only
+//! takes the old slice's pages out of the pool (a copy of ~13 KB for a busy
+//! series, ~1 µs) and queues them. One sealer thread per set encodes them and
+//! merges them into the rings and accumulators (`Series::seal_slice`): the
+//! 100–170 µs per busy series that used to stall the event loop once per
+//! 10 s. Readers of the sealed state (snapshots, memory accounting) first
+//! wait for the queue to drain, so what they see is exactly what sealing on
+//! the recording thread would have given.
+//!
+//! Jobs of one set are sealed in queue order by one thread, so the slices of
+//! a series reach its rings in time order. When the thread cannot be started
+//! (or `inline` is asked for), slices are sealed on the caller's thread.
+
+use std::collections::VecDeque;
+use std::mem::size_of;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use crate::pool::DetachedPages;
+use crate::series::{FullSlice, Series};
+
+/// Spare buffers kept for reuse, at most (each ~13 KB for a busy series).
+const SPARES: usize = 32;
+use crate::sparse::PageScratch;
+
+/// A full slice of series `id`, to be sealed.
+struct Job {
+    id: u32,
+    slice: FullSlice,
+}
+
+/// The sealed parts of every series of a set, indexed by series id (None:
+/// nothing sealed yet), with what sealing cost.
+#[derive(Default)]
+pub struct Store {
+    series: Vec<Option<Box<Series>>>,
+    /// Slices sealed, and the sealer's wall time spent on them.
+    pub slices_sealed: u64,
+    pub sealing_ns: u64,
+    /// Slices lost to a panic while sealing (a bug; counted, never silent).
+    pub slices_failed: u64,
+    /// The thread that sealed the latest slice.
+    pub sealed_by: Option<std::thread::ThreadId>,
+}
+
+impl Store {
+    /// The sealed part of series `id`, if any slice of it was sealed.
+    pub fn get(&self, id: u32) -> Option<&Series> {
+        self.series.get(id as usize).and_then(|s| s.as_deref())
+    }
+
+    fn seal(&mut self, id: u32, piece: crate::sparse::Piece) {
+        let id = id as usize;
+        if self.series.len() <= id {
+            self.series.resize_with(id + 1, || None);
+        }
+        self.series[id]
+            .get_or_insert_with(Box::default)
+            .seal_slice(piece);
+    }
+
+    /// Heap bytes owned: the table and every series.
+    pub fn heap_bytes(&self) -> usize {
+        self.series.capacity() * size_of::<Option<Box<Series>>>()
+            + self
+                .series
+                .iter()
+                .flatten()
+                .map(|s| s.heap_bytes())
+                .sum::<usize>()
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// The sealer holds a job it took from `jobs`.
+    busy: bool,
+    /// The sealer waits on `work` (only then is it worth a wake-up call:
+    /// each costs a syscall, and a busy sealer finds the job by itself).
+    sleeping: bool,
+    /// The set is gone: the sealer stops.
+    closed: bool,
+    /// Buffers of sealed jobs, for the recording thread to reuse.
+    spare: Vec<DetachedPages>,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when a job is queued or the set closes.
+    work: Condvar,
+    /// Signalled when the queue is drained and no job is held.
+    idle: Condvar,
+    store: Mutex<Store>,
+}
+
+/// Locks `m`, also after a panic elsewhere (the data stay consistent: every
+/// critical section here either completes or only loses the job it held).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Encodes `job`'s slice and seals it into the store, timing it; a panic
+    /// loses the slice and is counted.
+    /// Returns the job's buffers for reuse.
+    fn seal(&self, job: Job, scratch: &mut PageScratch) -> DetachedPages {
+        let started = Instant::now();
+        let sealed = catch_unwind(AssertUnwindSafe(|| {
+            let piece = job.slice.encode(scratch);
+            lock(&self.store).seal(job.id, piece);
+        }));
+        let mut store = lock(&self.store);
+        match sealed {
+            Ok(()) => store.slices_sealed += 1,
+            Err(_) => store.slices_failed += 1,
+        }
+        store.sealing_ns += started.elapsed().as_nanos() as u64;
+        store.sealed_by = Some(std::thread::current().id());
+        job.slice.pages
+    }
+
+    fn run(&self) {
+        let mut scratch = PageScratch::default();
+        loop {
+            let job = {
+                let mut q = lock(&self.queue);
+                loop {
+                    if q.closed {
+                        return;
+                    }
+                    if let Some(job) = q.jobs.pop_front() {
+                        q.busy = true;
+                        break job;
+                    }
+                    q.sleeping = true;
+                    q = self.work.wait(q).unwrap_or_else(|e| e.into_inner());
+                    q.sleeping = false;
+                }
+            };
+            let pages = self.seal(job, &mut scratch);
+            let mut q = lock(&self.queue);
+            if q.spare.len() < SPARES {
+                q.spare.push(pages);
+            }
+            q.busy = false;
+            if q.jobs.is_empty() {
+                self.idle.notify_all();
+            }
+        }
+    }
+}
+
+enum Mode {
+    /// No slice sealed yet: the thread starts with the first one.
+    NotStarted,
+    Thread,
+    Inline(Box<PageScratch>),
+}
+
+/// Seals the full slices of one set, on its own thread (see the module doc).
+pub struct Sealer {
+    shared: Arc<Shared>,
+    mode: Mode,
+    /// Spare buffers taken from the sealer, or kept when sealing inline.
+    spare: Vec<DetachedPages>,
+    /// Full slices not yet queued: they go in one lock and at most one
+    /// wake-up call per `flush` (a wake-up costs ~10 µs on a VM).
+    outbox: Vec<Job>,
+}
+
+impl Sealer {
+    /// A sealer that starts its thread at the first slice, or seals on the
+    /// caller's thread when `inline`.
+    pub fn new(inline: bool) -> Self {
+        Sealer {
+            shared: Arc::default(),
+            mode: if inline {
+                Mode::Inline(Box::default())
+            } else {
+                Mode::NotStarted
+            },
+            spare: Vec::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    /// True when slices are sealed on the caller's thread.
+    pub fn is_inline(&self) -> bool {
+        matches!(self.mode, Mode::Inline(_))
+    }
+
+    /// Has `slice` of series `id` sealed: sealed here when there is no
+    /// sealer thread, else queued at the next `flush`.
+    pub fn submit(&mut self, id: u32, slice: FullSlice) {
+        if let Mode::NotStarted = self.mode {
+            self.mode = self.start();
+        }
+        let job = Job { id, slice };
+        match &mut self.mode {
+            Mode::Inline(scratch) => {
+                let pages = self.shared.seal(job, scratch);
+                if self.spare.len() < SPARES {
+                    self.spare.push(pages);
+                }
+            }
+            _ => self.outbox.push(job),
+        }
+    }
+
+    /// Queues the submitted slices for the sealer thread and takes back its
+    /// spare buffers. Callers flush before they return to JS.
+    pub fn flush(&mut self) {
+        if self.outbox.is_empty() {
+            return;
+        }
+        let mut q = lock(&self.shared.queue);
+        q.jobs.extend(self.outbox.drain(..));
+        if self.spare.is_empty() {
+            std::mem::swap(&mut self.spare, &mut q.spare);
+        }
+        let sleeping = q.sleeping;
+        drop(q);
+        if sleeping {
+            self.shared.work.notify_one();
+        }
+    }
+
+    /// Buffers for the next full slice: reused when there are any.
+    pub fn spare(&mut self) -> DetachedPages {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    /// Heap bytes of the spare buffers (both sides).
+    pub fn spare_bytes(&self) -> usize {
+        let q = lock(&self.shared.queue);
+        self.spare
+            .iter()
+            .chain(&q.spare)
+            .map(DetachedPages::heap_bytes)
+            .sum()
+    }
+
+    fn start(&self) -> Mode {
+        let shared = Arc::clone(&self.shared);
+        // sealing needs little stack: the merges work on the heap
+        match std::thread::Builder::new()
+            .name("spanmeter-sealer".into())
+            .stack_size(256 << 10)
+            .spawn(move || shared.run())
+        {
+            Ok(_) => Mode::Thread,
+            Err(_) => Mode::Inline(Box::default()),
+        }
+    }
+
+    /// The sealed state once every queued slice is sealed (waits for the
+    /// sealer thread; nothing is queued meanwhile, as the caller is the only
+    /// thread that queues, and it has flushed).
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        debug_assert!(self.outbox.is_empty(), "store() before flush()");
+        let mut q = lock(&self.shared.queue);
+        while q.busy || !q.jobs.is_empty() {
+            q = self.shared.idle.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(q);
+        lock(&self.shared.store)
+    }
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        let mut q = lock(&self.shared.queue);
+        q.closed = true;
+        q.jobs.clear();
+        drop(q);
+        self.shared.work.notify_all();
+    }
+}
