@@ -137,16 +137,18 @@ impl PagePool {
         encode_page(page << PAGE_BITS, lo, hi, w, scratch);
     }
 
-    /// Takes the pages of a page table out of the pool into `out` (whose
-    /// buffers are reused: fresh memory would cost a page fault per 4 KiB):
-    /// copies their counters, moves their carries, zeroes and frees their
-    /// slots. Encoding them is left to whoever seals the slice.
-    pub fn detach(&mut self, table: &[u32], mut out: DetachedPages) -> DetachedPages {
-        out.numbers.clear();
-        out.numbers
-            .extend((0..table.len() as u32).filter(|&p| table[p as usize] != 0));
-        out.lo.clear();
-        out.hi.clear();
+    /// Takes the pages of a page table out of the pool: copies their
+    /// counters, moves their carries, zeroes and frees their slots. Encoding
+    /// them is left to whoever seals the slice.
+    pub fn detach(&mut self, table: &[u32]) -> DetachedPages {
+        let numbers: Vec<u32> = (0..table.len() as u32)
+            .filter(|&p| table[p as usize] != 0)
+            .collect();
+        let mut out = DetachedPages {
+            lo: Vec::with_capacity(numbers.len() * PAGE),
+            numbers,
+            hi: Vec::new(),
+        };
         // the pages lie scattered over the pool and mostly out of cache: the
         // one `AHEAD` is fetched while one is copied (~30% faster)
         const AHEAD: usize = 6;

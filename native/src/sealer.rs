@@ -19,11 +19,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::pool::DetachedPages;
 use crate::series::{FullSlice, Series};
-
-/// Spare buffers kept for reuse, at most (each ~13 KB for a busy series).
-const SPARES: usize = 32;
 use crate::sparse::PageScratch;
 
 /// A full slice of series `id`, to be sealed.
@@ -84,8 +80,6 @@ struct Queue {
     sleeping: bool,
     /// The set is gone: the sealer stops.
     closed: bool,
-    /// Buffers of sealed jobs, for the recording thread to reuse.
-    spare: Vec<DetachedPages>,
 }
 
 #[derive(Default)]
@@ -107,8 +101,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     /// Encodes `job`'s slice and seals it into the store, timing it; a panic
     /// loses the slice and is counted.
-    /// Returns the job's buffers for reuse.
-    fn seal(&self, job: Job, scratch: &mut PageScratch) -> DetachedPages {
+    fn seal(&self, job: Job, scratch: &mut PageScratch) {
         let started = Instant::now();
         let sealed = catch_unwind(AssertUnwindSafe(|| {
             let piece = job.slice.encode(scratch);
@@ -121,7 +114,6 @@ impl Shared {
         }
         store.sealing_ns += started.elapsed().as_nanos() as u64;
         store.sealed_by = Some(std::thread::current().id());
-        job.slice.pages
     }
 
     fn run(&self) {
@@ -142,11 +134,8 @@ impl Shared {
                     q.sleeping = false;
                 }
             };
-            let pages = self.seal(job, &mut scratch);
+            self.seal(job, &mut scratch);
             let mut q = lock(&self.queue);
-            if q.spare.len() < SPARES {
-                q.spare.push(pages);
-            }
             q.busy = false;
             if q.jobs.is_empty() {
                 self.idle.notify_all();
@@ -166,8 +155,6 @@ enum Mode {
 pub struct Sealer {
     shared: Arc<Shared>,
     mode: Mode,
-    /// Spare buffers taken from the sealer, or kept when sealing inline.
-    spare: Vec<DetachedPages>,
     /// Full slices not yet queued: they go in one lock and at most one
     /// wake-up call per `flush` (a wake-up costs ~10 µs on a VM).
     outbox: Vec<Job>,
@@ -184,7 +171,6 @@ impl Sealer {
             } else {
                 Mode::NotStarted
             },
-            spare: Vec::new(),
             outbox: Vec::new(),
         }
     }
@@ -202,47 +188,24 @@ impl Sealer {
         }
         let job = Job { id, slice };
         match &mut self.mode {
-            Mode::Inline(scratch) => {
-                let pages = self.shared.seal(job, scratch);
-                if self.spare.len() < SPARES {
-                    self.spare.push(pages);
-                }
-            }
+            Mode::Inline(scratch) => self.shared.seal(job, scratch),
             _ => self.outbox.push(job),
         }
     }
 
-    /// Queues the submitted slices for the sealer thread and takes back its
-    /// spare buffers. Callers flush before they return to JS.
+    /// Queues the submitted slices for the sealer thread. Callers flush
+    /// before they return to JS.
     pub fn flush(&mut self) {
         if self.outbox.is_empty() {
             return;
         }
         let mut q = lock(&self.shared.queue);
         q.jobs.extend(self.outbox.drain(..));
-        if self.spare.is_empty() {
-            std::mem::swap(&mut self.spare, &mut q.spare);
-        }
         let sleeping = q.sleeping;
         drop(q);
         if sleeping {
             self.shared.work.notify_one();
         }
-    }
-
-    /// Buffers for the next full slice: reused when there are any.
-    pub fn spare(&mut self) -> DetachedPages {
-        self.spare.pop().unwrap_or_default()
-    }
-
-    /// Heap bytes of the spare buffers (both sides).
-    pub fn spare_bytes(&self) -> usize {
-        let q = lock(&self.shared.queue);
-        self.spare
-            .iter()
-            .chain(&q.spare)
-            .map(DetachedPages::heap_bytes)
-            .sum()
     }
 
     fn start(&self) -> Mode {

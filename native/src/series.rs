@@ -159,21 +159,15 @@ impl Hot {
 
     /// Rotation: moves `cur` forward to L0 slice `n0` (never backwards).
     /// Returns the slice it leaves, taken out of the pool, when it holds
-    /// values (in `spare`'s buffers): the caller has it sealed
-    /// (`Series::seal_slice`).
-    pub fn advance(
-        &mut self,
-        pool: &mut PagePool,
-        n0: i64,
-        spare: impl FnOnce() -> DetachedPages,
-    ) -> Option<FullSlice> {
+    /// values: the caller has it sealed (`Series::seal_slice`).
+    pub fn advance(&mut self, pool: &mut PagePool, n0: i64) -> Option<FullSlice> {
         if n0 <= self.cur_index {
             return None;
         }
         let full = (!self.cur_is_empty()).then(|| FullSlice {
             index: self.cur_index,
             errors: std::mem::take(&mut self.errors),
-            pages: pool.detach(&std::mem::take(&mut self.table), spare()),
+            pages: pool.detach(&std::mem::take(&mut self.table)),
         });
         self.cur_index = n0;
         full

@@ -265,7 +265,7 @@ impl HistogramSet {
                 slot.insert(Front::default())
             }
         };
-        if let Some(full) = hot.advance(&mut self.pool, n0, || self.sealer.spare()) {
+        if let Some(full) = hot.advance(&mut self.pool, n0) {
             self.sealer.submit(id, full);
         }
         front.record(hot, &mut self.pool, self.math.index(r), r);
@@ -323,7 +323,7 @@ impl HistogramSet {
             if front.is_none() {
                 continue;
             }
-            if let Some(full) = hot.advance(&mut self.pool, n[0], || self.sealer.spare()) {
+            if let Some(full) = hot.advance(&mut self.pool, n[0]) {
                 self.sealer.submit(id as u32, full);
             }
             let cur_start = p.cur.len();
@@ -480,7 +480,6 @@ impl HistogramSet {
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
             + self.sealer.store().heap_bytes()
-            + self.sealer.spare_bytes()
     }
 }
 
