@@ -130,8 +130,8 @@ export interface SealingStats {
   slices: number
   ms: number
   failed: number
-  /** True when slices are sealed on the recording thread. */
-  inline: boolean
+  /** 'thread' (the set's sealer thread) or 'inline' (the recording thread). */
+  mode: string
 }
 
 /** Summary of one series of a snapshot (see docs/internals.md, "Summaries"). */

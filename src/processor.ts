@@ -278,7 +278,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     const dropped: Record<string, number> = { ...this.dropped };
     if (this.set.invalidCount > 0) dropped.invalid_duration = this.set.invalidCount;
     // slices, not spans: a failure while sealing (a bug) loses a whole slice of one operation
-    const sealingFailed = this.set.sealingStats?.().failed ?? 0;
+    const sealingFailed = this.set.sealingStats().failed;
     if (sealingFailed > 0) dropped.sealing_failed_slices = sealingFailed;
     const report: StatsReport & { diagnostics: Record<string, number> } = {
       schemaVersion: 1,

@@ -100,8 +100,8 @@ pub struct SealingStats {
     pub slices: f64,
     pub ms: f64,
     pub failed: f64,
-    /// True when slices are sealed on the recording thread.
-    pub inline: bool,
+    /// 'thread' (the set's sealer thread) or 'inline' (the recording thread).
+    pub mode: String,
 }
 
 /// One rolling window of a series summary (1m, 5m, 15m, 1h in that order).
@@ -225,7 +225,7 @@ impl NativeHistogramSet {
                 slices: store.slices_sealed as f64,
                 ms: store.sealing_ns as f64 / 1e6,
                 failed: store.slices_failed as f64,
-                inline: self.inner.seals_inline(),
+                mode: if self.inner.seals_inline() { "inline" } else { "thread" }.to_string(),
             })
         })
     }

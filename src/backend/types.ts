@@ -7,7 +7,7 @@ export interface HistogramSetOptions {
   highestTrackableUs: number;
   /**
    * Native only: seal full slices on the recording thread instead of the set's
-   * sealer thread (for comparisons; the JS back end always seals inline).
+   * sealer thread (for comparisons; the JS back end defers them over batches).
    */
   sealInline?: boolean;
 }
@@ -24,10 +24,28 @@ export interface HistogramSet {
   readonly clampedCount: number;
   memoryBytes(): number;
   /**
-   * Native only: slices sealed (by the set's sealer thread unless `inline`), the
-   * time spent on them, and slices lost to a failure while sealing (a bug).
+   * Full slices sealed, the time spent sealing them (on the thread `mode` says),
+   * and slices lost to a failure while sealing (a bug). Seals what is queued first.
    */
-  sealingStats?(): { slices: number; ms: number; failed: number; inline: boolean };
+  sealingStats(): SealingStats;
+}
+
+/** How a set seals the 10 s slices its series fill (docs/internals.md, "Where sealing runs"). */
+export interface SealingStats {
+  slices: number;
+  ms: number;
+  failed: number;
+  /**
+   * `thread`: the native set's sealer thread; `inline`: the recording thread, in
+   * the batch that opens the next slice; `deferred`: the recording thread, a
+   * budget at the end of each batch (the JS back end).
+   */
+  mode: 'thread' | 'inline' | 'deferred';
+  /**
+   * `deferred` only: how long the sealing step at the end of a batch took (ms),
+   * over the latest 4,096 steps that sealed anything (GC pauses included).
+   */
+  steps?: { p50: number; p99: number; max: number };
 }
 
 /** A standalone HDR histogram (lowest discernible value 1). */

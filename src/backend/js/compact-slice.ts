@@ -1,5 +1,5 @@
 import { ByteWriter } from '../snapshot-format';
-import type { CounterPool } from './pool';
+import { encodeDetached, type CounterPool, type DetachedPages } from './pool';
 
 /**
  * A sealed slice, an accumulator or the sealed lifetime of a series, stored as
@@ -15,10 +15,10 @@ export class CompactSlice {
     readonly bytes: Uint8Array,
   ) {}
 
-  /** Encodes the counts of an open slice: the pages of `table` in `pool`, `count` in all. */
-  static fromCounts(sliceIndex: number, pool: CounterPool, table: Int32Array, count: number, errors: number): CompactSlice {
+  /** Encodes the counts of a full slice taken out of the pool. */
+  static fromDetached(sliceIndex: number, pages: DetachedPages, count: number, errors: number): CompactSlice {
     const w = new ByteWriter(256);
-    const entries = pool.encode(table, w);
+    const entries = encodeDetached(pages, w);
     return new CompactSlice(sliceIndex, count, errors, entries, w.bytes());
   }
 

@@ -1,9 +1,10 @@
 import { countsIndex, hdrLayout, type HdrLayout } from '../hdr-math';
 import { ByteWriter, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, WINDOW_COUNT } from '../snapshot-format';
-import type { HistogramSet, HistogramSetOptions } from '../types';
+import type { HistogramSet, HistogramSetOptions, SealingStats } from '../types';
 import { LEVELS, MASK_LIFETIME, maskOfOpen, maskOfSealed, sanitizeNow, sliceIndices, SLICE_MS } from '../windows';
 import { CounterPool, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from './pool';
 import { Series } from './series';
+import { SEAL_BUDGET_BYTES, SealQueue } from './seal-queue';
 import type { CompactSlice } from './compact-slice';
 
 /** Ids at or above this are refused (counted as invalid), as in the Rust core. */
@@ -19,6 +20,8 @@ export class JsHistogramSet implements HistogramSet {
   private readonly mask: number;
   private readonly series: (Series | undefined)[] = [];
   private readonly pool = new CounterPool();
+  /** Full slices waiting to be sealed, a budget at the end of each `record`. */
+  private readonly sealing = new SealQueue();
   private live = 0;
   invalidCount = 0;
   clampedCount = 0;
@@ -60,7 +63,7 @@ export class JsHistogramSet implements HistogramSet {
       let s = table[id];
       if (s === undefined) s = this.create(id, n0);
       if (s.curIndex < n0) {
-        s.advance(n0, pool);
+        s.advance(n0, pool, this.sealing);
         lo = pool.lo; // sealing the last open slice gives the pool's memory back
       }
       // counts index: (b << halfMag) + (value >> b), b = floor(log2(value | mask)) - halfMag
@@ -96,6 +99,19 @@ export class JsHistogramSet implements HistogramSet {
     }
     this.invalidCount += invalid;
     this.clampedCount += clamped;
+    this.sealing.run(SEAL_BUDGET_BYTES);
+  }
+
+  /** Slices sealed, the event-loop time spent sealing them, and how: deferred over the batches. */
+  sealingStats(): SealingStats {
+    this.sealing.drain();
+    const { slices, ms } = this.sealing;
+    return { slices, ms, failed: 0, mode: 'deferred', steps: this.sealing.stepPercentiles() };
+  }
+
+  /** Full slices queued and not yet sealed (the next batches seal them). */
+  get pendingSeals(): number {
+    return this.sealing.pending;
   }
 
   private create(id: number, n0: number): Series {
@@ -120,11 +136,12 @@ export class JsHistogramSet implements HistogramSet {
     const seriesCountAt = w.offset;
     w.u32(0);
     w.u32(0);
+    for (const s of this.series) if (s !== undefined && s.count > 0) s.advance(n[0], this.pool, this.sealing);
+    this.sealing.drain();
     let written = 0;
     for (let id = 0; id < this.series.length; id++) {
       const s = this.series[id];
       if (s === undefined || s.count === 0) continue;
-      s.advance(n[0], this.pool);
       written++;
       w.u32(id);
       const itemCountAt = w.offset;
@@ -181,12 +198,14 @@ export class JsHistogramSet implements HistogramSet {
   reset(): void {
     for (const s of this.series) if (s !== undefined) this.pool.release(s.table);
     this.series.length = 0;
+    this.sealing.clear();
     this.live = 0;
     this.invalidCount = 0;
     this.clampedCount = 0;
   }
 
   memoryBytes(): number {
+    this.sealing.drain();
     let bytes = this.series.length * 8 + this.pool.memoryBytes();
     for (const s of this.series) if (s !== undefined) bytes += s.memoryBytes();
     return bytes;

@@ -71,26 +71,39 @@ export class CounterPool {
    * encoding (LEB128 pairs `(indexDelta, count)`); returns how many entries.
    */
   encode(table: Int32Array, w: ByteWriter): number {
-    const lo = this.lo;
-    let previous = -1;
-    let entries = 0;
+    const encoder = new PageEncoder(w);
+    for (let p = 0; p < table.length; p++) {
+      const slot = table[p];
+      if (slot !== 0) encoder.page(p, this.lo, slot * PAGE_SIZE, this.carries[slot]);
+    }
+    return encoder.entries;
+  }
+
+  /**
+   * Takes the pages of `table` out of the pool, for sealing later: copies
+   * their counters, takes their carries, then zeroes and frees them.
+   */
+  detach(table: Int32Array): DetachedPages {
+    let pages = 0;
+    for (let p = 0; p < table.length; p++) if (table[p] !== 0) pages++;
+    const numbers = new Int32Array(pages);
+    const lo = new Uint8Array(pages * PAGE_SIZE);
+    let carries: (Float64Array | undefined)[] | null = null;
+    let k = 0;
     for (let p = 0; p < table.length; p++) {
       const slot = table[p];
       if (slot === 0) continue;
+      numbers[k] = p;
+      lo.set(this.lo.subarray(slot * PAGE_SIZE, (slot + 1) * PAGE_SIZE), k * PAGE_SIZE);
       const carry = this.carries[slot];
-      const start = slot * PAGE_SIZE;
-      const base = p * PAGE_SIZE;
-      for (let o = 0; o < PAGE_SIZE; o++) {
-        const c = carry === undefined ? lo[start + o] : lo[start + o] + carry[o] * 256;
-        if (c === 0) continue;
-        const index = base + o;
-        w.varint(index - previous - 1);
-        w.varint(c);
-        previous = index;
-        entries++;
+      if (carry !== undefined) {
+        carries ??= new Array<Float64Array | undefined>(pages);
+        carries[k] = carry;
       }
+      k++;
     }
-    return entries;
+    this.release(table);
+    return { numbers, lo, carries };
   }
 
   /** Zeroes and frees the pages of `table`. */
@@ -116,5 +129,47 @@ export class CounterPool {
     let bytes = this.lo.byteLength + this.free.length * 8 + this.carries.length * 8;
     for (const page of this.carries) if (page !== undefined) bytes += page.byteLength;
     return bytes;
+  }
+}
+
+/** The counters of a full slice taken out of the pool (`CounterPool.detach`). */
+export interface DetachedPages {
+  /** Page numbers, ascending. */
+  readonly numbers: Int32Array;
+  /** Their counters' low bytes, 128 per page, back to back. */
+  readonly lo: Uint8Array;
+  /** Their carries, by position in `numbers` (null: none). */
+  readonly carries: (Float64Array | undefined)[] | null;
+}
+
+/** Writes `pages`' non-zero counts as the snapshot's entry encoding; returns how many entries. */
+export function encodeDetached(pages: DetachedPages, w: ByteWriter): number {
+  const encoder = new PageEncoder(w);
+  for (let k = 0; k < pages.numbers.length; k++) {
+    encoder.page(pages.numbers[k], pages.lo, k * PAGE_SIZE, pages.carries?.[k]);
+  }
+  return encoder.entries;
+}
+
+/** Writes pages of counters, in ascending page order, as LEB128 (indexDelta, count) pairs. */
+class PageEncoder {
+  entries = 0;
+  private previous = -1;
+
+  constructor(private readonly w: ByteWriter) {}
+
+  /** Page number `p`, its 128 low bytes at `lo[start..]`, its carries if any. */
+  page(p: number, lo: Uint8Array, start: number, carry: Float64Array | undefined): void {
+    const w = this.w;
+    const base = p * PAGE_SIZE;
+    for (let o = 0; o < PAGE_SIZE; o++) {
+      const c = carry === undefined ? lo[start + o] : lo[start + o] + carry[o] * 256;
+      if (c === 0) continue;
+      const index = base + o;
+      w.varint(index - this.previous - 1);
+      w.varint(c);
+      this.previous = index;
+      this.entries++;
+    }
   }
 }

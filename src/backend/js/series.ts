@@ -1,5 +1,6 @@
 import { NO_PAGES, type CounterPool } from './pool';
 import { CompactSlice } from './compact-slice';
+import type { SealQueue } from './seal-queue';
 import { LEVELS, RING_KEEP, SLICE_MS } from '../windows';
 
 /** One operation series: totals, the open slice, the sealed lifetime and the rolling-window slices (docs/internals.md). */
@@ -30,41 +31,56 @@ export class Series {
     this.curIndex = n0;
   }
 
-  /** Seals the current slice when `n0` (the 10 s slice index of now) has moved past it. */
-  advance(n0: number, pool: CounterPool): void {
+  /**
+   * Moves `cur` to L0 slice `n0` when that is later: a full `cur` is taken out
+   * of the pool and queued on `sealing`, which seals it (`sealSlice`) later.
+   */
+  advance(n0: number, pool: CounterPool, sealing: SealQueue): void {
     if (n0 <= this.curIndex) return;
     if (this.curCount > 0) {
-      const sealed = CompactSlice.fromCounts(this.curIndex, pool, this.table, this.curCount, this.curErrors);
-      pool.release(this.table);
+      sealing.push(this, this.curIndex, pool.detach(this.table), this.curCount, this.curErrors);
       this.table = NO_PAGES;
       this.curCount = 0;
       this.curErrors = 0;
-      this.seal(0, sealed);
     }
     this.curIndex = n0;
   }
 
   /**
-   * Puts a sealed slice of `level` into its ring and merges it into the next
-   * level's accumulator (a sealed acc3, level 3, into the sealed lifetime).
+   * Seals a full L0 slice: into the L0 ring, merged upward. Returns the bytes
+   * its merges read, a measure of the work (sealings cascade at 1, 5 and
+   * 15 min boundaries).
    */
-  private seal(level: number, slice: CompactSlice): void {
+  sealSlice(slice: CompactSlice): number {
+    return this.seal(0, slice);
+  }
+
+  /**
+   * Puts a sealed slice of `level` into its ring and merges it into the next
+   * level's accumulator (a sealed acc3, level 3, into the sealed lifetime);
+   * returns the bytes the merges read.
+   */
+  private seal(level: number, slice: CompactSlice): number {
     const ring = this.rings[level];
     ring.push(slice);
     const oldestUseful = slice.sliceIndex - RING_KEEP[level];
     while (ring.length > 0 && ring[0].sliceIndex <= oldestUseful) ring.shift();
     const up = level + 1;
     if (up >= LEVELS) {
+      const read = (this.lifetime?.bytes.byteLength ?? 0) + slice.bytes.byteLength;
       this.lifetime = CompactSlice.merge(0, this.lifetime, slice);
-      return;
+      return read;
     }
     const index = Math.floor((slice.sliceIndex * SLICE_MS[level]) / SLICE_MS[up]);
     const open = this.acc[up];
+    let read = 0;
     if (open !== null && open.sliceIndex !== index) {
       this.acc[up] = null;
-      this.seal(up, open);
+      read += this.seal(up, open);
     }
+    read += (this.acc[up]?.bytes.byteLength ?? 0) + slice.bytes.byteLength;
     this.acc[up] = CompactSlice.merge(index, this.acc[up], slice);
+    return read;
   }
 
   memoryBytes(): number {
