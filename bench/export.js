@@ -334,13 +334,15 @@ async function run({ quick = false, log = console.log } = {}) {
   diag.disable();
 
   // Per-span event-loop cost of a pipeline: its active time minus the bare SDK's
-  // (at the same rate), per span ended. Medians over the rounds.
+  // in the same round (at the same rate), per span ended; the median over the
+  // rounds. Pairing within a round keeps the machine's slow and fast phases,
+  // which last longer than a round, out of the difference.
   const summary = {};
   for (const scenario of scenarios) {
     const r = results[scenario.name];
     const perSpan = (name, field) => median(r[name].map((x) => (x[field] ?? NaN) / x.ended)) * 1e6; // ns
-    const bareActive = perSpan('bare', 'activeMs');
-    const bareCpu = perSpan('bare', 'cpuMs');
+    const added = (name, field) =>
+      median(r[name].map((x, round) => ((x[field] ?? NaN) / x.ended - (r.bare[round][field] ?? NaN) / r.bare[round].ended) * 1e6));
     summary[scenario.name] = {};
     for (const name of Object.keys(CASES)) {
       const runs = r[name];
@@ -348,9 +350,9 @@ async function run({ quick = false, log = console.log } = {}) {
         ended: median(runs.map((x) => x.ended)),
         achievedRate: median(runs.map((x) => x.achievedRate)),
         activeNsPerSpan: perSpan(name, 'activeMs'),
-        addedActiveNsPerSpan: perSpan(name, 'activeMs') - bareActive,
+        addedActiveNsPerSpan: added(name, 'activeMs'),
         cpuNsPerSpan: perSpan(name, 'cpuMs'),
-        addedCpuNsPerSpan: perSpan(name, 'cpuMs') - bareCpu,
+        addedCpuNsPerSpan: added(name, 'cpuMs'),
         p99DelayMs: median(runs.map((x) => x.p99DelayMs)),
         maxDelayMs: median(runs.map((x) => x.maxDelayMs)),
         delivered: runs[0].delivered === undefined ? undefined : median(runs.map((x) => x.delivered)),
@@ -393,7 +395,7 @@ async function run({ quick = false, log = console.log } = {}) {
   const markdown = [
     `Spans with 6 attributes ended at a fixed rate (a timer every 1 ms ends what is due), ${rounds} round${rounds === 1 ? '' : 's'} per case, cases rotated; medians.`,
     'Every pipeline sends OTLP/HTTP protobuf, uncompressed, to the same local receiver (a child process that counts the spans of each request).',
-    '"Event-loop µs/span" is event-loop utilization (active time) per span ended; "added" subtracts the bare SDK at the same rate, so it is the pipeline\'s own cost.',
+    '"Event-loop µs/span" is event-loop utilization (active time) per span ended; "added" subtracts the bare SDK at the same rate in the same round (the median over rounds of that difference), so it is the pipeline\'s own cost.',
     '"Added thread CPU" is the same from the main thread\'s CPU time (/proc, Linux): the export worker\'s CPU is not in it.',
     '',
     table(['load', 'pipeline', 'achieved', 'event-loop µs/span', 'added µs/span', 'added thread CPU µs/span', 'p99 event-loop delay ms', 'delivered / ended'], rows),
