@@ -19,6 +19,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
+#[cfg(test)]
+use std::sync::atomic::Ordering;
+
 use crate::series::{FullSlice, Series};
 use crate::sparse::PageScratch;
 
@@ -49,6 +52,13 @@ impl Store {
     }
 
     fn seal(&mut self, id: u32, piece: crate::sparse::Piece) {
+        #[cfg(test)]
+        if tests::PANIC_SERIES
+            .compare_exchange(id, u32::MAX, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            panic!("injected panic while sealing series {id}");
+        }
         let id = id as usize;
         if self.series.len() <= id {
             self.series.resize_with(id + 1, || None);
@@ -243,4 +253,12 @@ impl Drop for Sealer {
         drop(q);
         self.shared.work.notify_all();
     }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    /// A series whose next sealing panics while the store is locked (once).
+    pub static PANIC_SERIES: AtomicU32 = AtomicU32::new(u32::MAX);
 }

@@ -314,6 +314,33 @@ fn sealing_off_thread_matches_sealing_inline() {
     drop(s);
 }
 
+/// A panic on the sealer thread, with the store locked (poisoning it), loses
+/// that one slice and counts it; the set keeps sealing, and readers neither
+/// hang nor panic.
+#[test]
+fn a_panic_while_sealing_loses_one_slice_and_is_counted() {
+    use std::sync::atomic::Ordering;
+    const VICTIM: u32 = 999_999; // no other test uses this id
+    let math = HdrMath::new(3, HOUR).unwrap();
+    for inline in [false, true] {
+        let mut s = HistogramSet::new(math, inline);
+        rec(&mut s, VICTIM, 1_000.0, 10, 0.0);
+        rec(&mut s, 1, 2_000.0, 10, 0.0);
+        crate::sealer::tests::PANIC_SERIES.store(VICTIM, Ordering::SeqCst);
+        rec(&mut s, VICTIM, 1_000.0, 5, 10_000.0); // seals slice 0: panics
+        rec(&mut s, 1, 2_000.0, 5, 10_000.0);
+        rec(&mut s, VICTIM, 1_000.0, 7, 20_000.0); // seals slice 1
+        rec(&mut s, 1, 2_000.0, 7, 20_000.0);
+        let buf = s.snapshot(20_000.0);
+        let snap = parse(&buf).unwrap();
+        let count = |id: u32| counts(&snap, id)[0];
+        assert_eq!(count(VICTIM), 5 + 7, "inline {inline}: only the first slice is lost");
+        assert_eq!(count(1), 10 + 5 + 7);
+        let store = s.sealed();
+        assert_eq!((store.slices_failed, store.slices_sealed), (1, 3));
+    }
+}
+
 #[test]
 fn cur_counters_carry_instead_of_wrapping() {
     // u8 counters: 600 values in one bucket take two carries; one value
