@@ -95,7 +95,10 @@ fn main() {
             (ids, vals, flags)
         })
         .collect();
-    let mut s = HistogramSet::new(HdrMath::new(3, 3_600_000_000).expect("valid options"), false);
+    let mut s = HistogramSet::new(
+        HdrMath::new(3, 3_600_000_000).expect("valid options"),
+        false,
+    );
     let mut now = 1_767_225_600_000.0;
     // warm up: pages allocated, counters in cache
     for b in 0..batches.max(POOL) {

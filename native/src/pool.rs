@@ -239,7 +239,12 @@ impl DetachedPages {
     /// Appends the non-zero counters, in index order, to `w`.
     pub fn encode(&self, w: &mut SparseWriter, scratch: &mut PageScratch) {
         let mut carries = self.hi.iter().peekable();
-        for (k, (&page, lo)) in self.numbers.iter().zip(self.lo.chunks_exact(PAGE)).enumerate() {
+        for (k, (&page, lo)) in self
+            .numbers
+            .iter()
+            .zip(self.lo.chunks_exact(PAGE))
+            .enumerate()
+        {
             let Ok(lo) = <&[u8; PAGE]>::try_from(lo) else {
                 continue;
             };

@@ -47,7 +47,11 @@ impl Dense {
         let (Some(&(a, _)), Some(&(b, _))) = (entries.first(), entries.last()) else {
             return;
         };
-        self.lo = if self.lo < self.hi { self.lo.min(a as usize) } else { a as usize };
+        self.lo = if self.lo < self.hi {
+            self.lo.min(a as usize)
+        } else {
+            a as usize
+        };
         self.hi = self.hi.max(b as usize + 1);
         if self.counts.len() < self.hi {
             self.counts.resize(self.hi, 0);
@@ -83,7 +87,13 @@ impl Dense {
 
 /// Bits of the merged histograms in `summarize`'s order: lifetime, then the
 /// windows.
-const MERGED_MASKS: [u8; 5] = [MASK_LIFETIME, WINDOW_MASKS[0], WINDOW_MASKS[1], WINDOW_MASKS[2], WINDOW_MASKS[3]];
+const MERGED_MASKS: [u8; 5] = [
+    MASK_LIFETIME,
+    WINDOW_MASKS[0],
+    WINDOW_MASKS[1],
+    WINDOW_MASKS[2],
+    WINDOW_MASKS[3],
+];
 
 /// Merges a series' items into its lifetime and window histograms: each item
 /// is decoded once and added into every histogram its mask names.

@@ -365,10 +365,17 @@ pub(crate) mod tests {
         use hdrhistogram::serialization::{Serializer, V2Serializer};
         let mut seed = 7u64;
         let mut next = move |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
-        for (digits, highest) in [(1u8, 1000u64), (2, 1_000_000), (3, 3_600_000_000), (5, 1 << 40)] {
+        for (digits, highest) in [
+            (1u8, 1000u64),
+            (2, 1_000_000),
+            (3, 3_600_000_000),
+            (5, 1 << 40),
+        ] {
             let m = HdrMath::new(digits, highest).unwrap();
             let last = m.index(highest);
             for case in 0..40 {
@@ -383,14 +390,20 @@ pub(crate) mod tests {
                     };
                     pairs.push((i, count));
                     // dense runs, single gaps and long gaps
-                    i += [1, 1, 2, 3, 200][next(5) as usize] + if case % 5 == 0 { next(5000) as usize } else { 0 };
+                    i += [1, 1, 2, 3, 200][next(5) as usize]
+                        + if case % 5 == 0 {
+                            next(5000) as usize
+                        } else {
+                            0
+                        };
                 }
                 if case == 39 {
                     pairs.clear(); // the empty histogram
                 } else if case == 38 {
                     pairs = vec![(last, 1)];
                 }
-                let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, highest, digits).unwrap();
+                let mut h =
+                    hdrhistogram::Histogram::<u64>::new_with_bounds(1, highest, digits).unwrap();
                 for &(i, c) in &pairs {
                     h.record_n(m.value_from_index(i), c).unwrap();
                 }
@@ -401,8 +414,16 @@ pub(crate) mod tests {
                 // and the compressed base64 reads back to the same pairs
                 // (where the total fits the decoder's u64)
                 let encoded = encode_base64(&m, pairs.iter().copied()).unwrap();
-                if pairs.iter().try_fold(0u64, |t, p| t.checked_add(p.1)).is_some() {
-                    assert_eq!(decode_base64(&encoded).unwrap().counts, pairs, "digits {digits}, case {case}");
+                if pairs
+                    .iter()
+                    .try_fold(0u64, |t, p| t.checked_add(p.1))
+                    .is_some()
+                {
+                    assert_eq!(
+                        decode_base64(&encoded).unwrap().counts,
+                        pairs,
+                        "digits {digits}, case {case}"
+                    );
                 }
             }
         }
@@ -419,7 +440,10 @@ pub(crate) mod tests {
             vec![(m.index(1_000_000) + 1, 1)],
         ] {
             let e = encode_base64(&m, pairs.clone()).unwrap_err();
-            assert!(e.starts_with("spanmeter: cannot encode histogram:"), "{pairs:?}: {e}");
+            assert!(
+                e.starts_with("spanmeter: cannot encode histogram:"),
+                "{pairs:?}: {e}"
+            );
         }
     }
 
