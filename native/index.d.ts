@@ -86,7 +86,7 @@ export declare class NativeHistogramSet {
    */
   record(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void
   /**
-   * Advances every series to `nowMs` and returns a version 1 snapshot.
+   * Advances every series to `nowMs` and returns a version 2 snapshot.
    * The Buffer is engine-owned memory (not external), so its ArrayBuffer
    * can be transferred to a worker.
    */

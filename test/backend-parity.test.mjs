@@ -116,6 +116,37 @@ nativeTest('native and JS summarize a snapshot to the same numbers', (t) => {
   }
 });
 
+// The entry encoding's edges: adjacent counts around the one-byte (64) and
+// two-byte (8192) limits, gaps around the one-byte limit (64), a far bucket.
+// Values below 2048 µs are their own bucket at 3 digits.
+const EDGE_COUNTS = new Map([
+  [10, 1], [11, 63], [12, 64], [13, 127], [14, 128], [15, 8191], [16, 8192], [17, 100_001],
+  [82, 5], [148, 64], [277, 1], [341, 63], [1900, 3], [3_000_000_000, 2],
+]);
+
+nativeTest('both back ends encode counts and gaps at the entry encoding\'s edges alike, and read back every count', (t) => {
+  const values = [...EDGE_COUNTS].flatMap(([v, c]) => Array(c).fill(v));
+  const n = values.length;
+  const ids = new Uint32Array(n);
+  const durations = Float64Array.from(values);
+  const flags = new Uint8Array(n);
+  const sets = ['native', 'js'].map((kind) => loadBackend(kind).createSet(OPTIONS));
+  const start = Date.UTC(2026, 0, 1, 12);
+  // the same counts in three slices: sealed, merged upward (doubled counts
+  // cross the limits again), and current
+  for (const at of [start, start + 10_000, start + 20_000]) for (const set of sets) set.record(ids, durations, flags, n, at);
+  for (const at of [start + 20_000, start + 7_200_000]) {
+    const [a, b] = sets.map((set) => Buffer.from(set.snapshot(at)));
+    t.true(a.equals(b), `snapshot bytes at +${at - start} ms`);
+    for (const kind of ['native', 'js']) {
+      const [summary] = loadBackend(kind).summarize(a, [50], [50], true);
+      const h = hdr.decodeFromCompressedBase64(summary.histogram);
+      for (const [v, c] of EDGE_COUNTS) t.is(h.getCountAtIndex(h.countsArrayIndex(v)), 3 * c, `${kind}: count at ${v} µs`);
+      t.is(summary.count, 3 * n);
+    }
+  }
+});
+
 test('a malformed snapshot gives an error naming the byte offset, in both back ends', (t) => {
   const set = loadBackend('js').createSet(OPTIONS);
   feed([set], 3);

@@ -173,7 +173,7 @@ impl NativeHistogramSet {
         })
     }
 
-    /// Advances every series to `nowMs` and returns a version 1 snapshot.
+    /// Advances every series to `nowMs` and returns a version 2 snapshot.
     /// The Buffer is engine-owned memory (not external), so its ArrayBuffer
     /// can be transferred to a worker.
     #[napi]
@@ -225,7 +225,12 @@ impl NativeHistogramSet {
                 slices: store.slices_sealed as f64,
                 ms: store.sealing_ns as f64 / 1e6,
                 failed: store.slices_failed as f64,
-                mode: if self.inner.seals_inline() { "inline" } else { "thread" }.to_string(),
+                mode: if self.inner.seals_inline() {
+                    "inline"
+                } else {
+                    "thread"
+                }
+                .to_string(),
             })
         })
     }

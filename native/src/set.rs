@@ -109,7 +109,11 @@ fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) ->
     // saturation and NaN fixups, and a safe rounding (through 2^52, with a
     // fix for ties) costs 9 more instructions per value, of ~50 in all
     // (callgrind, examples/record_bench.rs).
-    let r = if small { 0 } else { (unsafe { y.to_int_unchecked::<i64>() }) as u64 };
+    let r = if small {
+        0
+    } else {
+        (unsafe { y.to_int_unchecked::<i64>() }) as u64
+    };
     let h = hot.get_mut(id as usize)?;
     if h.cur_index < n0 {
         return None;
@@ -308,7 +312,7 @@ impl HistogramSet {
     }
 
     /// Advances every series to `now_ms`, encodes every `cur` and returns the
-    /// size of the v1 snapshot that `write_snapshot` then writes.
+    /// size of the v2 snapshot that `write_snapshot` then writes.
     pub fn prepare_snapshot(&mut self, now_ms: f64) -> usize {
         let now = sanitize_now(now_ms);
         let n = slice_indices(now);
@@ -393,7 +397,13 @@ impl HistogramSet {
                 continue;
             };
             let s = store.get(r.id).unwrap_or(&empty);
-            w.series(r.id, r.items, front.sum(hot), hot.min as f64, hot.max as f64);
+            w.series(
+                r.id,
+                r.items,
+                front.sum(hot),
+                hot.min as f64,
+                hot.max as f64,
+            );
             let life = s.lifetime();
             if life.count > 0 {
                 w.item(
@@ -422,7 +432,7 @@ impl HistogramSet {
         debug_assert_eq!(w.len(), p.len);
     }
 
-    /// Advances every series to `now_ms` and returns a v1 snapshot.
+    /// Advances every series to `now_ms` and returns a v2 snapshot.
     pub fn snapshot(&mut self, now_ms: f64) -> Vec<u8> {
         let len = self.prepare_snapshot(now_ms);
         let mut out = vec![0; len];

@@ -1,11 +1,11 @@
-//! Writer and reader of the binary snapshot format, version 1
+//! Writer and reader of the binary snapshot format, version 2
 //! (docs/internals.md, "Snapshot format").
 
 use crate::hdr_math::{HdrMath, MAX_SAFE};
 use crate::sparse::{read_varint, Piece, SparseIter};
 
 pub const MAGIC: u32 = 0x3153_4d53; // "SMS1"
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 pub const WINDOW_COUNT: u8 = 4;
 pub const HEADER_LEN: usize = 32;
 
@@ -266,7 +266,7 @@ pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
             let byte_len = r.u32("byteLength")? as usize;
             let body_at = r.pos;
             let body = r.take(byte_len, "entries")?;
-            if entry_count as usize > byte_len / 2 {
+            if entry_count as usize > byte_len {
                 return r.err(
                     len_at,
                     format!("{entry_count} entries cannot fit in {byte_len} bytes"),
@@ -277,12 +277,20 @@ pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
             let mut total: u64 = 0;
             for _ in 0..entry_count {
                 let at = body_at + pos;
-                let delta = read_varint(body, &mut pos);
-                let c = read_varint(body, &mut pos);
-                let (Some(delta), Some(c)) = (delta, c) else {
+                // an even v: the next index, count v >> 1; an odd v: the
+                // index (v >> 1) + 2 past the previous one, then its count
+                let Some(v) = read_varint(body, &mut pos) else {
                     return r.err(at, "bad or truncated entry varint");
                 };
-                let index = (prev as u64).wrapping_add(1).saturating_add(delta);
+                let (step, c) = if v & 1 == 0 {
+                    (1, Some(v >> 1))
+                } else {
+                    ((v >> 1).saturating_add(2), read_varint(body, &mut pos))
+                };
+                let Some(c) = c else {
+                    return r.err(at, "bad or truncated entry varint");
+                };
+                let index = ((prev + 1) as u64).saturating_add(step - 1);
                 if index >= counts_len {
                     return r.err(at, format!("entry index {index} >= countsLen {counts_len}"));
                 }

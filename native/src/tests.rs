@@ -266,7 +266,10 @@ fn oracle_under_random_clocks(inline: bool) {
 #[test]
 fn sealing_off_thread_matches_sealing_inline() {
     let math = HdrMath::new(3, HOUR).unwrap();
-    let (mut threaded, mut inline) = (HistogramSet::new(math, false), HistogramSet::new(math, true));
+    let (mut threaded, mut inline) = (
+        HistogramSet::new(math, false),
+        HistogramSet::new(math, true),
+    );
     let mut rng = Rng(17);
     let mut now = 5_000.0;
     let mut snapshots = 0;
@@ -334,7 +337,11 @@ fn a_panic_while_sealing_loses_one_slice_and_is_counted() {
         let buf = s.snapshot(20_000.0);
         let snap = parse(&buf).unwrap();
         let count = |id: u32| counts(&snap, id)[0];
-        assert_eq!(count(VICTIM), 5 + 7, "inline {inline}: only the first slice is lost");
+        assert_eq!(
+            count(VICTIM),
+            5 + 7,
+            "inline {inline}: only the first slice is lost"
+        );
         assert_eq!(count(1), 10 + 5 + 7);
         let store = s.sealed();
         assert_eq!((store.slices_failed, store.slices_sealed), (1, 3));
@@ -494,8 +501,9 @@ fn snapshot_round_trip() {
     let buf = s.snapshot(0.0);
     assert_eq!(&buf[0..4], b"SMS1");
     // header + series 0 (cur, one 4-byte entry; nothing sealed yet)
-    // + series 2 (cur, entries (0,1) and (5346,3): 5 bytes)
-    assert_eq!(buf.len(), 32 + (32 + 25 + 4) + (32 + 25 + 5));
+    // + series 2 (cur, entries (0,1), adjacent to -1: one byte, and
+    // (5346,3): 5344 << 1 | 1 in two bytes, then 3: 4 bytes)
+    assert_eq!(buf.len(), 32 + (32 + 25 + 4) + (32 + 25 + 4));
     let snap = parse(&buf).unwrap();
     assert_eq!((snap.digits, snap.highest, snap.now_ms), (3, HOUR, 0.0));
     assert_eq!(snap.series[0].items.len(), 1);
@@ -562,7 +570,7 @@ fn bad_snapshots_give_the_documented_error() {
     b[0] = b'X';
     assert!(msg(&b).contains("magic") && msg(&b).ends_with("at byte 0"));
     let mut b = buf.clone();
-    b[4] = 2;
+    b[4] = 1; // version 1 read its entries as (indexDelta, count) pairs
     assert!(msg(&b).ends_with("at byte 4"));
     let mut b = buf.clone();
     b[6] = 9;
@@ -853,7 +861,11 @@ fn opening_a_slice(inline: bool) {
     us.sort_by(f64::total_cmp);
     println!(
         "opening a slice, sealing {}: median {:.1} µs, p90 {:.1} µs per busy series",
-        if inline { "inline" } else { "on the sealer thread" },
+        if inline {
+            "inline"
+        } else {
+            "on the sealer thread"
+        },
         us[us.len() / 2],
         us[us.len() * 9 / 10]
     );

@@ -1,6 +1,6 @@
-/** Constants and a growable writer for the v1 snapshot format of docs/internals.md. */
+/** Constants, a growable writer and the reader of the v2 snapshot format of docs/internals.md. */
 export const SNAPSHOT_MAGIC = 0x31534d53;
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 export const SNAPSHOT_HEADER_BYTES = 32;
 export const WINDOW_COUNT = 4;
 
@@ -44,18 +44,10 @@ export class ByteWriter {
     this.view.setFloat64(this.offset, v, true);
     this.offset += 8;
   }
-  /** Unsigned LEB128 for a non-negative safe integer. */
-  varint(v: number): void {
-    this.ensure(10);
-    if (v < 0x80) {
-      this.buf[this.offset++] = v;
-      return;
-    }
-    while (v >= 0x80) {
-      this.buf[this.offset++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.offset++] = v;
+  /** One entry of an item: `gap` indices skipped since the previous entry, count `c` (> 0). */
+  entry(gap: number, c: number): void {
+    this.ensure(20);
+    this.offset = writeEntry(this.buf, this.offset, gap, c);
   }
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.byteLength);
@@ -68,6 +60,39 @@ export class ByteWriter {
   bytes(): Uint8Array {
     return this.buf.slice(0, this.offset);
   }
+}
+
+/**
+ * Writes an item's entry at `out[at..]`; returns the next position. An entry
+ * adjacent to the previous one (`gap` 0, the previous index being -1 before
+ * the first) is the varint `c * 2`; any other is the varint `gap * 2 - 1`,
+ * then the varint `c`. Busy histograms are mostly runs of adjacent buckets
+ * with small counts: one byte per entry.
+ */
+export function writeEntry(out: Uint8Array, at: number, gap: number, c: number): number {
+  if (gap === 0) {
+    if (c < 0x40) {
+      out[at] = c * 2;
+      return at + 1;
+    }
+    return writeVarint(out, at, c * 2);
+  }
+  if (gap <= 0x40 && c < 0x80) {
+    out[at] = gap * 2 - 1;
+    out[at + 1] = c;
+    return at + 2;
+  }
+  return writeVarint(out, writeVarint(out, at, gap * 2 - 1), c);
+}
+
+/** Writes `v` (a non-negative integer below 2^54) as unsigned LEB128 at `at`; returns the next position. */
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[at++] = v;
+  return at;
 }
 
 /** Thrown for a malformed snapshot. */
@@ -105,7 +130,7 @@ export interface Snapshot {
   series: Iterable<SnapshotSeries>;
 }
 
-/** Parses a v1 snapshot's header; throws `spanmeter: bad snapshot: …` with the byte offset. */
+/** Parses a v2 snapshot's header; throws `spanmeter: bad snapshot: …` with the byte offset. */
 export function readSnapshot(bytes: Uint8Array): Snapshot {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
@@ -153,11 +178,17 @@ function* readSeries(bytes: Uint8Array, view: DataView, seriesCount: number): Ge
       const counts = new Float64Array(entryCount);
       let index = -1;
       for (let e = 0; e < entryCount; e++) {
-        const delta = readVarint();
-        const c = readVarint();
-        index += delta + 1;
+        // an even v: the next index, count v / 2; an odd v: (v - 1) / 2 + 2
+        // indices on, then the count
+        const v = readVarint();
+        if (v % 2 === 0) {
+          index += 1;
+          counts[e] = v / 2;
+        } else {
+          index += (v - 1) / 2 + 2;
+          counts[e] = readVarint();
+        }
         indices[e] = index;
-        counts[e] = c;
       }
       if (at !== end) throw badSnapshot(at, 'entry bytes do not match byteLength');
       items.push({ mask, count, errors, indices, counts, length: entryCount });

@@ -16,7 +16,7 @@ export interface HistogramSetOptions {
 export interface HistogramSet {
   /** Records `len` values in one call. Bad values are counted, never thrown. */
   record(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void;
-  /** A v1 snapshot of every series at `nowMs` (docs/internals.md), for a worker to summarize. */
+  /** A v2 snapshot of every series at `nowMs` (docs/internals.md), for a worker to summarize. */
   snapshot(nowMs: number): Uint8Array;
   reset(): void;
   readonly seriesCount: number;

@@ -1,10 +1,12 @@
-import { ByteWriter } from '../snapshot-format';
+import { ByteWriter, writeEntry } from '../snapshot-format';
 import { encodeDetached, type CounterPool, type DetachedPages } from './pool';
 
 /**
  * A sealed slice, an accumulator or the sealed lifetime of a series, stored as
- * the snapshot's entry encoding: LEB128 pairs (indexDelta, count). Mirrors
- * `Piece` in native/src/sparse.rs. Immutable: merges make new slices.
+ * the snapshot's entry encoding (version 2: an entry adjacent to the previous
+ * one is the varint `count * 2`, any other is the varint `gap * 2 + 1`, `gap`
+ * the indices skipped less one, then the varint `count`). Mirrors `Piece` in
+ * native/src/sparse.rs. Immutable: merges make new slices.
  */
 export class CompactSlice {
   constructor(
@@ -26,21 +28,20 @@ export class CompactSlice {
   forEach(visit: (index: number, count: number) => void): void {
     const bytes = this.bytes;
     let at = 0;
-    let index = -1;
+    cursorIndex = -1;
     for (let e = 0; e < this.entryCount; e++) {
-      at = readVarint(bytes, at);
-      index += cursorValue + 1;
-      at = readVarint(bytes, at);
-      visit(index, cursorValue);
+      at = readEntry(bytes, at);
+      visit(cursorIndex, cursorValue);
     }
   }
 
   /**
    * A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of
    * the encodings). Writes into one array as long as both inputs, which the
-   * result never exceeds (merging only shortens deltas, and two entries with
-   * one index become one), with no capacity check per write: this runs on
-   * the event loop each time a busy series' slice is sealed.
+   * result never exceeds (merging only shortens gaps, an entry adjacent in
+   * its input stays adjacent, and two entries with one index become one),
+   * with no capacity check per write: this runs on the event loop each time
+   * a busy series' slice is sealed.
    */
   static merge(sliceIndex: number, a: CompactSlice | null, b: CompactSlice): CompactSlice {
     if (a === null || a.entryCount === 0) {
@@ -59,15 +60,15 @@ export class CompactSlice {
     let nx = a.entryCount; // entries left, including the current one
     let ny = b.entryCount;
     if (nx > 0) {
-      ax = readVarint(x, ax);
-      ix += cursorValue + 1;
-      ax = readVarint(x, ax);
+      cursorIndex = ix;
+      ax = readEntry(x, ax);
+      ix = cursorIndex;
       cx = cursorValue;
     }
     if (ny > 0) {
-      ay = readVarint(y, ay);
-      iy += cursorValue + 1;
-      ay = readVarint(y, ay);
+      cursorIndex = iy;
+      ay = readEntry(y, ay);
+      iy = cursorIndex;
       cy = cursorValue;
     }
     let previous = -1;
@@ -87,26 +88,19 @@ export class CompactSlice {
         index = iy;
         c = cy;
       }
-      const delta = index - previous - 1;
-      if (delta < 0x80 && c < 0x80) {
-        out[o++] = delta;
-        out[o++] = c;
-      } else {
-        o = writeVarint(out, o, delta);
-        o = writeVarint(out, o, c);
-      }
+      o = writeEntry(out, o, index - previous - 1, c);
       previous = index;
       entries++;
       if (takeX && --nx > 0) {
-        ax = readVarint(x, ax);
-        ix += cursorValue + 1;
-        ax = readVarint(x, ax);
+        cursorIndex = ix;
+        ax = readEntry(x, ax);
+        ix = cursorIndex;
         cx = cursorValue;
       }
       if (takeY && --ny > 0) {
-        ay = readVarint(y, ay);
-        iy += cursorValue + 1;
-        ay = readVarint(y, ay);
+        cursorIndex = iy;
+        ay = readEntry(y, ay);
+        iy = cursorIndex;
         cy = cursorValue;
       }
     }
@@ -118,8 +112,23 @@ export class CompactSlice {
   }
 }
 
-/** The value of the last `readVarint` (a module variable: no allocation per read). */
+/** The value of the last `readVarint`, the count of the last `readEntry` (module variables: no allocation per read). */
 let cursorValue = 0;
+/** The index of the last `readEntry`; set it to the previous entry's index (-1 first) before the call. */
+let cursorIndex = -1;
+
+/** Reads the entry at `at` of trusted bytes, after the one at `cursorIndex`, into `cursorIndex` and `cursorValue`; returns the next position. */
+function readEntry(bytes: Uint8Array, at: number): number {
+  at = readVarint(bytes, at);
+  const v = cursorValue;
+  if (v % 2 === 0) {
+    cursorIndex += 1;
+    cursorValue = v / 2;
+    return at;
+  }
+  cursorIndex += (v - 1) / 2 + 2;
+  return readVarint(bytes, at);
+}
 
 /** Reads an unsigned LEB128 varint of trusted (self-written) bytes at `at`; returns the next position. */
 function readVarint(bytes: Uint8Array, at: number): number {
@@ -137,15 +146,5 @@ function readVarint(bytes: Uint8Array, at: number): number {
     scale *= 0x80;
   }
   cursorValue = result;
-  return at;
-}
-
-/** Writes `v` (a non-negative safe integer) as unsigned LEB128 at `at`; returns the next position. */
-function writeVarint(out: Uint8Array, at: number, v: number): number {
-  while (v >= 0x80) {
-    out[at++] = (v % 0x80) | 0x80;
-    v = Math.floor(v / 0x80);
-  }
-  out[at++] = v;
   return at;
 }

@@ -68,7 +68,7 @@ export class CounterPool {
 
   /**
    * Writes the non-zero counts of the pages in `table` as the snapshot's entry
-   * encoding (LEB128 pairs `(indexDelta, count)`); returns how many entries.
+   * encoding; returns how many entries.
    */
   encode(table: Int32Array, w: ByteWriter): number {
     const encoder = new PageEncoder(w);
@@ -151,7 +151,7 @@ export function encodeDetached(pages: DetachedPages, w: ByteWriter): number {
   return encoder.entries;
 }
 
-/** Writes pages of counters, in ascending page order, as LEB128 (indexDelta, count) pairs. */
+/** Writes pages of counters, in ascending page order, in the snapshot's entry encoding. */
 class PageEncoder {
   entries = 0;
   private previous = -1;
@@ -166,8 +166,7 @@ class PageEncoder {
       const c = carry === undefined ? lo[start + o] : lo[start + o] + carry[o] * 256;
       if (c === 0) continue;
       const index = base + o;
-      w.varint(index - this.previous - 1);
-      w.varint(c);
+      w.entry(index - this.previous - 1, c);
       this.previous = index;
       this.entries++;
     }

@@ -5,11 +5,11 @@ import type { Series } from './series';
 /**
  * Sealing work one `record` call does beyond its first slice, in bytes its
  * merges read (encoding a slice reads its pages too): sealing a busy
- * series' 10 s slice reads ~25–35 KB and takes 0.3–0.5 ms, so a batch seals
+ * series' 10 s slice reads ~15–25 KB and takes 0.3–0.4 ms, so a batch seals
  * about two. Every batch brings budget, and a busy series brings dozens of
  * batches per 10 s.
  */
-export const SEAL_BUDGET_BYTES = 64 * 1024;
+export const SEAL_BUDGET_BYTES = 40 * 1024;
 
 /**
  * Pages queued beyond which each call also seals an eighth of the excess,
