@@ -54,11 +54,40 @@ function load(backend, series, perSlice, hours, { timed = false, quick = false, 
   if (!timed) return { bytes };
   const snapshotUs = timeLoop(() => set.snapshot(now), quick ? 3 : 10) / 1000 / series;
   const summarizeUs = timeLoop(() => backend.summarize(snapshot, [50, 90, 95, 99, 99.9], [50, 99], true), quick ? 1 : 3) / 1000 / series;
+  const tickets = set.snapshotTicket !== undefined;
+  // native: the event loop's part of a ticket (the sealer thread writes the
+  // rest; redeemed here, untimed, before the next)
+  let ticketUs;
+  for (let r = 0; tickets && r < (quick ? 3 : 10); r++) {
+    const started = process.hrtime.bigint();
+    const ticket = set.snapshotTicket(now);
+    ticketUs = Math.min(ticketUs ?? Infinity, Number(process.hrtime.bigint() - started) / 1000 / series);
+    backend.summarize({ ticket }, [50], [50], false);
+  }
+  // right after a 10 s boundary the snapshot is what advances the series:
+  // each one's full slice is queued for sealing, and a synchronous snapshot
+  // waits until it is sealed; alternately with a ticket (native)
+  const boundaryUs = { sync: [], ticket: [] };
+  let at = now;
+  for (let k = 0; k < (quick ? 4 : 16); k++) {
+    for (let i = 0; i < n; i++) durations[i] = draw();
+    for (let from = 0; from < n; from += BATCH) {
+      const to = Math.min(n, from + BATCH);
+      set.record(ids.subarray(from, to), durations.subarray(from, to), flags.subarray(from, to), to - from, at + 1);
+    }
+    at += SLICE_MS;
+    const mode = tickets && k % 2 === 1 ? 'ticket' : 'sync';
+    const started = process.hrtime.bigint();
+    const result = mode === 'ticket' ? set.snapshotTicket(at + 1) : set.snapshot(at + 1);
+    boundaryUs[mode].push(Number(process.hrtime.bigint() - started) / 1000 / series);
+    if (mode === 'ticket') backend.summarize({ ticket: result }, [50], [50], false);
+  }
   const rotation = Object.fromEntries(Object.entries(rotationUs).map(([k, v]) => [k, median(v)]));
   // slices sealed and the time spent on them, on the sealer thread or deferred over batches
   const sealing = set.sealingStats();
   const sealerUsPerSlice = sealing.mode !== 'inline' ? (sealing.ms * 1000) / sealing.slices : undefined;
-  return { bytes, snapshotUs, summarizeUs, snapshotBytes: snapshot.byteLength / series, rotation, sealerUsPerSlice, steps: sealing.steps };
+  const boundary = { sync: median(boundaryUs.sync), ticket: tickets ? median(boundaryUs.ticket) : undefined };
+  return { bytes, snapshotUs, ticketUs, boundary, summarizeUs, snapshotBytes: snapshot.byteLength / series, rotation, sealerUsPerSlice, steps: sealing.steps };
 }
 
 module.exports = async function run({ quick = false, log = console.log } = {}) {
@@ -83,7 +112,14 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       heavy,
       light,
       idle,
-      heavyStats: { snapshotUs: heavyRun.snapshotUs, summarizeUs: heavyRun.summarizeUs, snapshotBytes: heavyRun.snapshotBytes },
+      heavyStats: {
+        snapshotUs: heavyRun.snapshotUs,
+        ticketUs: heavyRun.ticketUs,
+        boundarySyncUs: heavyRun.boundary.sync,
+        boundaryTicketUs: heavyRun.boundary.ticket,
+        summarizeUs: heavyRun.summarizeUs,
+        snapshotBytes: heavyRun.snapshotBytes,
+      },
       rotationUs: heavyRun.rotation,
     };
     const rotationRow = (label, run) => [
@@ -106,9 +142,20 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       log(`  js: opening a slice costs the event loop ${fmt(heavyRun.rotation['10 s'], 1)} µs per heavy series; sealing then takes ${fmt(heavyRun.sealerUsPerSlice, 0)} µs per slice in the following batches, a step of ${fmt(heavyRun.steps.p50, 2)} ms median, ${fmt(heavyRun.steps.p99, 2)} ms p99 per batch`);
     }
     rows.push([kind, `${fmt(heavy / 1024)} KiB`, `${fmt(light / 1024)} KiB`, `${fmt(idle / 1024)} KiB`]);
-    statsRows.push([kind, `${fmt(heavyRun.snapshotBytes / 1024)} KiB`, `${fmt(heavyRun.snapshotUs)} µs`, `${fmt(heavyRun.summarizeUs, 0)} µs`]);
+    const us = (v) => (v === undefined ? '—' : `${fmt(v)} µs`);
+    statsRows.push([
+      kind,
+      `${fmt(heavyRun.snapshotBytes / 1024)} KiB`,
+      us(heavyRun.snapshotUs),
+      us(heavyRun.ticketUs),
+      us(heavyRun.boundary.sync),
+      us(heavyRun.boundary.ticket),
+      `${fmt(heavyRun.summarizeUs, 0)} µs`,
+    ]);
     log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB, light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
-    log(`  ${kind}: stats() of a heavy series: snapshot ${fmt(heavyRun.snapshotUs)} µs, summary ${fmt(heavyRun.summarizeUs, 0)} µs`);
+    log(
+      `  ${kind}: stats() of a heavy series: snapshot ${us(heavyRun.snapshotUs)} (ticket ${us(heavyRun.ticketUs)}), right after a boundary ${us(heavyRun.boundary.sync)} (ticket ${us(heavyRun.boundary.ticket)}), summary ${fmt(heavyRun.summarizeUs, 0)} µs`,
+    );
   }
   const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
   const refBytes = reference.estimatedFootprintInBytes;
@@ -123,9 +170,12 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     `For comparison: one hdr-histogram-js histogram over the same range and precision (64-bit counts) takes ${fmt(refBytes / 1024)} KiB; a lifetime histogram plus one per window would take ${fmt((5 * refBytes) / 1024)} KiB per series.`,
     'Target: at most 64 KiB per series at the default precision.',
     '',
-    'What `stats()` costs per heavy series after that hour: the snapshot copies every stored slice (on the event loop, best of several), and the summary merges them into the lifetime and the four windows, takes their percentiles and writes the lifetime\'s V2 string (on a worker thread).',
+    'What `stats()` costs per heavy series after that hour. A snapshot copies every stored slice and encodes the open one (best of several); `stats()` on the native back end takes a ticket instead: the event loop only advances the series and encodes their open slices, and the set\'s sealer thread copies the rest. Right after a 10 s boundary (median of several) the snapshot is what advances the series, so each one\'s full slice is queued for sealing: a snapshot waits until it is sealed, a ticket does not. The summary merges the slices into the lifetime and the four windows, takes their percentiles and writes the lifetime\'s V2 string (on a worker thread).',
     '',
-    table(['back end', 'snapshot bytes per series', 'snapshot, event loop', 'summary, worker thread'], statsRows),
+    table(
+      ['back end', 'snapshot bytes per series', 'snapshot, event loop', 'ticket, event loop', 'after a boundary: snapshot', 'after a boundary: ticket', 'summary, worker thread'],
+      statsRows,
+    ),
     '',
     'What opening a heavy series\' next slice costs the event loop, per series (median over the hour, by the coarsest slice that closes with it): once per 10 s, in the first batch that reaches the series after the boundary; with many busy series, that batch pays for all of them.',
     `The native set takes the full slice\'s counters out of its pool there and hands them to a sealer thread of its own, which encodes the slice and merges it into the rings and accumulators (last column: its mean time per slice, sealings of every level included). Sealing inline does all that in the batch. The JS back end takes the counters out there too, and seals a budget of queued slices at the end of each batch (the opening one included), so the work is spread over the next batches of 2,048 spans (last column: the mean per slice, on the event loop). A batch's step took ${fmt(figures.js?.sealingStepsMs?.p50 ?? NaN, 2)} ms median, ${fmt(figures.js?.sealingStepsMs?.p99 ?? NaN, 2)} ms p99 and ${fmt(figures.js?.sealingStepsMs?.max ?? NaN, 1)} ms at most (over the last 4,096 steps; garbage collection and compilation that land in a step are counted). Heavy load: 20 series.`,

@@ -91,6 +91,15 @@ export declare class NativeHistogramSet {
    * can be transferred to a worker.
    */
   snapshot(nowMs: number): Buffer
+  /**
+   * Like `snapshot`, with the copying off the event loop: advances every
+   * series and encodes the open slices here, then has the set's sealer
+   * thread write the snapshot once it has sealed the slices queued before
+   * it (so its bytes are those `snapshot(nowMs)` gives now, whatever is
+   * recorded after). Returns a ticket number for `summarizeSnapshotTicket`
+   * (in any thread of this process) or `releaseSnapshotTicket`.
+   */
+  snapshotTicket(nowMs: number): number
   /** Drops all series and counters. */
   reset(): void
   /** Series with at least one recorded value. */
@@ -125,6 +134,12 @@ export interface HistogramSetOptions {
   sealInline?: boolean
 }
 
+/** Tickets from `snapshotTicket` not yet redeemed or released. */
+export declare function outstandingSnapshotTickets(): number
+
+/** Gives up a ticket that will not be redeemed; false when it was unknown. */
+export declare function releaseSnapshotTicket(ticket: number): boolean
+
 /** What sealing full slices has cost a set (see `sealingStats`). */
 export interface SealingStats {
   slices: number
@@ -157,6 +172,14 @@ export interface SeriesSummary {
  * `spanmeter: bad snapshot:` (naming the byte offset) for a malformed buffer.
  */
 export declare function summarizeSnapshot(snapshot: Buffer, percentiles: Array<number>, windowPercentiles: Array<number>, includeHistogram: boolean): Array<SeriesSummary>
+
+/**
+ * Waits for the snapshot of a ticket from `NativeHistogramSet.snapshotTicket`
+ * (blocking the calling thread: call it on a worker) and summarizes it as
+ * `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed
+ * or released ticket, or a snapshot not written within 60 s, throws.
+ */
+export declare function summarizeSnapshotTicket(ticket: number, percentiles: Array<number>, windowPercentiles: Array<number>, includeHistogram: boolean): Array<SeriesSummary>
 
 /**
  * CPU time the calling thread has used, in nanoseconds

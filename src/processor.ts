@@ -1,7 +1,7 @@
-import type { TransferListItem } from 'node:worker_threads';
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadBackend } from './backend/load';
+import { snapshotForWorker, transferListOf } from './backend/snapshot-source';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { loadConfig } from './config/load';
 import type { SpanMeterConfig } from './config/sections';
@@ -265,9 +265,13 @@ export class SpanMeterProcessor implements SpanProcessor {
   private async computeReport(): Promise<StatsReport> {
     this.flushBatch();
     const nowMs = this.clock();
-    const snapshot = this.set.snapshot(nowMs);
+    // native: a ticket; the sealer thread copies the sealed slices, not the event loop
+    const snapshot = snapshotForWorker(this.set, nowMs);
     const task: SummarizeTask = { backend: this.backend, snapshot, keys: this.table.allKeys() };
-    const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferable(snapshot) });
+    const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {
+      this.impl.releaseSnapshot(snapshot);
+      throw error;
+    });
     const overflow = operations.find((op) => op.service === OVERFLOW_NAME && op.name === OVERFLOW_NAME);
     let spans = 0;
     let errors = 0;
@@ -349,11 +353,6 @@ export class SpanMeterProcessor implements SpanProcessor {
   }
 }
 
-function transferable(bytes: Uint8Array): TransferListItem[] {
-  const buffer = bytes.buffer;
-  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return [buffer];
-  return [];
-}
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

@@ -96,6 +96,38 @@ nativeTest('a set dropped with slices still queued, in a terminated worker or at
   t.deepEqual(JSON.parse(stdout.trim()), { series: 200 });
 });
 
+nativeTest('a native snapshot ticket, redeemed on a worker thread after more recording, summarizes the state at its call', async (t) => {
+  const { Worker } = await import('node:worker_threads');
+  const native = loadBackend('native');
+  const binding = (await import('../native/index.js')).default;
+  const before = binding.outstandingSnapshotTickets();
+  const set = native.createSet(OPTIONS);
+  const end = feed([set], 13);
+  const percentiles = [50, 99, 99.9];
+  const expected = native.summarize(set.snapshot(end), percentiles, [50, 99], true);
+  const ticket = set.snapshotTicket(end);
+  // more slices filled and queued for sealing after the call
+  feed([set], 14);
+  const root = new URL('..', import.meta.url).pathname;
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { loadBackend } = require(workerData.load);
+    parentPort.postMessage(loadBackend('native').summarize({ ticket: workerData.ticket }, workerData.percentiles, [50, 99], true));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { load: `${root}dist/backend/load.js`, ticket, percentiles } });
+  const [fromWorker] = await Promise.all([new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject))]);
+  await worker.terminate();
+  t.true(expected.length > 10);
+  t.deepEqual(fromWorker, expected);
+  // redeemed once; a released ticket cannot be redeemed; none left over
+  t.throws(() => native.summarize({ ticket }, percentiles, [], false), { message: /snapshot ticket \d+ is unknown/ });
+  const released = set.snapshotTicket(end);
+  native.releaseSnapshot({ ticket: released });
+  t.throws(() => native.summarize({ ticket: released }, percentiles, [], false), { message: /is unknown/ });
+  t.is(binding.outstandingSnapshotTickets(), before);
+  t.throws(() => loadBackend('js').summarize({ ticket }, percentiles, [], false), { message: /no snapshot tickets/ });
+});
+
 nativeTest('native and JS summarize a snapshot to the same numbers', (t) => {
   const set = loadBackend('js').createSet(OPTIONS);
   const end = feed([set], 9);

@@ -175,6 +175,31 @@ eachBackend('windows rotate with the clock: 1m, 5m, 15m, 1h', async (t, backend)
   await provider.shutdown();
 });
 
+// serial: the ticket count is process-wide
+eachBackend.serial('each stats() reports the spans ended before its call, though later spans are recorded and sealed before its worker runs', async (t, backend) => {
+  const clock = manualClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+  const processor = new SpanMeterProcessor({ backend, clock });
+  const { provider, tracer } = makeProvider(processor);
+  const binding = backend === 'native' ? (await import('../native/index.js')).default : undefined;
+  const before = binding?.outstandingSnapshotTickets();
+  const pending = [];
+  for (const [n, advance] of [[100, 0], [200, 10_000], [300, 60_000], [400, 3_600_000]]) {
+    clock.advance(advance); // later slices: the earlier ones are queued for sealing
+    for (let i = 0; i < n; i++) endSpan(tracer, 'op', (1 + (i % 50)) * MS);
+    pending.push(processor.stats()); // not awaited: the next spans are recorded first
+  }
+  const counts = (await Promise.all(pending)).map((r) => [r.totals.spans, r.operations[0].windows['1m'].count, r.operations[0].windows['1h'].count]);
+  t.deepEqual(counts, [
+    [100, 100, 100],
+    [300, 300, 300],
+    [600, 300, 600],
+    [1000, 400, 400],
+  ]);
+  // native: every snapshot ticket was redeemed by the worker
+  if (binding !== undefined) t.is(binding.outstandingSnapshotTickets(), before);
+  await provider.shutdown();
+});
+
 eachBackend('shutdown is idempotent; stats() after shutdown returns the final report; spans after it are counted', async (t, backend) => {
   const processor = new SpanMeterProcessor({ backend });
   const { provider, tracer } = makeProvider(processor);

@@ -16,6 +16,7 @@ pub mod set;
 pub mod snapshot;
 pub mod sparse;
 pub mod summary;
+pub mod tickets;
 pub mod v2;
 
 #[cfg(test)]
@@ -185,6 +186,17 @@ impl NativeHistogramSet {
             Ok(())
         })?;
         Ok(buf)
+    }
+
+    /// Like `snapshot`, with the copying off the event loop: advances every
+    /// series and encodes the open slices here, then has the set's sealer
+    /// thread write the snapshot once it has sealed the slices queued before
+    /// it (so its bytes are those `snapshot(nowMs)` gives now, whatever is
+    /// recorded after). Returns a ticket number for `summarizeSnapshotTicket`
+    /// (in any thread of this process) or `releaseSnapshotTicket`.
+    #[napi]
+    pub fn snapshot_ticket(&mut self, now_ms: f64) -> Result<u32> {
+        guard(|| Ok(tickets::register(self.inner.snapshot_later(now_ms))))
     }
 
     /// Drops all series and counters.
@@ -399,32 +411,81 @@ pub fn summarize_snapshot(
     include_histogram: bool,
 ) -> Result<Vec<SeriesSummary>> {
     guard(|| {
-        let snap = snapshot::parse(&snapshot).map_err(|e| js_err(e.to_string()))?;
-        let out = summary::summarize(&snap, &percentiles, &window_percentiles, include_histogram)
-            .map_err(js_err)?;
-        Ok(out
-            .into_iter()
-            .map(|s| SeriesSummary {
-                id: s.id,
-                count: s.count,
-                errors: s.errors,
-                sum_us: s.sum_us,
-                min_us: s.min_us,
-                max_us: s.max_us,
-                percentiles_us: s.percentiles_us,
-                histogram: s.histogram,
-                windows: s
-                    .windows
-                    .into_iter()
-                    .map(|w| WindowSummary {
-                        count: w.count,
-                        errors: w.errors,
-                        percentiles_us: w.percentiles_us,
-                    })
-                    .collect(),
-            })
-            .collect())
+        summaries(
+            &snapshot,
+            &percentiles,
+            &window_percentiles,
+            include_histogram,
+        )
     })
+}
+
+/// Waits for the snapshot of a ticket from `NativeHistogramSet.snapshotTicket`
+/// (blocking the calling thread: call it on a worker) and summarizes it as
+/// `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed
+/// or released ticket, or a snapshot not written within 60 s, throws.
+#[napi]
+pub fn summarize_snapshot_ticket(
+    ticket: u32,
+    percentiles: Vec<f64>,
+    window_percentiles: Vec<f64>,
+    include_histogram: bool,
+) -> Result<Vec<SeriesSummary>> {
+    guard(|| {
+        let t = tickets::take(ticket).ok_or_else(|| {
+            js_err(format!(
+                "spanmeter: snapshot ticket {ticket} is unknown (redeemed, released, or dropped as one of more than {} outstanding)",
+                tickets::MAX_OUTSTANDING
+            ))
+        })?;
+        let bytes = t.wait(std::time::Duration::from_secs(60)).map_err(js_err)?;
+        summaries(&bytes, &percentiles, &window_percentiles, include_histogram)
+    })
+}
+
+/// Gives up a ticket that will not be redeemed; false when it was unknown.
+#[napi]
+pub fn release_snapshot_ticket(ticket: u32) -> bool {
+    tickets::take(ticket).is_some()
+}
+
+/// Tickets from `snapshotTicket` not yet redeemed or released.
+#[napi]
+pub fn outstanding_snapshot_tickets() -> u32 {
+    tickets::outstanding() as u32
+}
+
+fn summaries(
+    snapshot: &[u8],
+    percentiles: &[f64],
+    window_percentiles: &[f64],
+    include_histogram: bool,
+) -> Result<Vec<SeriesSummary>> {
+    let snap = snapshot::parse(snapshot).map_err(|e| js_err(e.to_string()))?;
+    let out = summary::summarize(&snap, percentiles, window_percentiles, include_histogram)
+        .map_err(js_err)?;
+    Ok(out
+        .into_iter()
+        .map(|s| SeriesSummary {
+            id: s.id,
+            count: s.count,
+            errors: s.errors,
+            sum_us: s.sum_us,
+            min_us: s.min_us,
+            max_us: s.max_us,
+            percentiles_us: s.percentiles_us,
+            histogram: s.histogram,
+            windows: s
+                .windows
+                .into_iter()
+                .map(|w| WindowSummary {
+                    count: w.count,
+                    errors: w.errors,
+                    percentiles_us: w.percentiles_us,
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// CPU time the calling thread has used, in nanoseconds

@@ -12,12 +12,16 @@
 //! Jobs of one set are sealed in queue order by one thread, so the slices of
 //! a series reach its rings in time order. When the thread cannot be started
 //! (or `inline` is asked for), slices are sealed on the caller's thread.
+//!
+//! A snapshot can be written there too (`read`): queued behind the slices
+//! its call filled, it sees the sealed state as of that call; the caller
+//! gets a `Ticket` that a worker thread waits on.
 
 use std::collections::VecDeque;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[cfg(test)]
 use std::sync::atomic::Ordering;
@@ -25,10 +29,84 @@ use std::sync::atomic::Ordering;
 use crate::series::{FullSlice, Series};
 use crate::sparse::PageScratch;
 
-/// A full slice of series `id`, to be sealed.
-struct Job {
-    id: u32,
-    slice: FullSlice,
+/// Work for the sealer, done in queue order.
+enum Job {
+    /// A full slice of series `id`, to be sealed.
+    Seal { id: u32, slice: FullSlice },
+    /// A snapshot to write from the sealed state.
+    Read(ReadJob),
+}
+
+/// Writes bytes from the sealed state (a snapshot) into a ticket.
+pub type Reader = Box<dyn FnOnce(&Store) -> Vec<u8> + Send>;
+
+struct ReadJob {
+    reader: Option<Reader>,
+    ticket: Arc<Ticket>,
+}
+
+impl ReadJob {
+    /// Runs the reader with `store`; a panic fails the ticket.
+    fn run(mut self, store: &Store) {
+        if let Some(reader) = self.reader.take() {
+            let bytes = catch_unwind(AssertUnwindSafe(|| reader(store)));
+            self.ticket.fulfil(
+                bytes.map_err(|_| "spanmeter: writing the snapshot failed (a bug)".to_string()),
+            );
+        }
+    }
+}
+
+impl Drop for ReadJob {
+    /// A job dropped unrun (its set went away) fails its ticket, so that
+    /// nobody waits on it for ever.
+    fn drop(&mut self) {
+        self.ticket.fulfil(Err(
+            "spanmeter: the histogram set was dropped before its snapshot was written".into(),
+        ));
+    }
+}
+
+/// The bytes a `read` job writes, for a thread to wait on.
+#[derive(Default)]
+pub struct Ticket {
+    result: Mutex<Option<Result<Vec<u8>, String>>>,
+    ready: Condvar,
+}
+
+impl Ticket {
+    /// Sets the result, once (later calls are ignored).
+    fn fulfil(&self, result: Result<Vec<u8>, String>) {
+        let mut r = lock(&self.result);
+        if r.is_none() {
+            *r = Some(result);
+            self.ready.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for the result and takes it.
+    pub fn wait(&self, timeout: Duration) -> Result<Vec<u8>, String> {
+        let deadline = Instant::now() + timeout;
+        let mut r = lock(&self.result);
+        loop {
+            if let Some(result) = r.take() {
+                *r = Some(Err("spanmeter: this snapshot was taken already".into()));
+                return result;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "spanmeter: the snapshot was not written within {} s",
+                    timeout.as_secs()
+                ));
+            }
+            r = self
+                .ready
+                .wait_timeout(r, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
 }
 
 /// The sealed parts of every series of a set, indexed by series id (None:
@@ -109,13 +187,21 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Encodes `job`'s slice and seals it into the store, timing it; a panic
-    /// loses the slice and is counted.
-    fn seal(&self, job: Job, scratch: &mut PageScratch) {
+    /// Does `job`: a slice is sealed, a read job run with the store.
+    fn run_job(&self, job: Job, scratch: &mut PageScratch) {
+        match job {
+            Job::Seal { id, slice } => self.seal(id, slice, scratch),
+            Job::Read(read) => read.run(&lock(&self.store)),
+        }
+    }
+
+    /// Encodes a slice of series `id` and seals it into the store, timing
+    /// it; a panic loses the slice and is counted.
+    fn seal(&self, id: u32, slice: FullSlice, scratch: &mut PageScratch) {
         let started = Instant::now();
         let sealed = catch_unwind(AssertUnwindSafe(|| {
-            let piece = job.slice.encode(scratch);
-            lock(&self.store).seal(job.id, piece);
+            let piece = slice.encode(scratch);
+            lock(&self.store).seal(id, piece);
         }));
         let mut store = lock(&self.store);
         match sealed {
@@ -144,7 +230,7 @@ impl Shared {
                     q.sleeping = false;
                 }
             };
-            self.seal(job, &mut scratch);
+            self.run_job(job, &mut scratch);
             let mut q = lock(&self.queue);
             q.busy = false;
             if q.jobs.is_empty() {
@@ -196,11 +282,33 @@ impl Sealer {
         if let Mode::NotStarted = self.mode {
             self.mode = self.start();
         }
-        let job = Job { id, slice };
         match &mut self.mode {
-            Mode::Inline(scratch) => self.shared.seal(job, scratch),
-            _ => self.outbox.push(job),
+            Mode::Inline(scratch) => self.shared.seal(id, slice, scratch),
+            _ => self.outbox.push(Job::Seal { id, slice }),
         }
+    }
+
+    /// Has `reader` write bytes from the sealed state once the slices
+    /// submitted so far are sealed: queued behind them for the sealer
+    /// thread, or run here when there is none (or nothing was ever queued).
+    /// Flushes.
+    pub fn read(&mut self, reader: Reader) -> Arc<Ticket> {
+        let ticket = Arc::new(Ticket::default());
+        let job = ReadJob {
+            reader: Some(reader),
+            ticket: Arc::clone(&ticket),
+        };
+        match self.mode {
+            Mode::Thread => {
+                self.outbox.push(Job::Read(job));
+                self.flush();
+            }
+            _ => {
+                self.flush();
+                job.run(&self.store());
+            }
+        }
+        ticket
     }
 
     /// Queues the submitted slices for the sealer thread. Callers flush

@@ -2,11 +2,12 @@
 //! snapshots.
 
 use std::mem::{size_of, take};
+use std::sync::Arc;
 
 use crate::hdr_math::{round_value, HdrMath, Rounded};
 use crate::paged::{PAGE_BITS, PAGE_MASK};
 use crate::pool::PagePool;
-use crate::sealer::{Sealer, Store};
+use crate::sealer::{Sealer, Store, Ticket};
 use crate::series::{
     mask_of_open, sanitize_now, slice_index, slice_indices, Front, Hot, Series, LEVELS,
 };
@@ -37,10 +38,13 @@ pub struct HistogramSet {
     clamped: u64,
 }
 
-/// A snapshot being written: its time, window ends, and the encoded `cur` of
-/// every series record.
+/// A snapshot being written: its time, window ends, and what the recording
+/// thread alone knows of every series (totals and the encoded `cur`), so that
+/// the rest can be written on any thread that holds the sealed state.
 #[derive(Default)]
 struct Prepared {
+    digits: u8,
+    highest: u64,
     now: f64,
     n: [i64; LEVELS],
     len: usize,
@@ -51,10 +55,99 @@ struct Prepared {
 struct Record {
     id: u32,
     items: u32,
+    sum_us: f64,
+    min_us: f64,
+    max_us: f64,
+    cur_mask: u8,
+    cur_errors: u64,
     cur_start: usize,
     cur_end: usize,
     cur_entries: u32,
     cur_count: u64,
+}
+
+impl Prepared {
+    /// Drops the series with nothing to write and counts every record's
+    /// items and the snapshot's length, from the sealed state.
+    fn lay_out(&mut self, store: &Store) {
+        let empty = Series::default();
+        let n = self.n;
+        let mut total = HEADER_LEN;
+        self.records.retain_mut(|r| {
+            let s = store.get(r.id).unwrap_or(&empty);
+            if s.sealed_count() + r.cur_count == 0 {
+                return false;
+            }
+            let mut len = SERIES_HEADER_LEN;
+            let life = s.lifetime();
+            if life.count > 0 {
+                r.items += 1;
+                len += ITEM_HEADER_LEN + life.bytes.len();
+            }
+            if r.cur_count > 0 {
+                r.items += 1;
+                len += ITEM_HEADER_LEN + r.cur_end - r.cur_start;
+            }
+            for (mask, piece) in s.pieces(&n) {
+                if mask != 0 && piece.count > 0 {
+                    r.items += 1;
+                    len += ITEM_HEADER_LEN + piece.bytes.len();
+                }
+            }
+            total += len;
+            true
+        });
+        self.len = total;
+    }
+
+    /// Writes the laid-out snapshot into `out`, exactly `self.len` bytes.
+    fn write(&self, store: &Store, out: &mut [u8]) {
+        let mut w = SnapshotWriter::new(
+            out,
+            self.digits,
+            self.highest,
+            self.now,
+            self.records.len() as u32,
+        );
+        let empty = Series::default();
+        for r in &self.records {
+            let s = store.get(r.id).unwrap_or(&empty);
+            w.series(r.id, r.items, r.sum_us, r.min_us, r.max_us);
+            let life = s.lifetime();
+            if life.count > 0 {
+                w.item(
+                    MASK_LIFETIME,
+                    life.count,
+                    life.errors,
+                    life.entries,
+                    &life.bytes,
+                );
+            }
+            if r.cur_count > 0 {
+                w.item(
+                    r.cur_mask,
+                    r.cur_count,
+                    r.cur_errors,
+                    r.cur_entries,
+                    &self.cur[r.cur_start..r.cur_end],
+                );
+            }
+            for (mask, piece) in s.pieces(&self.n) {
+                if mask != 0 && piece.count > 0 {
+                    w.piece(mask, piece);
+                }
+            }
+        }
+        debug_assert_eq!(w.len(), self.len);
+    }
+
+    /// The whole snapshot, laid out and written from `store`.
+    fn into_bytes(mut self, store: &Store) -> Vec<u8> {
+        self.lay_out(store);
+        let mut out = vec![0; self.len];
+        self.write(store, &mut out);
+        out
+    }
 }
 
 /// Values recorded per pass 1 / pass 2 round.
@@ -311,22 +404,24 @@ impl HistogramSet {
         }
     }
 
-    /// Advances every series to `now_ms`, encodes every `cur` and returns the
-    /// size of the v2 snapshot that `write_snapshot` then writes.
-    pub fn prepare_snapshot(&mut self, now_ms: f64) -> usize {
+    /// Advances every series to `now_ms` and encodes every `cur`: the part of
+    /// a snapshot that needs the recording thread. Queues the slices that
+    /// advancing filled.
+    fn prepare(&mut self, now_ms: f64) -> Prepared {
         let now = sanitize_now(now_ms);
         let n = slice_indices(now);
         let mut p = Prepared {
+            digits: self.math.digits,
+            highest: self.math.highest,
             now,
             n,
-            len: HEADER_LEN,
             ..Prepared::default()
         };
         let mut scratch = PageScratch::default();
         for (id, (hot, front)) in self.hot.iter_mut().zip(&self.front).enumerate() {
-            if front.is_none() {
+            let Some(front) = front else {
                 continue;
-            }
+            };
             if let Some(full) = hot.advance(&mut self.pool, n[0]) {
                 self.sealer.submit(id as u32, full);
             }
@@ -338,6 +433,11 @@ impl HistogramSet {
             p.records.push(Record {
                 id: id as u32,
                 items: 0,
+                sum_us: front.sum(hot),
+                min_us: hot.min as f64,
+                max_us: hot.max as f64,
+                cur_mask: MASK_LIFETIME | mask_of_open(0, hot.cur_index, &n),
+                cur_errors: hot.errors,
                 cur_start,
                 cur_end: p.cur.len(),
                 cur_entries,
@@ -345,33 +445,15 @@ impl HistogramSet {
             });
         }
         self.sealer.flush();
-        let store = self.sealer.store();
-        let empty = Series::default();
-        p.records.retain_mut(|r| {
-            let s = store.get(r.id).unwrap_or(&empty);
-            if s.sealed_count() + r.cur_count == 0 {
-                return false;
-            }
-            let mut len = SERIES_HEADER_LEN;
-            let life = s.lifetime();
-            if life.count > 0 {
-                r.items += 1;
-                len += ITEM_HEADER_LEN + life.bytes.len();
-            }
-            if r.cur_count > 0 {
-                r.items += 1;
-                len += ITEM_HEADER_LEN + r.cur_end - r.cur_start;
-            }
-            for (mask, piece) in s.pieces(&n) {
-                if mask != 0 && piece.count > 0 {
-                    r.items += 1;
-                    len += ITEM_HEADER_LEN + piece.bytes.len();
-                }
-            }
-            p.len += len;
-            true
-        });
-        drop(store);
+        p
+    }
+
+    /// Advances every series to `now_ms`, encodes every `cur` and returns the
+    /// size of the v2 snapshot that `write_snapshot` then writes (waits for
+    /// the sealer to seal what is queued).
+    pub fn prepare_snapshot(&mut self, now_ms: f64) -> usize {
+        let mut p = self.prepare(now_ms);
+        p.lay_out(&self.sealer.store());
         let len = p.len;
         self.prepared = p;
         len
@@ -381,55 +463,7 @@ impl HistogramSet {
     /// must be exactly as long as it said, and frees what it prepared.
     pub fn write_snapshot(&mut self, out: &mut [u8]) {
         let p = take(&mut self.prepared);
-        let mut w = SnapshotWriter::new(
-            out,
-            self.math.digits,
-            self.math.highest,
-            p.now,
-            p.records.len() as u32,
-        );
-        let store = self.sealer.store();
-        let empty = Series::default();
-        for r in &p.records {
-            let (Some(hot), Some(Some(front))) =
-                (self.hot.get(r.id as usize), self.front.get(r.id as usize))
-            else {
-                continue;
-            };
-            let s = store.get(r.id).unwrap_or(&empty);
-            w.series(
-                r.id,
-                r.items,
-                front.sum(hot),
-                hot.min as f64,
-                hot.max as f64,
-            );
-            let life = s.lifetime();
-            if life.count > 0 {
-                w.item(
-                    MASK_LIFETIME,
-                    life.count,
-                    life.errors,
-                    life.entries,
-                    &life.bytes,
-                );
-            }
-            if r.cur_count > 0 {
-                w.item(
-                    MASK_LIFETIME | mask_of_open(0, hot.cur_index, &p.n),
-                    r.cur_count,
-                    hot.errors,
-                    r.cur_entries,
-                    &p.cur[r.cur_start..r.cur_end],
-                );
-            }
-            for (mask, piece) in s.pieces(&p.n) {
-                if mask != 0 && piece.count > 0 {
-                    w.piece(mask, piece);
-                }
-            }
-        }
-        debug_assert_eq!(w.len(), p.len);
+        p.write(&self.sealer.store(), out);
     }
 
     /// Advances every series to `now_ms` and returns a v2 snapshot.
@@ -438,6 +472,17 @@ impl HistogramSet {
         let mut out = vec![0; len];
         self.write_snapshot(&mut out);
         out
+    }
+
+    /// The snapshot at `now_ms`, written off this thread: advances every
+    /// series and encodes every `cur` here, then has the sealer thread write
+    /// the rest once it has sealed the slices queued before (so the bytes are
+    /// those `snapshot(now_ms)` would give now, whatever is recorded after).
+    /// Without a sealer thread it is written here.
+    pub fn snapshot_later(&mut self, now_ms: f64) -> Arc<Ticket> {
+        let p = self.prepare(now_ms);
+        self.sealer
+            .read(Box::new(move |store: &Store| p.into_bytes(store)))
     }
 
     pub fn reset(&mut self) {

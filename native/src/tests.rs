@@ -259,17 +259,31 @@ fn oracle_under_random_clocks(inline: bool) {
     }
 }
 
+/// A set with a sealer thread and one that seals inline, at 3 digits.
+fn threaded_and_inline() -> (HistogramSet, HistogramSet) {
+    let math = HdrMath::new(3, HOUR).unwrap();
+    (
+        HistogramSet::new(math, false),
+        HistogramSet::new(math, true),
+    )
+}
+
+/// Records 100 series over 50 slices: 49 full slices per series to seal.
+fn fill_50_slices(s: &mut HistogramSet, rng: &mut Rng) {
+    for k in 0..50 {
+        let ids: Vec<u32> = (0..5_000).map(|i| i % 100).collect();
+        let vals: Vec<f64> = (0..5_000).map(|_| rng.lognormal(3_000.0, 1.0)).collect();
+        s.record(&ids, &vals, &vec![0; 5_000], 5_000, k as f64 * 10_000.0);
+    }
+}
+
 /// Sealing on the sealer thread gives the same snapshots, byte for byte, as
 /// sealing on the recording thread, with carries (u16 and u64) in the slices
 /// it takes; the work runs on another thread; dropping a set with slices still
 /// queued is safe.
 #[test]
 fn sealing_off_thread_matches_sealing_inline() {
-    let math = HdrMath::new(3, HOUR).unwrap();
-    let (mut threaded, mut inline) = (
-        HistogramSet::new(math, false),
-        HistogramSet::new(math, true),
-    );
+    let (mut threaded, mut inline) = threaded_and_inline();
     let mut rng = Rng(17);
     let mut now = 5_000.0;
     let mut snapshots = 0;
@@ -308,13 +322,66 @@ fn sealing_off_thread_matches_sealing_inline() {
     assert_eq!(t.heap_bytes(), i.heap_bytes());
     drop((t, i));
     // slices queued, then the set dropped before they are sealed
-    let mut s = HistogramSet::new(math, false);
-    for k in 0..50 {
-        let ids: Vec<u32> = (0..5_000).map(|i| i % 100).collect();
-        let vals: Vec<f64> = (0..5_000).map(|_| rng.lognormal(3_000.0, 1.0)).collect();
-        s.record(&ids, &vals, &vec![0; 5_000], 5_000, k as f64 * 10_000.0);
-    }
+    let mut s = threaded_and_inline().0;
+    fill_50_slices(&mut s, &mut rng);
     drop(s);
+}
+
+/// A snapshot written later by the sealer thread has the bytes `snapshot`
+/// gives at its call, however much is recorded (and sealed) before it is
+/// written; tickets of an inline set are written at the call; a ticket of a
+/// set dropped with it queued fails instead of hanging.
+#[test]
+fn a_snapshot_written_later_is_the_state_at_its_call() {
+    use std::time::Duration;
+    let (mut threaded, mut inline) = threaded_and_inline();
+    let mut rng = Rng(23);
+    let mut now = 5_000.0;
+    let mut pending = Vec::new();
+    let mut compared = 0;
+    for step in 0..300 {
+        now += rng.below(30_000) as f64;
+        let n = 1 + rng.below(3_000) as usize;
+        let ids: Vec<u32> = (0..n).map(|_| rng.below(30) as u32).collect();
+        let vals: Vec<f64> = (0..n).map(|_| rng.lognormal(3_000.0, 1.0)).collect();
+        let flags: Vec<u8> = (0..n).map(|_| rng.below(3) as u8).collect();
+        threaded.record(&ids, &vals, &flags, n, now);
+        inline.record(&ids, &vals, &flags, n, now);
+        if step % 7 == 0 {
+            // redeemed a few batches later, after more slices were queued
+            let expected = inline.snapshot(now);
+            let from_inline = inline.snapshot_later(now);
+            assert_eq!(from_inline.wait(Duration::ZERO).as_ref(), Ok(&expected));
+            pending.push((step, threaded.snapshot_later(now), expected));
+        }
+        while pending.len() > 3 {
+            let (at, ticket, expected) = pending.remove(0);
+            assert_eq!(
+                ticket.wait(Duration::from_secs(30)),
+                Ok(expected),
+                "step {at}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 35);
+    // a ticket is redeemed once
+    let t = threaded.snapshot_later(now);
+    assert!(t.wait(Duration::from_secs(30)).is_ok());
+    assert!(t
+        .wait(Duration::ZERO)
+        .unwrap_err()
+        .contains("taken already"));
+    // the set dropped with a snapshot queued behind 50 slices: the ticket
+    // gets the bytes or an error, and the wait does not time out
+    let mut s = threaded_and_inline().0;
+    fill_50_slices(&mut s, &mut rng);
+    let t = s.snapshot_later(500_000.0);
+    drop(s);
+    match t.wait(Duration::from_secs(30)) {
+        Ok(bytes) => assert!(crate::snapshot::parse(&bytes).is_ok()),
+        Err(e) => assert!(e.contains("dropped before"), "{e}"),
+    }
 }
 
 /// A panic on the sealer thread, with the store locked (poisoning it), loses

@@ -12,6 +12,8 @@ interface NativeBinding {
     decode(base64: string): Histogram;
   };
   summarizeSnapshot(snapshot: Uint8Array, percentiles: number[], windowPercentiles: number[], includeHistogram: boolean): SeriesSummary[];
+  summarizeSnapshotTicket(ticket: number, percentiles: number[], windowPercentiles: number[], includeHistogram: boolean): SeriesSummary[];
+  releaseSnapshotTicket(ticket: number): boolean;
 }
 
 const NATIVE_HINT =
@@ -46,7 +48,11 @@ export const jsBackend: Backend = {
   createSet: (options) => new JsHistogramSet(options),
   createHistogram: (digits, highest) => JsHistogram.create(digits, highest),
   decodeHistogram: (base64) => JsHistogram.decode(base64),
-  summarize: summarizeSnapshotJs,
+  summarize: (snapshot, percentiles, windowPercentiles, includeHistogram) => {
+    if (!(snapshot instanceof Uint8Array)) throw new Error('spanmeter: the JS back end has no snapshot tickets; pass the snapshot bytes');
+    return summarizeSnapshotJs(snapshot, percentiles, windowPercentiles, includeHistogram);
+  },
+  releaseSnapshot: () => undefined,
 };
 
 function nativeBackend(binding: NativeBinding): Backend {
@@ -63,7 +69,12 @@ function nativeBackend(binding: NativeBinding): Backend {
       }
     },
     summarize: (snapshot, percentiles, windowPercentiles, includeHistogram) =>
-      binding.summarizeSnapshot(toBuffer(snapshot), percentiles, windowPercentiles, includeHistogram),
+      snapshot instanceof Uint8Array
+        ? binding.summarizeSnapshot(toBuffer(snapshot), percentiles, windowPercentiles, includeHistogram)
+        : binding.summarizeSnapshotTicket(snapshot.ticket, percentiles, windowPercentiles, includeHistogram),
+    releaseSnapshot: (snapshot) => {
+      if (!(snapshot instanceof Uint8Array)) binding.releaseSnapshotTicket(snapshot.ticket);
+    },
   };
 }
 

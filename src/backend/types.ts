@@ -1,4 +1,5 @@
 /** The interface both histogram back ends (Rust and JS) implement. See docs/internals.md. */
+import type { SnapshotSource } from './snapshot-source';
 
 export type BackendKind = 'native' | 'js';
 
@@ -18,6 +19,14 @@ export interface HistogramSet {
   record(seriesIds: Uint32Array, durationsUs: Float64Array, flags: Uint8Array, len: number, nowMs: number): void;
   /** A v2 snapshot of every series at `nowMs` (docs/internals.md), for a worker to summarize. */
   snapshot(nowMs: number): Uint8Array;
+  /**
+   * Native only: `snapshot(nowMs)` with the copying off the event loop. The set's
+   * sealer thread writes it behind the slices queued before the call (so it is
+   * the state at the call); the returned ticket is redeemed once, by
+   * `Backend.summarize({ ticket })` in any thread of the process (which waits for
+   * the bytes), or given up with `Backend.releaseSnapshot`.
+   */
+  snapshotTicket?(nowMs: number): number;
   reset(): void;
   readonly seriesCount: number;
   readonly invalidCount: number;
@@ -83,7 +92,7 @@ export interface SeriesSummary {
 }
 
 export type SummarizeFn = (
-  snapshot: Uint8Array,
+  snapshot: SnapshotSource,
   percentiles: number[],
   windowPercentiles: number[],
   includeHistogram: boolean,
@@ -95,7 +104,10 @@ export interface Backend {
   createSet(options: HistogramSetOptions): HistogramSet;
   createHistogram(significantDigits: number, highestTrackableUs: number): Histogram;
   decodeHistogram(base64: string): Histogram;
+  /** Summarizes snapshot bytes, or redeems a native ticket (blocking until it is written: call it on a worker). */
   summarize: SummarizeFn;
+  /** Gives up a ticket that will not be summarized (nothing for bytes). */
+  releaseSnapshot(snapshot: SnapshotSource): void;
 }
 
 /** Window names in snapshot order. */

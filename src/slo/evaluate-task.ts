@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { evaluateRule } from '../alerts/rules';
 import { loadBackend } from '../backend/load';
+import type { SnapshotSource } from '../backend/snapshot-source';
 import type { BackendKind } from '../backend/types';
 import type { SloStatus } from '../report';
 import { burnRate } from './burn-rate';
@@ -29,7 +30,7 @@ export interface EvaluateTask {
   /** Also build the SLO statuses of a report. */
   detail: boolean;
   /** A histogram-set snapshot to summarize for the trends. */
-  trend?: { backend: BackendKind; snapshot: Uint8Array };
+  trend?: { backend: BackendKind; snapshot: SnapshotSource };
 }
 
 export interface EvaluateResult {
@@ -107,7 +108,7 @@ function sumSlo(slo: PlanSlo, counters: Float64Array, nowMs: number): (w: number
   };
 }
 
-function summarizeTrend(kind: BackendKind, snapshot: Uint8Array): Float64Array {
+function summarizeTrend(kind: BackendKind, snapshot: SnapshotSource): Float64Array {
   const summaries = loadBackend(kind).summarize(snapshot, [], [50, 99], false);
   const out = new Float64Array(summaries.length * TREND_STRIDE);
   summaries.forEach((s, i) => {

@@ -16,6 +16,7 @@ import { AlertCatalog } from '../alerts/catalog';
 import { AlertEngine } from '../alerts/engine';
 import { compileRules } from '../alerts/rules';
 import { FIRING, PENDING } from '../alerts/state-machine';
+import { snapshotForWorker, transferListOf, type SnapshotSource } from '../backend/snapshot-source';
 import type { HistogramSet } from '../backend/types';
 import type { SpanMeterConfig } from '../config/sections';
 import type { ProcessorExtension } from '../extension';
@@ -169,19 +170,22 @@ export class SloExtension implements ProcessorExtension {
     const nowMs = this.context.clock();
     let result: EvaluateResult;
     let loopMs: number;
+    let trendSnapshot: SnapshotSource | undefined;
     try {
       this.ingest.commit(nowMs);
       let transferList: TransferListItem[] | undefined;
       const task = this.task(nowMs, false);
       if (this.samples !== undefined && this.options.set !== undefined && this.samples.due(nowMs)) {
-        const snapshot = this.options.set.snapshot(nowMs);
-        task.trend = { backend: this.context.backend.kind, snapshot };
-        transferList = transferable(snapshot);
+        trendSnapshot = snapshotForWorker(this.options.set, nowMs);
+        task.trend = { backend: this.context.backend.kind, snapshot: trendSnapshot };
+        transferList = transferListOf(trendSnapshot);
       }
       const pending = this.context.pool.run<EvaluateResult>(task, { name: 'evaluate', transferList });
       loopMs = performance.now() - started;
       result = await pending;
     } catch (error) {
+      // a ticket the worker did not redeem (releasing a redeemed one does nothing)
+      if (trendSnapshot !== undefined) this.context.backend.releaseSnapshot(trendSnapshot);
       this.evaluation.failures++;
       this.evaluation.lastError = (error as Error).message;
       throw error;
@@ -262,12 +266,6 @@ export class SloExtension implements ProcessorExtension {
       });
     }
   }
-}
-
-function transferable(bytes: Uint8Array): TransferListItem[] | undefined {
-  const buffer = bytes.buffer;
-  if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength) return [buffer];
-  return undefined;
 }
 
 /** The extension when the configuration asks for any of its parts. */

@@ -3,6 +3,7 @@
  * the event loop. It loads the same back end the processor used.
  */
 import { loadBackend } from '../backend/load';
+import type { SnapshotSource } from '../backend/snapshot-source';
 import type { BackendKind } from '../backend/types';
 import type { OperationStats } from '../report';
 import type { SeriesKey } from '../series-table';
@@ -13,7 +14,7 @@ export { evaluate } from '../slo/evaluate-task';
 
 export interface SummarizeTask {
   backend: BackendKind;
-  snapshot: Uint8Array;
+  snapshot: SnapshotSource;
   keys: readonly SeriesKey[];
 }
 

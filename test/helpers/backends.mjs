@@ -11,6 +11,13 @@ export const BACKENDS = ['native', 'js'];
 
 /** Registers `fn` as one test per back end: `title [native]`, `title [js]`. */
 export function eachBackend(title, fn) {
+  register(test, title, fn);
+}
+
+/** `eachBackend` for tests that must not share their file's process with concurrent tests (they run first, one at a time). */
+eachBackend.serial = (title, fn) => register(test.serial, title, fn);
+
+function register(test, title, fn) {
   for (const backend of BACKENDS) {
     const name = `${title} [${backend}]`;
     if (backend === 'native' && !info.nativeAvailable) {

@@ -1,0 +1,24 @@
+/**
+ * How a histogram-set snapshot reaches a worker thread. The native set writes
+ * it off the event loop and hands out a ticket, which the worker redeems in
+ * the addon (waiting for the bytes and summarizing them where they are); the
+ * JS set writes the bytes on the event loop, and they are transferred.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { HistogramSet } from './types';
+
+/** A snapshot on its way to a worker: its bytes, or a native ticket (docs/internals.md, "Snapshots off the event loop"). */
+export type SnapshotSource = Uint8Array | { readonly ticket: number };
+
+/** The snapshot of `set` at `nowMs`, for a worker: a ticket where the set writes it off the event loop, else the bytes. */
+export function snapshotForWorker(set: HistogramSet, nowMs: number): SnapshotSource {
+  return set.snapshotTicket !== undefined ? { ticket: set.snapshotTicket(nowMs) } : set.snapshot(nowMs);
+}
+
+/** What to transfer (not copy) with a task that carries `source`: the bytes' whole ArrayBuffer, when it is theirs alone. */
+export function transferListOf(source: SnapshotSource): TransferListItem[] | undefined {
+  if (!(source instanceof Uint8Array)) return undefined;
+  const buffer = source.buffer;
+  if (buffer instanceof ArrayBuffer && source.byteOffset === 0 && source.byteLength === buffer.byteLength) return [buffer];
+  return undefined;
+}
