@@ -271,7 +271,7 @@ impl Series {
     }
 
     /// Pushes a sealed slice of `level` into its ring (dropping entries with
-    /// index <= its index - keep) and merges it into the next accumulator,
+    /// index <= its index + 1 - keep) and merges it into the next accumulator,
     /// sealing that one first when it holds another index; a sealed acc3
     /// (level 3) is merged into the sealed lifetime instead.
     fn seal(&mut self, level: usize, piece: Piece) {
@@ -289,8 +289,11 @@ impl Series {
             }
             self.acc[up].merge_from(&piece);
         }
+        // the piece open after it (cur, or the accumulator) has a later
+        // index, so a window at or after its time ends at least one slice
+        // later: keep - 1 entries can be in one
         let ring = &mut self.rings[level];
-        let oldest_useful = piece.index - RING_KEEP[level];
+        let oldest_useful = piece.index + 1 - RING_KEEP[level];
         ring.push_back(piece);
         while ring.front().is_some_and(|p| p.index <= oldest_useful) {
             ring.pop_front();

@@ -63,7 +63,9 @@ export class Series {
   private seal(level: number, slice: CompactSlice): number {
     const ring = this.rings[level];
     ring.push(slice);
-    const oldestUseful = slice.sliceIndex - RING_KEEP[level];
+    // the piece open after it (cur, or the accumulator) has a later index, so
+    // this slice's window ends at least one slice later: keep - 1 entries do
+    const oldestUseful = slice.sliceIndex + 1 - RING_KEEP[level];
     while (ring.length > 0 && ring[0].sliceIndex <= oldestUseful) ring.shift();
     const up = level + 1;
     if (up >= LEVELS) {
