@@ -24,9 +24,9 @@ const HOURS = 2;
  * and the native one with `sealInline`; the native set's own sealer thread
  * otherwise, whose time per slice is reported too.
  */
-function load(backend, series, perSlice, hours, { timed = false, quick = false, sealInline = false } = {}) {
+function load(backend, series, perSlice, hours, { timed = false, quick = false, sealInline = false, sigma = 1 } = {}) {
   const set = backend.createSet({ significantDigits: 3, highestTrackableUs: HIGHEST, sealInline });
-  const draw = lognormalUs(5);
+  const draw = lognormalUs(5, 20_000, sigma);
   const n = series * perSlice;
   const ids = new Uint32Array(n);
   const durations = new Float64Array(n);
@@ -109,10 +109,14 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     const heavySeries = 20;
     const heavyRun = load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { timed: true, quick });
     const heavy = heavyRun.bytes;
+    // narrower latency distributions fill fewer buckets
+    const [heavyHalf, heavyQuarter] = [0.5, 0.25].map((sigma) => load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { quick, sigma }).bytes);
     const light = load(backend, 200, 10, HOURS).bytes;
     const idle = load(backend, 200, 1, 0.01).bytes;
     figures[kind] = {
       heavy,
+      heavySigma05: heavyHalf,
+      heavySigma025: heavyQuarter,
       light,
       idle,
       heavyStats: {
@@ -144,7 +148,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       figures[kind].sealingStepsMs = heavyRun.steps;
       log(`  js: opening a slice costs the event loop ${fmt(heavyRun.rotation['10 s'], 1)} µs per heavy series; sealing then takes ${fmt(heavyRun.sealerUsPerSlice, 0)} µs per slice in the following batches, a step of ${fmt(heavyRun.steps.p50, 2)} ms median, ${fmt(heavyRun.steps.p99, 2)} ms p99 per batch`);
     }
-    rows.push([kind, `${fmt(heavy / 1024)} KiB`, `${fmt(light / 1024)} KiB`, `${fmt(idle / 1024)} KiB`]);
+    rows.push([kind, `${fmt(heavy / 1024)} KiB`, `${fmt(heavyHalf / 1024)} KiB`, `${fmt(heavyQuarter / 1024)} KiB`, `${fmt(light / 1024)} KiB`, `${fmt(idle / 1024)} KiB`]);
     const us = (v) => (v === undefined ? '—' : `${fmt(v)} µs`);
     statsRows.push([
       kind,
@@ -155,7 +159,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       us(heavyRun.boundary.ticket),
       `${fmt(heavyRun.summarizeUs, 0)} µs`,
     ]);
-    log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB, light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
+    log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB (σ 0.5: ${fmt(heavyHalf / 1024)}, σ 0.25: ${fmt(heavyQuarter / 1024)}), light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
     log(
       `  ${kind}: stats() of a heavy series: snapshot ${us(heavyRun.snapshotUs)} (ticket ${us(heavyRun.ticketUs)}), right after a boundary ${us(heavyRun.boundary.sync)} (ticket ${us(heavyRun.boundary.ticket)}), summary ${fmt(heavyRun.summarizeUs, 0)} µs`,
     );
@@ -163,10 +167,10 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
   const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
   const refBytes = reference.estimatedFootprintInBytes;
   const markdown = [
-    'Bytes per series (lifetime histogram, current slice, and the sealed slices of the 1m, 5m, 15m and 1h windows), as each back end accounts for its heap, after two hours of traffic (the rings of every window full); 3 significant digits, 1 µs to 1 h.',
+    'Bytes per series (lifetime histogram, current slice, and the sealed slices of the 1m, 5m, 15m and 1h windows), as each back end accounts for its heap, after two hours of traffic (the rings of every window full); 3 significant digits, 1 µs to 1 h. Latencies are lognormal around a 20 ms median: σ = 1 puts p99 at 10× the median, σ = 0.5 at 3.2×, σ = 0.25 at 1.8×; the wider the spread, the more buckets a slice fills.',
     '',
     table(
-      ['back end', `heavy: ${quick ? '1,000' : '10,000'} spans per 10 s, lognormal`, 'light: 10 spans per 10 s', 'one span in 36 s'],
+      ['back end', `heavy: ${quick ? '1,000' : '10,000'} spans per 10 s, lognormal σ = 1`, 'heavy, σ = 0.5', 'heavy, σ = 0.25', 'light: 10 spans per 10 s, σ = 1', 'one span in 36 s'],
       rows,
     ),
     '',

@@ -2,7 +2,7 @@
 //! (docs/internals.md, "Snapshot format").
 
 use crate::hdr_math::{HdrMath, MAX_SAFE};
-use crate::sparse::{read_varint, Piece, SparseIter};
+use crate::sparse::{read_entry, Piece, SparseIter};
 
 pub const MAGIC: u32 = 0x3153_4d53; // "SMS1"
 pub const VERSION: u16 = 2;
@@ -274,20 +274,11 @@ pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
             }
             let mut pos = 0usize;
             let mut prev: i64 = -1;
+            let mut prev_count: u64 = 0;
             let mut total: u64 = 0;
             for _ in 0..entry_count {
                 let at = body_at + pos;
-                // an even v: the next index, count v >> 1; an odd v: the
-                // index (v >> 1) + 2 past the previous one, then its count
-                let Some(v) = read_varint(body, &mut pos) else {
-                    return r.err(at, "bad or truncated entry varint");
-                };
-                let (step, c) = if v & 1 == 0 {
-                    (1, Some(v >> 1))
-                } else {
-                    ((v >> 1).saturating_add(2), read_varint(body, &mut pos))
-                };
-                let Some(c) = c else {
+                let Some((step, c)) = read_entry(body, &mut pos, prev_count) else {
                     return r.err(at, "bad or truncated entry varint");
                 };
                 let index = ((prev + 1) as u64).saturating_add(step - 1);
@@ -295,13 +286,13 @@ pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
                     return r.err(at, format!("entry index {index} >= countsLen {counts_len}"));
                 }
                 if c == 0 {
-                    return r.err(at, "entry count 0");
+                    return r.err(at, "entry count 0 (or a delta to none)");
                 }
                 total = match total.checked_add(c) {
                     Some(t) => t,
                     None => return r.err(at, "entry counts overflow"),
                 };
-                prev = index as i64;
+                (prev, prev_count) = (index as i64, c);
             }
             if pos != byte_len {
                 return r.err(

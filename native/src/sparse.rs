@@ -1,12 +1,16 @@
 //! Sparse sorted `(index, count)` lists, stored in the snapshot's entry
-//! encoding (version 2): indices ascending, counts > 0, `previous` the
-//! previous entry's index (-1 before the first). An entry at `previous + 1`
-//! is one unsigned LEB128 varint `count << 1`; any other entry is the varint
-//! `((index - previous - 2) << 1) | 1`, then the varint `count`.
+//! encoding (version 2): indices ascending, counts > 0, `p` and `q` the
+//! previous entry's index and count (-1 and 0 before the first). An entry at
+//! `p + 1` is one unsigned LEB128 varint `z << 1`, `z` being its count, or,
+//! when `64 <= q < 2^50`, the zigzag of `count - q`; any other entry is the
+//! varint `((index - p - 2) << 1) | 1`, then the varint `count`.
 //!
-//! Why: a busy histogram is mostly runs of adjacent buckets with small
-//! counts, so most entries take one byte instead of the two of an
-//! `(indexDelta, count)` pair (38% less memory per busy series).
+//! Why: a busy histogram is mostly runs of adjacent buckets. Where counts are
+//! small (a 10 s slice) an entry takes one byte instead of the two of an
+//! `(indexDelta, count)` pair; where they are large (an hour) neighbours
+//! differ much less than they count. Together, half the memory of a busy
+//! series. (The delta's bounds keep every varint below 2^55 and exact in the
+//! JS back end's doubles.)
 
 use std::mem::size_of;
 
@@ -59,6 +63,7 @@ pub struct SparseWriter {
     pub entries: u32,
     pub total: u64,
     prev: i64,
+    prev_count: u64,
 }
 
 impl SparseWriter {
@@ -68,6 +73,7 @@ impl SparseWriter {
             entries: 0,
             total: 0,
             prev: -1,
+            prev_count: 0,
         }
     }
 
@@ -82,6 +88,7 @@ impl SparseWriter {
             entries: 0,
             total: 0,
             prev: -1,
+            prev_count: 0,
         }
     }
 
@@ -91,10 +98,11 @@ impl SparseWriter {
         debug_assert!(index as i64 > self.prev && count > 0);
         let gap = (index as i64 - self.prev - 1) as u64;
         let mut entry = [0u8; MAX_ENTRY_BYTES + 4];
-        let len = put_entry(&mut entry, 0, gap, count);
+        let len = put_entry(&mut entry, 0, gap, count, self.prev_count);
         self.buf
             .extend_from_slice(&entry[..len.min(MAX_ENTRY_BYTES)]);
         self.prev = index as i64;
+        self.prev_count = count;
         self.entries += 1;
         self.total = self.total.saturating_add(count);
     }
@@ -110,7 +118,7 @@ impl SparseWriter {
         const TOP2: u64 = 0xc0c0_c0c0_c0c0_c0c0;
         let out = &mut scratch.0;
         let mut len = 0;
-        let mut prev = self.prev;
+        let (mut prev, mut prev_count) = (self.prev, self.prev_count);
         let mut entries = 0u32;
         let mut total = 0u64;
         for (w, chunk) in lo.chunks_exact(8).enumerate() {
@@ -121,9 +129,14 @@ impl SparseWriter {
             }
             let gap = (first - prev - 1) as u64;
             // no zero byte, every byte below 64, and the first entry at most
-            // 64 past the previous one: the last seven entries are one byte
-            // each, `count << 1` (each byte doubled: no bit crosses a byte)
-            if word.wrapping_sub(LOW) & !word & HIGH == 0 && word & TOP2 == 0 && gap <= 0x40 {
+            // 64 past the previous one (and, adjacent, after a count below
+            // 64): the last seven entries are one byte each, `count << 1`
+            // (each byte doubled: no bit crosses a byte)
+            if word.wrapping_sub(LOW) & !word & HIGH == 0
+                && word & TOP2 == 0
+                && gap <= 0x40
+                && (gap > 0 || prev_count < 0x40)
+            {
                 let doubled = word << 1;
                 let (bytes, n) = if gap == 0 {
                     (doubled as u128, 8)
@@ -138,6 +151,7 @@ impl SparseWriter {
                 }
                 len += n;
                 prev = first + 7;
+                prev_count = word >> 56;
                 entries += 8;
                 // sum of the eight bytes: pairwise into 16-bit lanes, then across
                 let s = (word & 0x00ff_00ff_00ff_00ff) + ((word >> 8) & 0x00ff_00ff_00ff_00ff);
@@ -151,19 +165,27 @@ impl SparseWriter {
                 let c = chunk[j] as u64;
                 let index = first + j as i64;
                 let gap = (index - prev - 1) as u64;
-                prev = index;
+                len = put_entry(out, len, gap, c, prev_count);
+                (prev, prev_count) = (index, c);
                 entries += 1;
                 total += c;
-                len = put_entry(out, len, gap, c);
             }
         }
-        self.append_page(&out[..len.min(out.len())], prev, entries, total);
+        self.append_page(&out[..len.min(out.len())], prev, prev_count, entries, total);
     }
 
     /// Appends a page's encoded entries and their totals.
-    fn append_page(&mut self, encoded: &[u8], prev: i64, entries: u32, total: u64) {
+    fn append_page(
+        &mut self,
+        encoded: &[u8],
+        prev: i64,
+        prev_count: u64,
+        entries: u32,
+        total: u64,
+    ) {
         self.buf.extend_from_slice(encoded);
         self.prev = prev;
+        self.prev_count = prev_count;
         self.entries += entries;
         self.total = self.total.saturating_add(total);
     }
@@ -188,7 +210,8 @@ impl SparseWriter {
             mask |= (bits as u128) << (8 * w);
         }
         let out = &mut scratch.0;
-        let (mut len, mut prev, mut entries, mut total) = (0, self.prev, 0u32, 0u64);
+        let (mut len, mut prev, mut prev_count) = (0, self.prev, self.prev_count);
+        let (mut entries, mut total) = (0u32, 0u64);
         for half in 0..2 {
             let mut bits = (mask >> (64 * half)) as u64;
             while bits != 0 {
@@ -196,13 +219,13 @@ impl SparseWriter {
                 bits &= bits - 1;
                 let c = (carries[o].into() << 8) + lo[o] as u64;
                 let index = (base + o) as i64;
-                len = put_entry(out, len, (index - prev - 1) as u64, c);
-                prev = index;
+                len = put_entry(out, len, (index - prev - 1) as u64, c, prev_count);
+                (prev, prev_count) = (index, c);
                 entries += 1;
                 total = total.saturating_add(c);
             }
         }
-        self.append_page(&out[..len.min(out.len())], prev, entries, total);
+        self.append_page(&out[..len.min(out.len())], prev, prev_count, entries, total);
     }
 }
 
@@ -226,18 +249,60 @@ impl Default for PageScratch {
     }
 }
 
-/// Writes the entry with `gap` indices between it and the previous one and
-/// `count` at `out[at..]`, returns its end (writes nothing past the end of
-/// `out`). An adjacent entry with a count below 8192 (almost every entry)
-/// takes one 2-byte store. Counts are below 2^63 (a valid snapshot's are
-/// below 2^53); larger ones are written as 2^63 - 1.
+/// Counts at most this (2^61 - 1; a valid snapshot's are below 2^53): so
+/// that `z << 1` fits in a u64.
+const MAX_COUNT: u64 = (1 << 61) - 1;
+
+/// Adjacent entries after a count in `DELTA_FROM..DELTA_BELOW` store the
+/// zigzag of their difference to it.
+const DELTA_FROM: u64 = 64;
+const DELTA_BELOW: u64 = 1 << 50;
+
+/// The `z` of an adjacent entry with `count` after `prev_count`.
 #[inline(always)]
-fn put_entry(out: &mut [u8], at: usize, gap: u64, count: u64) -> usize {
-    let count = count.min(u64::MAX >> 1);
+fn adjacent_z(count: u64, prev_count: u64) -> u64 {
+    if (DELTA_FROM..DELTA_BELOW).contains(&prev_count) {
+        // zigzag: 2d for d >= 0, -2d - 1 below
+        if count >= prev_count {
+            (count - prev_count) << 1
+        } else {
+            ((prev_count - count) << 1) - 1
+        }
+    } else {
+        count
+    }
+}
+
+/// The count of an adjacent entry with `z` after `prev_count` (0, invalid,
+/// when a delta leaves 1..=MAX_COUNT).
+#[inline(always)]
+fn adjacent_count(z: u64, prev_count: u64) -> u64 {
+    if (DELTA_FROM..DELTA_BELOW).contains(&prev_count) {
+        let half = z >> 1;
+        let c = if z & 1 == 0 {
+            prev_count.checked_add(half)
+        } else {
+            prev_count.checked_sub(half + 1)
+        };
+        c.filter(|&c| c <= MAX_COUNT).unwrap_or(0)
+    } else {
+        z
+    }
+}
+
+/// Writes the entry with `gap` indices between it and the previous one (whose
+/// count was `prev_count`) and `count` at `out[at..]`, returns its end
+/// (writes nothing past the end of `out`). An adjacent entry whose `z` is
+/// below 8192 (almost every entry) takes one 2-byte store. Counts above
+/// `MAX_COUNT` are written as `MAX_COUNT`.
+#[inline(always)]
+fn put_entry(out: &mut [u8], at: usize, gap: u64, count: u64, prev_count: u64) -> usize {
+    let count = count.min(MAX_COUNT);
     if gap == 0 {
-        if count < 0x2000 {
-            // v = count << 1 < 2^14: [v] or [(v & 0x7f) | 0x80, v >> 7]
-            let v = (count << 1) as u16;
+        let z = adjacent_z(count, prev_count.min(MAX_COUNT));
+        if z < 0x2000 {
+            // v = z << 1 < 2^14: [v] or [(v & 0x7f) | 0x80, v >> 7]
+            let v = (z << 1) as u16;
             let long = (v >> 7 != 0) as u16;
             let bytes = if long != 0 {
                 (v & 0x7f) | 0x80 | ((v >> 7) << 8)
@@ -249,10 +314,23 @@ fn put_entry(out: &mut [u8], at: usize, gap: u64, count: u64) -> usize {
             }
             return at + 1 + long as usize;
         }
-        return put_varint(out, at, count << 1);
+        return put_varint(out, at, z << 1);
     }
     let at = put_varint(out, at, ((gap - 1) << 1) | 1);
     put_varint(out, at, count)
+}
+
+/// Reads the entry at `*pos` after one with count `prev_count`: how many
+/// indices past the previous one it is (1 when adjacent), and its count (0
+/// when a delta gives no valid count). None: bytes end or a bad varint.
+#[inline(always)]
+pub fn read_entry(buf: &[u8], pos: &mut usize, prev_count: u64) -> Option<(u64, u64)> {
+    let v = read_varint(buf, pos)?;
+    if v & 1 == 0 {
+        Some((1, adjacent_count(v >> 1, prev_count)))
+    } else {
+        Some(((v >> 1).saturating_add(2), read_varint(buf, pos)?))
+    }
 }
 
 /// Writes `v` as LEB128 at `out[at..]`, returns the end (writes nothing past
@@ -277,6 +355,7 @@ pub struct SparseIter<'a> {
     buf: &'a [u8],
     pos: usize,
     prev: i64,
+    prev_count: u64,
 }
 
 impl<'a> SparseIter<'a> {
@@ -285,6 +364,7 @@ impl<'a> SparseIter<'a> {
             buf,
             pos: 0,
             prev: -1,
+            prev_count: 0,
         }
     }
 }
@@ -293,16 +373,9 @@ impl Iterator for SparseIter<'_> {
     type Item = (usize, u64);
     #[inline]
     fn next(&mut self) -> Option<(usize, u64)> {
-        let v = read_varint(self.buf, &mut self.pos)?;
-        let (step, c) = if v & 1 == 0 {
-            (1, v >> 1)
-        } else {
-            (
-                (v >> 1).saturating_add(2),
-                read_varint(self.buf, &mut self.pos)?,
-            )
-        };
+        let (step, c) = read_entry(self.buf, &mut self.pos, self.prev_count)?;
         self.prev = self.prev.saturating_add(step.min(i64::MAX as u64) as i64);
+        self.prev_count = c;
         Some((self.prev as usize, c))
     }
 }
@@ -362,28 +435,34 @@ impl Piece {
 }
 
 /// Merges two encoded lists (sums counts of equal indices). Returns the new
-/// encoding, with no spare capacity, and its entry count. The result is no
-/// longer than both inputs together: merging only shortens deltas, and two
-/// entries with one index become one.
+/// encoding, with no spare capacity, and its entry count. The result is
+/// about as long as the inputs together or shorter (merging shortens gaps,
+/// and two entries with one index become one), but a count's delta to a new
+/// neighbour can take more bytes than to its old one: the buffer grows when
+/// an entry might not fit.
 pub fn merge_bytes(a: &[u8], b: &[u8]) -> (Vec<u8>, u32) {
-    let mut out = vec![0u8; a.len() + b.len() + 16];
+    let mut out = vec![0u8; a.len() + b.len() + 2 * MAX_ENTRY_BYTES];
     let (mut pa, mut pb) = (0, 0);
-    let (mut ia, mut ca) = next_entry(a, &mut pa, NONE);
-    let (mut ib, mut cb) = next_entry(b, &mut pb, NONE);
-    let (mut len, mut prev, mut entries) = (0, NONE, 0u32);
+    let (mut ia, mut ca) = next_entry(a, &mut pa, NONE, 0);
+    let (mut ib, mut cb) = next_entry(b, &mut pb, NONE, 0);
+    let (mut len, mut prev, mut prev_count, mut entries) = (0, NONE, 0u64, 0u32);
     while ia != END || ib != END {
         let index = ia.min(ib);
         let mut c = 0u64;
         if ia == index {
             c = c.saturating_add(ca);
-            (ia, ca) = next_entry(a, &mut pa, ia);
+            (ia, ca) = next_entry(a, &mut pa, ia, ca);
         }
         if ib == index {
             c = c.saturating_add(cb);
-            (ib, cb) = next_entry(b, &mut pb, ib);
+            (ib, cb) = next_entry(b, &mut pb, ib, cb);
         }
-        len = put_entry(&mut out, len, index.wrapping_sub(prev).wrapping_sub(1), c);
-        prev = index;
+        if len + MAX_ENTRY_BYTES + 4 > out.len() {
+            out.resize(out.len() * 2, 0);
+        }
+        let gap = index.wrapping_sub(prev).wrapping_sub(1);
+        len = put_entry(&mut out, len, gap, c, prev_count);
+        (prev, prev_count) = (index, c);
         entries += 1;
     }
     out.truncate(len);
@@ -397,20 +476,12 @@ const NONE: u64 = u64::MAX;
 const END: u64 = u64::MAX - 1;
 
 /// The entry of `buf` at `*pos` (trusted, self-written encoding), after the
-/// one with index `prev`: (index, count), or (END, 0) at the end.
+/// one with index `prev` and count `prev_count`: (index, count), or (END, 0)
+/// at the end.
 #[inline(always)]
-fn next_entry(buf: &[u8], pos: &mut usize, prev: u64) -> (u64, u64) {
-    let Some(v) = read_varint(buf, pos) else {
-        return (END, 0);
-    };
-    if v & 1 == 0 {
-        return (prev.wrapping_add(1).min(END - 1), v >> 1);
-    }
-    match read_varint(buf, pos) {
-        Some(count) => (
-            prev.wrapping_add(2).wrapping_add(v >> 1).min(END - 1),
-            count,
-        ),
+fn next_entry(buf: &[u8], pos: &mut usize, prev: u64, prev_count: u64) -> (u64, u64) {
+    match read_entry(buf, pos, prev_count) {
+        Some((step, count)) => (prev.wrapping_add(step).min(END - 1), count),
         None => (END, 0),
     }
 }
@@ -457,14 +528,31 @@ mod tests {
     fn encoding_matches_the_documented_form() {
         // indices 0, 1 adjacent: count << 1; 5 (3 after 1): (3 - 1) << 1 | 1
         // then 1; 300 (294 after 5): 293 << 1 | 1 = 587 = [0xcb, 0x04], then
-        // 200 = [0xc8, 0x01]; 301 adjacent, 64 << 1 = 128 = [0x80, 0x01]
-        assert_eq!(
-            enc(&[(0, 1), (1, 2), (5, 1), (300, 200), (301, 64)]),
-            vec![2, 4, 5, 1, 0xcb, 0x04, 0xc8, 0x01, 0x80, 0x01]
-        );
-        let v: Vec<_> =
-            SparseIter::new(&enc(&[(0, 1), (1, 2), (5, 1), (300, 200), (301, 64)])).collect();
-        assert_eq!(v, vec![(0, 1), (1, 2), (5, 1), (300, 200), (301, 64)]);
+        // 200 = [0xc8, 0x01]; 301 adjacent after a count >= 64: the zigzag of
+        // 64 - 200 = -136 is 271, << 1 = 542 = [0x9e, 0x04]; 302 after 64:
+        // zigzag of 70 - 64 is 12, << 1 = 24; 303 after 70: 2^50 - 70, zigzag
+        // 2^51 - 140, << 1 = 2^52 - 280 (eight bytes); 304 after 2^50: the
+        // count itself, 7 << 1 = 14
+        let entries = [
+            (0, 1),
+            (1, 2),
+            (5, 1),
+            (300, 200),
+            (301, 64),
+            (302, 70),
+            (303, 1 << 50),
+            (304, 7),
+        ];
+        let mut want = vec![2, 4, 5, 1, 0xcb, 0x04, 0xc8, 0x01, 0x9e, 0x04, 24];
+        let mut v: u64 = (1 << 52) - 280;
+        while v >= 0x80 {
+            want.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        want.extend([v as u8, 14]);
+        assert_eq!(enc(&entries), want);
+        let back: Vec<_> = SparseIter::new(&enc(&entries)).collect();
+        assert_eq!(back, entries.to_vec());
     }
 
     #[test]
@@ -523,18 +611,18 @@ mod tests {
         // a previous entry at 127 - gap, then eight counts from 128: the dense
         // path takes gaps up to 64 and counts up to 63
         for gap in 0..=127usize {
-            for count in [1u8, 63, 64] {
+            for (count, before) in [(1u8, 1u64), (63, 1), (64, 1), (5, 63), (5, 64), (63, 1000)] {
                 let mut page = [0u8; 128];
                 page[..8].fill(count);
                 let mut a = SparseWriter::new();
                 let mut b = SparseWriter::new();
-                a.push(127 - gap, 1);
-                b.push(127 - gap, 1);
+                a.push(127 - gap, before);
+                b.push(127 - gap, before);
                 a.push_page(128, &page, &mut PageScratch::default());
                 for i in 0..8 {
                     b.push(128 + i, count as u64);
                 }
-                assert_eq!(a.buf, b.buf, "gap {gap} count {count}");
+                assert_eq!(a.buf, b.buf, "gap {gap} count {count} after {before}");
                 assert_eq!((a.entries, a.total, a.prev), (b.entries, b.total, b.prev));
                 let back: Vec<_> = SparseIter::new(&a.buf).collect();
                 assert_eq!(back.len(), 9);
@@ -544,6 +632,75 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Merges of random lists, with counts from 1 to 2^52, equal the sum
+    /// of their entries; lists whose merge takes more bytes than both
+    /// (small deltas that become large) grow the buffer.
+    #[test]
+    fn random_merges_sum_their_entries() {
+        use std::collections::BTreeMap;
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..300 {
+            let mut lists: [BTreeMap<usize, u64>; 2] = Default::default();
+            for list in lists.iter_mut() {
+                let mut i = rnd(5) as usize;
+                for _ in 0..rnd(400) {
+                    let c = match rnd(4) {
+                        0 => 1 + rnd(63),
+                        1 => 60 + rnd(10),
+                        2 => 1 + rnd(100_000),
+                        _ => 1 + rnd(1 << 52),
+                    };
+                    list.insert(i, c);
+                    i += 1 + if rnd(3) == 0 { rnd(200) as usize } else { 0 };
+                }
+            }
+            let encoded = lists
+                .clone()
+                .map(|l| enc(&l.into_iter().collect::<Vec<_>>()));
+            let (m, n) = merge_bytes(&encoded[0], &encoded[1]);
+            let mut want = lists[0].clone();
+            for (&i, &c) in &lists[1] {
+                *want.entry(i).or_default() += c;
+            }
+            assert_eq!(n as usize, want.len(), "round {round}");
+            assert_eq!(
+                SparseIter::new(&m).collect::<BTreeMap<_, _>>(),
+                want,
+                "round {round}"
+            );
+            assert_eq!(
+                m,
+                enc(&want.into_iter().collect::<Vec<_>>()),
+                "round {round}"
+            );
+        }
+        // a run of equal counts (one-byte deltas) merged with huge counts at
+        // every other index: every merged delta is huge, longer than both
+        // inputs together
+        let a: Vec<(usize, u64)> = (0..200).map(|i| (i, 1000)).collect();
+        let b: Vec<(usize, u64)> = (0..100).map(|i| (2 * i, 1 << 40)).collect();
+        let (ea, eb) = (enc(&a), enc(&b));
+        let (m, _) = merge_bytes(&ea, &eb);
+        assert!(
+            m.len() > ea.len() + eb.len(),
+            "{} vs {} + {}",
+            m.len(),
+            ea.len(),
+            eb.len()
+        );
+        let sum: Vec<(usize, u64)> = a
+            .iter()
+            .map(|&(i, x)| (i, x + if i % 2 == 0 { 1 << 40 } else { 0 }))
+            .collect();
+        assert_eq!(SparseIter::new(&m).collect::<Vec<_>>(), sum);
     }
 
     #[test]

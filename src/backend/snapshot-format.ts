@@ -44,10 +44,10 @@ export class ByteWriter {
     this.view.setFloat64(this.offset, v, true);
     this.offset += 8;
   }
-  /** One entry of an item: `gap` indices skipped since the previous entry, count `c` (> 0). */
-  entry(gap: number, c: number): void {
-    this.ensure(20);
-    this.offset = writeEntry(this.buf, this.offset, gap, c);
+  /** One entry of an item: `gap` indices skipped since the previous entry (whose count was `q`), count `c` (> 0). */
+  entry(gap: number, c: number, q: number): void {
+    this.ensure(MAX_ENTRY_BYTES);
+    this.offset = writeEntry(this.buf, this.offset, gap, c, q);
   }
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.byteLength);
@@ -62,20 +62,31 @@ export class ByteWriter {
   }
 }
 
+/** The most bytes one entry takes: two varints of up to 10 bytes. */
+export const MAX_ENTRY_BYTES = 20;
+
+/** Adjacent entries after a count `q` with `DELTA_FROM <= q < DELTA_BELOW` store the zigzag of `c - q`. */
+const DELTA_FROM = 64;
+const DELTA_BELOW = 2 ** 50;
+
 /**
- * Writes an item's entry at `out[at..]`; returns the next position. An entry
- * adjacent to the previous one (`gap` 0, the previous index being -1 before
- * the first) is the varint `c * 2`; any other is the varint `gap * 2 - 1`,
- * then the varint `c`. Busy histograms are mostly runs of adjacent buckets
- * with small counts: one byte per entry.
+ * Writes an item's entry at `out[at..]`; returns the next position. The
+ * previous entry's index is `gap + 1` below, its count `q` (index -1 and
+ * count 0 before the first). An adjacent entry (`gap` 0) is the varint
+ * `z * 2`, `z` being `c`, or, when `64 <= q < 2^50`, the zigzag of `c - q`;
+ * any other is the varint `gap * 2 - 1`, then the varint `c`. Busy
+ * histograms are mostly runs of adjacent buckets: small counts take one byte,
+ * large ones their (smaller) difference to their neighbour. Every varint
+ * stays below 2^55 and exact in doubles.
  */
-export function writeEntry(out: Uint8Array, at: number, gap: number, c: number): number {
+export function writeEntry(out: Uint8Array, at: number, gap: number, c: number, q: number): number {
   if (gap === 0) {
-    if (c < 0x40) {
-      out[at] = c * 2;
+    const z = q >= DELTA_FROM && q < DELTA_BELOW ? (c >= q ? (c - q) * 2 : (q - c) * 2 - 1) : c;
+    if (z < 0x40) {
+      out[at] = z * 2;
       return at + 1;
     }
-    return writeVarint(out, at, c * 2);
+    return writeVarint(out, at, z * 2);
   }
   if (gap <= 0x40 && c < 0x80) {
     out[at] = gap * 2 - 1;
@@ -83,6 +94,13 @@ export function writeEntry(out: Uint8Array, at: number, gap: number, c: number):
     return at + 2;
   }
   return writeVarint(out, writeVarint(out, at, gap * 2 - 1), c);
+}
+
+/** The count of an adjacent entry whose varint is `z * 2`, after one with count `q` (0, invalid, when a delta gives none). */
+export function adjacentCount(z: number, q: number): number {
+  if (q < DELTA_FROM || q >= DELTA_BELOW) return z;
+  const c = z % 2 === 0 ? q + z / 2 : q - (z + 1) / 2;
+  return c > 0 && c <= Number.MAX_SAFE_INTEGER ? c : 0;
 }
 
 /** Writes `v` (a non-negative integer below 2^54) as unsigned LEB128 at `at`; returns the next position. */
@@ -177,20 +195,27 @@ function* readSeries(bytes: Uint8Array, view: DataView, seriesCount: number): Ge
       const indices = new Uint32Array(entryCount);
       const counts = new Float64Array(entryCount);
       let index = -1;
+      let q = 0;
+      let total = 0;
       for (let e = 0; e < entryCount; e++) {
-        // an even v: the next index, count v / 2; an odd v: (v - 1) / 2 + 2
-        // indices on, then the count
+        // an even v: the next index, its count from v / 2 (and q); an odd
+        // v: (v - 1) / 2 + 2 indices on, then the count
+        const entryAt = at;
         const v = readVarint();
         if (v % 2 === 0) {
           index += 1;
-          counts[e] = v / 2;
+          q = adjacentCount(v / 2, q);
         } else {
           index += (v - 1) / 2 + 2;
-          counts[e] = readVarint();
+          q = readVarint();
         }
+        if (q === 0) throw badSnapshot(entryAt, 'entry count 0 (or a delta to none)');
         indices[e] = index;
+        counts[e] = q;
+        total += q;
       }
       if (at !== end) throw badSnapshot(at, 'entry bytes do not match byteLength');
+      if (total !== count) throw badSnapshot(end - byteLength - 24, `item count ${count} but entries sum to ${total}`);
       items.push({ mask, count, errors, indices, counts, length: entryCount });
 
       function readVarint(): number {

@@ -1,12 +1,11 @@
-import { ByteWriter, writeEntry } from '../snapshot-format';
+import { adjacentCount, ByteWriter, MAX_ENTRY_BYTES, writeEntry } from '../snapshot-format';
 import { encodeDetached, type CounterPool, type DetachedPages } from './pool';
 
 /**
  * A sealed slice, an accumulator or the sealed lifetime of a series, stored as
- * the snapshot's entry encoding (version 2: an entry adjacent to the previous
- * one is the varint `count * 2`, any other is the varint `gap * 2 + 1`, `gap`
- * the indices skipped less one, then the varint `count`). Mirrors `Piece` in
- * native/src/sparse.rs. Immutable: merges make new slices.
+ * the snapshot's entry encoding (version 2, `writeEntry` in
+ * snapshot-format.ts). Mirrors `Piece` in native/src/sparse.rs. Immutable:
+ * merges make new slices.
  */
 export class CompactSlice {
   constructor(
@@ -29,6 +28,7 @@ export class CompactSlice {
     const bytes = this.bytes;
     let at = 0;
     cursorIndex = -1;
+    cursorValue = 0;
     for (let e = 0; e < this.entryCount; e++) {
       at = readEntry(bytes, at);
       visit(cursorIndex, cursorValue);
@@ -38,10 +38,9 @@ export class CompactSlice {
   /**
    * A new slice with index `sliceIndex` holding `a` + `b` (a sorted merge of
    * the encodings). Writes into one array as long as both inputs, which the
-   * result never exceeds (merging only shortens gaps, an entry adjacent in
-   * its input stays adjacent, and two entries with one index become one),
-   * with no capacity check per write: this runs on the event loop each time
-   * a busy series' slice is sealed.
+   * result seldom exceeds (merging shortens gaps, and two entries with one
+   * index become one; but a count's difference to a new neighbour can take
+   * more bytes than to its old one), growing it when an entry might not fit.
    */
   static merge(sliceIndex: number, a: CompactSlice | null, b: CompactSlice): CompactSlice {
     if (a === null || a.entryCount === 0) {
@@ -49,7 +48,7 @@ export class CompactSlice {
     }
     const x = a.bytes;
     const y = b.bytes;
-    const out = new Uint8Array(x.byteLength + y.byteLength + 20);
+    let out = new Uint8Array(x.byteLength + y.byteLength + 2 * MAX_ENTRY_BYTES);
     let o = 0;
     let ax = 0; // read positions
     let ay = 0;
@@ -61,17 +60,20 @@ export class CompactSlice {
     let ny = b.entryCount;
     if (nx > 0) {
       cursorIndex = ix;
+      cursorValue = cx;
       ax = readEntry(x, ax);
       ix = cursorIndex;
       cx = cursorValue;
     }
     if (ny > 0) {
       cursorIndex = iy;
+      cursorValue = cy;
       ay = readEntry(y, ay);
       iy = cursorIndex;
       cy = cursorValue;
     }
     let previous = -1;
+    let previousCount = 0;
     let entries = 0;
     while (nx > 0 || ny > 0) {
       let index: number;
@@ -88,17 +90,25 @@ export class CompactSlice {
         index = iy;
         c = cy;
       }
-      o = writeEntry(out, o, index - previous - 1, c);
+      if (o + MAX_ENTRY_BYTES > out.length) {
+        const grown = new Uint8Array(out.length * 2);
+        grown.set(out.subarray(0, o));
+        out = grown;
+      }
+      o = writeEntry(out, o, index - previous - 1, c, previousCount);
       previous = index;
+      previousCount = c;
       entries++;
       if (takeX && --nx > 0) {
         cursorIndex = ix;
+        cursorValue = cx;
         ax = readEntry(x, ax);
         ix = cursorIndex;
         cx = cursorValue;
       }
       if (takeY && --ny > 0) {
         cursorIndex = iy;
+        cursorValue = cy;
         ay = readEntry(y, ay);
         iy = cursorIndex;
         cy = cursorValue;
@@ -114,16 +124,21 @@ export class CompactSlice {
 
 /** The value of the last `readVarint`, the count of the last `readEntry` (module variables: no allocation per read). */
 let cursorValue = 0;
-/** The index of the last `readEntry`; set it to the previous entry's index (-1 first) before the call. */
+/** The index of the last `readEntry`. */
 let cursorIndex = -1;
 
-/** Reads the entry at `at` of trusted bytes, after the one at `cursorIndex`, into `cursorIndex` and `cursorValue`; returns the next position. */
+/**
+ * Reads the entry at `at` of trusted bytes into `cursorIndex` and
+ * `cursorValue`, which hold the previous entry's index and count before the
+ * call (-1 and 0 before the first); returns the next position.
+ */
 function readEntry(bytes: Uint8Array, at: number): number {
+  const previousCount = cursorValue;
   at = readVarint(bytes, at);
   const v = cursorValue;
   if (v % 2 === 0) {
     cursorIndex += 1;
-    cursorValue = v / 2;
+    cursorValue = adjacentCount(v / 2, previousCount);
     return at;
   }
   cursorIndex += (v - 1) / 2 + 2;

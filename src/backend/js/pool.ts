@@ -155,6 +155,7 @@ export function encodeDetached(pages: DetachedPages, w: ByteWriter): number {
 class PageEncoder {
   entries = 0;
   private previous = -1;
+  private previousCount = 0;
 
   constructor(private readonly w: ByteWriter) {}
 
@@ -166,7 +167,8 @@ class PageEncoder {
       const c = carry === undefined ? lo[start + o] : lo[start + o] + carry[o] * 256;
       if (c === 0) continue;
       const index = base + o;
-      w.entry(index - this.previous - 1, c);
+      w.entry(index - this.previous - 1, c, this.previousCount);
+      this.previousCount = c;
       this.previous = index;
       this.entries++;
     }
