@@ -461,7 +461,8 @@ fn summaries(
     window_percentiles: &[f64],
     include_histogram: bool,
 ) -> Result<Vec<SeriesSummary>> {
-    let snap = snapshot::parse(snapshot).map_err(|e| js_err(e.to_string()))?;
+    // entries are checked as the summary decodes them: one pass
+    let snap = snapshot::parse_deferring_entries(snapshot).map_err(|e| js_err(e.to_string()))?;
     let out = summary::summarize(&snap, percentiles, window_percentiles, include_histogram)
         .map_err(js_err)?;
     Ok(out

@@ -116,9 +116,12 @@ pub struct Item<'a> {
     pub count: u64,
     pub errors: u64,
     pub entry_count: u32,
-    /// The encoded entries, validated by `parse`: indices ascending and
-    /// below countsLen, counts > 0 summing to `count`.
+    /// The encoded entries: indices ascending and below countsLen, counts > 0
+    /// summing to `count` (checked by `parse`, or by `decode` when parsed
+    /// with `parse_deferring_entries`).
     pub bytes: &'a [u8],
+    /// Where `bytes` start in the snapshot (for error offsets).
+    pub at: usize,
 }
 
 impl<'a> Item<'a> {
@@ -130,6 +133,55 @@ impl<'a> Item<'a> {
     /// The entries, collected.
     pub fn entry_vec(&self) -> Vec<(u32, u64)> {
         self.entries().map(|(i, c)| (i as u32, c)).collect()
+    }
+
+    /// Visits every entry, checking it: an error names the first bad one
+    /// (a bad varint, an index at or beyond `counts_len`, a count of 0), or
+    /// bytes left over, or counts that do not sum to the item's count.
+    pub fn decode(
+        &self,
+        counts_len: u64,
+        mut visit: impl FnMut(u32, u64),
+    ) -> Result<(), SnapshotError> {
+        let bad = |offset: usize, what: String| Err(SnapshotError { offset, what });
+        let body = self.bytes;
+        let mut pos = 0usize;
+        let mut prev: i64 = -1;
+        let mut prev_count: u64 = 0;
+        let mut total: u64 = 0;
+        for _ in 0..self.entry_count {
+            let at = self.at + pos;
+            let Some((step, c)) = read_entry(body, &mut pos, prev_count) else {
+                return bad(at, "bad or truncated entry varint".into());
+            };
+            let index = ((prev + 1) as u64).saturating_add(step - 1);
+            if index >= counts_len {
+                return bad(at, format!("entry index {index} >= countsLen {counts_len}"));
+            }
+            if c == 0 {
+                return bad(at, "entry count 0 (or a delta to none)".into());
+            }
+            total = match total.checked_add(c) {
+                Some(t) => t,
+                None => return bad(at, "entry counts overflow".into()),
+            };
+            visit(index as u32, c);
+            (prev, prev_count) = (index as i64, c);
+        }
+        if pos != body.len() {
+            return bad(
+                self.at + pos,
+                format!("entries end at {pos}, byteLength is {}", body.len()),
+            );
+        }
+        if total != self.count {
+            // the item's count field: 24 bytes before its entries
+            return bad(
+                self.at - 24,
+                format!("item count {} but entries sum to {total}", self.count),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -211,8 +263,18 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Parses and validates a snapshot.
+/// Parses and validates a snapshot, every entry included.
 pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
+    parse_checking(buf, true)
+}
+
+/// Parses and validates a snapshot but its entries, which `Item::decode`
+/// checks as it reads them (`summarize` does): one pass over them, not two.
+pub fn parse_deferring_entries(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
+    parse_checking(buf, false)
+}
+
+fn parse_checking(buf: &[u8], check_entries: bool) -> Result<Snapshot<'_>, SnapshotError> {
     let mut r = Reader { buf, pos: 0 };
     let magic = r.u32("header")?;
     if magic != MAGIC {
@@ -272,47 +334,18 @@ pub fn parse(buf: &[u8]) -> Result<Snapshot<'_>, SnapshotError> {
                     format!("{entry_count} entries cannot fit in {byte_len} bytes"),
                 );
             }
-            let mut pos = 0usize;
-            let mut prev: i64 = -1;
-            let mut prev_count: u64 = 0;
-            let mut total: u64 = 0;
-            for _ in 0..entry_count {
-                let at = body_at + pos;
-                let Some((step, c)) = read_entry(body, &mut pos, prev_count) else {
-                    return r.err(at, "bad or truncated entry varint");
-                };
-                let index = ((prev + 1) as u64).saturating_add(step - 1);
-                if index >= counts_len {
-                    return r.err(at, format!("entry index {index} >= countsLen {counts_len}"));
-                }
-                if c == 0 {
-                    return r.err(at, "entry count 0 (or a delta to none)");
-                }
-                total = match total.checked_add(c) {
-                    Some(t) => t,
-                    None => return r.err(at, "entry counts overflow"),
-                };
-                (prev, prev_count) = (index as i64, c);
-            }
-            if pos != byte_len {
-                return r.err(
-                    body_at + pos,
-                    format!("entries end at {pos}, byteLength is {byte_len}"),
-                );
-            }
-            if total != count {
-                return r.err(
-                    item_at + 1,
-                    format!("item count {count} but entries sum to {total}"),
-                );
-            }
-            items.push(Item {
+            let item = Item {
                 mask,
                 count,
                 errors,
                 entry_count,
                 bytes: body,
-            });
+                at: body_at,
+            };
+            if check_entries {
+                item.decode(counts_len, |_, _| {})?;
+            }
+            items.push(item);
         }
         series.push(SeriesRecord {
             id,

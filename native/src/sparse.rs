@@ -274,19 +274,20 @@ fn adjacent_z(count: u64, prev_count: u64) -> u64 {
 }
 
 /// The count of an adjacent entry with `z` after `prev_count` (0, invalid,
-/// when a delta leaves 1..=MAX_COUNT).
+/// when it is not in 1..=MAX_COUNT). Selects rather than branches on the
+/// data: the sign of a delta is a coin toss.
 #[inline(always)]
 fn adjacent_count(z: u64, prev_count: u64) -> u64 {
-    if (DELTA_FROM..DELTA_BELOW).contains(&prev_count) {
-        let half = z >> 1;
-        let c = if z & 1 == 0 {
-            prev_count.checked_add(half)
-        } else {
-            prev_count.checked_sub(half + 1)
-        };
-        c.filter(|&c| c <= MAX_COUNT).unwrap_or(0)
+    // unzigzag: z >> 1 for even z, -(z >> 1) - 1 for odd
+    let d = (z >> 1) ^ (z & 1).wrapping_neg();
+    let from_delta = prev_count.wrapping_add(d);
+    let is_delta = prev_count.wrapping_sub(DELTA_FROM) < DELTA_BELOW - DELTA_FROM;
+    let c = if is_delta { from_delta } else { z };
+    // a negative result wrapped above MAX_COUNT
+    if c <= MAX_COUNT {
+        c
     } else {
-        z
+        0
     }
 }
 

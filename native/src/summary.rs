@@ -96,19 +96,30 @@ const MERGED_MASKS: [u8; 5] = [
 ];
 
 /// Merges a series' items into its lifetime and window histograms: each item
-/// is decoded once and added into every histogram its mask names.
-fn merge_series(items: &[Item<'_>], merged: &mut [Dense; 5], scratch: &mut Vec<(u32, u64)>) {
+/// is decoded once, and checked as it is (`Item::decode`), and added into
+/// every histogram its mask names.
+fn merge_series(
+    items: &[Item<'_>],
+    counts_len: u64,
+    merged: &mut [Dense; 5],
+    scratch: &mut Vec<(u32, u64)>,
+) -> Result<(), String> {
     for it in items {
         scratch.clear();
-        scratch.extend(it.entries().map(|(i, c)| (i as u32, c)));
+        it.decode(counts_len, |i, c| scratch.push((i, c)))
+            .map_err(|e| e.to_string())?;
         for (dense, &bit) in merged.iter_mut().zip(&MERGED_MASKS) {
             if it.mask & bit != 0 {
                 dense.add(it, scratch);
             }
         }
     }
+    Ok(())
 }
 
+/// Summarizes every series record of `snap`, in order. Its entries are
+/// checked as they are decoded, so `snap` may come from
+/// `parse_deferring_entries`: a bad entry gives the same error as `parse`.
 pub fn summarize(
     snap: &Snapshot<'_>,
     ps: &[f64],
@@ -116,11 +127,12 @@ pub fn summarize(
     include_histogram: bool,
 ) -> Result<Vec<Summary>, String> {
     let math = HdrMath::new(snap.digits, snap.highest).map_err(|e| format!("spanmeter: {e}"))?;
+    let counts_len = math.counts_len() as u64;
     let mut out = Vec::with_capacity(snap.series.len());
     let mut merged: [Dense; 5] = Default::default();
     let mut scratch = Vec::new();
     for s in &snap.series {
-        merge_series(&s.items, &mut merged, &mut scratch);
+        merge_series(&s.items, counts_len, &mut merged, &mut scratch)?;
         let [life, windows @ ..] = &merged;
         let histogram = if include_histogram {
             v2::encode_base64(&math, life.entries())?

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::hdr_math::HdrMath;
 use crate::set::HistogramSet;
-use crate::snapshot::{parse, Snapshot, MASK_LIFETIME, WINDOW_MASKS};
+use crate::snapshot::{parse, parse_deferring_entries, Snapshot, MASK_LIFETIME, WINDOW_MASKS};
 use crate::summary::summarize;
 
 const HOUR: u64 = 3_600_000_000;
@@ -654,18 +654,35 @@ fn bad_snapshots_give_the_documented_error() {
             + &parse(&buf).unwrap().series[0].items[0].count.to_string()
             + " at byte 65"
     );
-    // random corruption never panics
+    // the same, found as the summary decodes the entries (the napi path)
+    let deferred = |b: &[u8]| {
+        parse_deferring_entries(b)
+            .map_err(|e| e.to_string())
+            .and_then(|s| summarize(&s, &[50.0], &[99.0], true))
+    };
+    assert_eq!(deferred(&b).unwrap_err(), msg(&b));
+    // random corruption never panics, and both paths reject the same
+    // buffers (an entry error alone gives the same message)
     let mut rng = Rng(7);
+    let mut rejected = 0;
     for _ in 0..3000 {
         let mut b = buf.clone();
-        for _ in 0..1 + rng.below(4) {
+        let corruptions = 1 + rng.below(4);
+        for _ in 0..corruptions {
             let i = rng.below(b.len() as u64) as usize;
             b[i] = rng.next() as u8;
         }
-        if let Ok(s) = parse(&b) {
-            summarize(&s, &[50.0], &[99.0], true).unwrap();
+        let full = parse(&b)
+            .map_err(|e| e.to_string())
+            .and_then(|s| summarize(&s, &[50.0], &[99.0], true));
+        let later = deferred(&b);
+        assert_eq!(full.is_ok(), later.is_ok(), "{full:?} / {later:?}");
+        if corruptions == 1 {
+            assert_eq!(full, later);
         }
+        rejected += full.is_err() as u32;
     }
+    assert!(rejected > 1000, "{rejected} of 3000 corruptions rejected");
 }
 
 #[test]
@@ -936,5 +953,65 @@ fn opening_a_slice(inline: bool) {
         },
         us[us.len() / 2],
         us[us.len() * 9 / 10]
+    );
+}
+
+/// Where a summary's time goes, per busy series after two hours: parsing
+/// (validating every entry) and summarizing (decoding and merging every
+/// item, percentiles, V2 string).
+#[test]
+#[ignore]
+fn perf_summary_parts() {
+    use std::time::Instant;
+    let mut s = set(3);
+    let mut rng = Rng(5);
+    const SERIES: u32 = 5;
+    let n = 10_000 * SERIES as usize;
+    let ids: Vec<u32> = (0..n as u32).map(|i| i % SERIES).collect();
+    let flags = vec![0u8; n];
+    for slice in 0..720 {
+        let vals: Vec<f64> = (0..n).map(|_| rng.lognormal(20_000.0, 1.0)).collect();
+        s.record(&ids, &vals, &flags, n, slice as f64 * 10_000.0 + 1.0);
+    }
+    let buf = s.snapshot(7_200_000.0);
+    let per = |f: &mut dyn FnMut()| {
+        let started = Instant::now();
+        for _ in 0..10 {
+            f();
+        }
+        started.elapsed().as_secs_f64() * 1e6 / 10.0 / SERIES as f64
+    };
+    let parse_us = per(&mut || {
+        parse(&buf).unwrap();
+    });
+    let structure_us = per(&mut || {
+        parse_deferring_entries(&buf).unwrap();
+    });
+    let snap = parse(&buf).unwrap();
+    let entries: usize = snap
+        .series
+        .iter()
+        .flat_map(|r| &r.items)
+        .map(|i| i.entry_count as usize)
+        .sum();
+    let decode_us = per(&mut || {
+        let mut total = 0u64;
+        for r in &snap.series {
+            for it in &r.items {
+                total += it.entries().map(|(_, c)| c).sum::<u64>();
+            }
+        }
+        assert!(total > 0);
+    });
+    let bare_us = per(&mut || {
+        summarize(&snap, &[], &[], false).unwrap();
+    });
+    let all_us = per(&mut || {
+        summarize(&snap, &[50.0, 90.0, 95.0, 99.0, 99.9], &[50.0, 99.0], true).unwrap();
+    });
+    println!(
+        "per busy series: {} entries in {} bytes; parse {parse_us:.0} µs ({structure_us:.0} µs deferring the entries), decode {decode_us:.0} µs, summarize (no percentiles, no V2) {bare_us:.0} µs, everything {all_us:.0} µs",
+        entries / SERIES as usize,
+        buf.len() / SERIES as usize
     );
 }
