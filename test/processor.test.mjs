@@ -200,6 +200,15 @@ eachBackend.serial('each stats() reports the spans ended before its call, though
   await provider.shutdown();
 });
 
+eachBackend('300 concurrent stats() calls all get the full report', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  const { provider, tracer } = makeProvider(processor);
+  for (let i = 0; i < 5000; i++) endSpan(tracer, `op${i % 20}`, (1 + (i % 50)) * MS);
+  const reports = await Promise.all(Array.from({ length: 300 }, () => processor.stats()));
+  t.deepEqual(new Set(reports.map((r) => `${r.totals.spans} spans in ${r.operations.length} operations`)), new Set(['5000 spans in 20 operations']));
+  await provider.shutdown();
+});
+
 eachBackend('shutdown is idempotent; stats() after shutdown returns the final report; spans after it are counted', async (t, backend) => {
   const processor = new SpanMeterProcessor({ backend });
   const { provider, tracer } = makeProvider(processor);

@@ -434,8 +434,8 @@ pub fn summarize_snapshot_ticket(
     guard(|| {
         let t = tickets::take(ticket).ok_or_else(|| {
             js_err(format!(
-                "spanmeter: snapshot ticket {ticket} is unknown (redeemed, released, or dropped as one of more than {} outstanding)",
-                tickets::MAX_OUTSTANDING
+                "spanmeter: snapshot ticket {ticket} is unknown (redeemed, released, or expired {} s after it was issued)",
+                tickets::TICKET_TTL.as_secs()
             ))
         })?;
         let bytes = t.wait(std::time::Duration::from_secs(60)).map_err(js_err)?;

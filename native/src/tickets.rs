@@ -3,22 +3,26 @@
 //! for its bytes and summarize them where they are, with no copy through JS.
 //!
 //! The registry is process-wide (the addon is loaded once per process, by
-//! the main thread and every worker). It holds at most `MAX_OUTSTANDING`
-//! tickets: past that the oldest is dropped, so that tickets nobody redeems
-//! (a worker pool that went away) cannot pile up.
+//! the main thread and every worker). Tickets are not limited in number: as
+//! many `stats()` calls as are in flight hold one each, as they would hold
+//! their snapshot's bytes. A ticket nobody redeems or releases (a task that
+//! never ran) is dropped `TICKET_TTL` after it was issued, at the next
+//! registration, so that such tickets cannot pile up.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::sealer::Ticket;
 
-/// Tickets kept at most; a process redeems its tickets within seconds.
-pub const MAX_OUTSTANDING: usize = 256;
+/// How long an unredeemed ticket is kept; a process redeems its tickets
+/// within seconds.
+pub const TICKET_TTL: Duration = Duration::from_secs(300);
 
-#[derive(Default)]
 struct Registry {
     next: u32,
-    tickets: BTreeMap<u32, Arc<Ticket>>,
+    /// By number, which grows with time: the oldest first.
+    tickets: BTreeMap<u32, (Instant, Arc<Ticket>)>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
@@ -30,22 +34,28 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Registers `ticket` and returns its number (never 0).
+/// Registers `ticket` and returns its number (never 0); drops the tickets
+/// issued more than `TICKET_TTL` ago.
 pub fn register(ticket: Arc<Ticket>) -> u32 {
+    let now = Instant::now();
     let mut r = registry();
-    let id = r.next;
-    r.next = r.next.checked_add(1).unwrap_or(1);
-    r.tickets.insert(id, ticket);
-    while r.tickets.len() > MAX_OUTSTANDING {
+    while r
+        .tickets
+        .first_key_value()
+        .is_some_and(|(_, (issued, _))| now.duration_since(*issued) > TICKET_TTL)
+    {
         r.tickets.pop_first();
     }
+    let id = r.next;
+    r.next = r.next.checked_add(1).unwrap_or(1);
+    r.tickets.insert(id, (now, ticket));
     id
 }
 
 /// Takes ticket `id` out of the registry: None when it is unknown, already
-/// taken, released or dropped as too old.
+/// taken, released or expired.
 pub fn take(id: u32) -> Option<Arc<Ticket>> {
-    registry().tickets.remove(&id)
+    registry().tickets.remove(&id).map(|(_, t)| t)
 }
 
 /// Tickets registered and not yet taken.
