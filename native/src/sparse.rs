@@ -8,9 +8,10 @@
 //! Why: a busy histogram is mostly runs of adjacent buckets. Where counts are
 //! small (a 10 s slice) an entry takes one byte instead of the two of an
 //! `(indexDelta, count)` pair; where they are large (an hour) neighbours
-//! differ much less than they count. Together, half the memory of a busy
-//! series. (The delta's bounds keep every varint below 2^55 and exact in the
-//! JS back end's doubles.)
+//! differ much less than they count. Measured per busy series: 330 -> 205
+//! KiB for the one-byte form (at one hour), 181 -> 157 KiB for the deltas
+//! (at two). The delta's bounds keep every varint below 2^55 and exact in
+//! the JS back end's doubles.
 
 use std::mem::size_of;
 
