@@ -8,6 +8,7 @@
 
 pub mod hdr_math;
 pub mod histogram;
+pub mod packed;
 pub mod paged;
 pub mod pool;
 pub mod sealer;

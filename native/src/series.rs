@@ -19,10 +19,11 @@
 use std::collections::VecDeque;
 use std::mem::size_of;
 
+use crate::packed::{Entries, Packed};
 use crate::paged::{PAGE, PAGE_BITS};
 use crate::pool::{DetachedPages, PagePool};
 use crate::snapshot::{MASK_LIFETIME, WINDOW_MASKS};
-use crate::sparse::{PageScratch, Piece, SparseWriter, PIECE_SIZE};
+use crate::sparse::{PageScratch, Piece, SparseWriter};
 
 pub const LEVELS: usize = 4;
 /// Slice length of each level (L0..L3), ms.
@@ -246,8 +247,8 @@ pub struct Series {
     /// Every sealed acc3, merged (the lifetime histogram is this plus
     /// acc1..acc3 and `cur`).
     lifetime: Piece,
-    /// sealed slices per level, oldest first
-    rings: [VecDeque<Piece>; LEVELS],
+    /// sealed slices per level, oldest first, kept deflated
+    rings: [VecDeque<Packed>; LEVELS],
     /// acc[j], j = 1..3 (acc[0] unused); empty (count 0) means none
     acc: [Piece; LEVELS],
 }
@@ -294,7 +295,7 @@ impl Series {
         // later: keep - 1 entries can be in one
         let ring = &mut self.rings[level];
         let oldest_useful = piece.index + 1 - RING_KEEP[level];
-        ring.push_back(piece);
+        ring.push_back(Packed::pack(piece));
         while ring.front().is_some_and(|p| p.index <= oldest_useful) {
             ring.pop_front();
         }
@@ -312,10 +313,13 @@ impl Series {
     pub fn pieces<'a>(
         &'a self,
         n: &'a [i64; LEVELS],
-    ) -> impl Iterator<Item = (u8, &'a Piece)> + 'a {
+    ) -> impl Iterator<Item = (u8, &'a dyn Entries)> + 'a {
         let accs = (1..LEVELS).map(move |level| {
             let a = &self.acc[level];
-            (MASK_LIFETIME | mask_of_open(level, a.index, n), a)
+            (
+                MASK_LIFETIME | mask_of_open(level, a.index, n),
+                a as &dyn Entries,
+            )
         });
         let rings = self
             .rings
@@ -323,7 +327,7 @@ impl Series {
             .enumerate()
             .flat_map(move |(level, ring)| {
                 ring.iter()
-                    .map(move |p| (mask_of_sealed(level, p.index, n), p))
+                    .map(move |p| (mask_of_sealed(level, p.index, n), p as &dyn Entries))
             });
         accs.chain(rings)
     }
@@ -336,8 +340,8 @@ impl Series {
     /// Heap bytes by part: struct (box), lifetime, rings L0..L3,
     /// accumulators.
     pub fn heap_breakdown(&self) -> [usize; 7] {
-        let ring = |r: &VecDeque<Piece>| {
-            r.capacity() * PIECE_SIZE + r.iter().map(Piece::heap_bytes).sum::<usize>()
+        let ring = |r: &VecDeque<Packed>| {
+            r.capacity() * size_of::<Packed>() + r.iter().map(Packed::heap_bytes).sum::<usize>()
         };
         [
             size_of::<Series>(),

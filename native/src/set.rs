@@ -89,9 +89,9 @@ impl Prepared {
                 len += ITEM_HEADER_LEN + r.cur_end - r.cur_start;
             }
             for (mask, piece) in s.pieces(&n) {
-                if mask != 0 && piece.count > 0 {
+                if mask != 0 && piece.totals().0 > 0 {
                     r.items += 1;
-                    len += ITEM_HEADER_LEN + piece.bytes.len();
+                    len += ITEM_HEADER_LEN + piece.entries_len();
                 }
             }
             total += len;
@@ -133,7 +133,7 @@ impl Prepared {
                 );
             }
             for (mask, piece) in s.pieces(&self.n) {
-                if mask != 0 && piece.count > 0 {
+                if mask != 0 && piece.totals().0 > 0 {
                     w.piece(mask, piece);
                 }
             }

@@ -2,7 +2,8 @@
 //! (docs/internals.md, "Snapshot format").
 
 use crate::hdr_math::{HdrMath, MAX_SAFE};
-use crate::sparse::{read_entry, Piece, SparseIter};
+use crate::packed::Entries;
+use crate::sparse::{read_entry, SparseIter};
 
 pub const MAGIC: u32 = 0x3153_4d53; // "SMS1"
 pub const VERSION: u16 = 2;
@@ -67,17 +68,26 @@ impl<'a> SnapshotWriter<'a> {
 
     /// An item with its encoded entries.
     pub fn item(&mut self, mask: u8, count: u64, errors: u64, entries: u32, bytes: &[u8]) {
+        self.item_header(mask, count, errors, entries, bytes.len());
+        self.put(bytes);
+    }
+
+    fn item_header(&mut self, mask: u8, count: u64, errors: u64, entries: u32, len: usize) {
         self.put(&[mask]);
         self.put(&(count as f64).to_le_bytes());
         self.put(&(errors as f64).to_le_bytes());
         self.put(&entries.to_le_bytes());
-        self.put(&(bytes.len() as u32).to_le_bytes());
-        self.put(bytes);
+        self.put(&(len as u32).to_le_bytes());
     }
 
-    /// An item from a piece.
-    pub fn piece(&mut self, mask: u8, p: &Piece) {
-        self.item(mask, p.count, p.errors, p.entries, &p.bytes);
+    /// An item from a piece (inflated into place if it is kept deflated).
+    pub fn piece(&mut self, mask: u8, p: &dyn Entries) {
+        let len = p.entries_len();
+        let (count, errors, entries) = p.totals();
+        self.item_header(mask, count, errors, entries, len);
+        let end = self.pos + len;
+        p.write_entries(&mut self.buf[self.pos..end]);
+        self.pos = end;
     }
 
     /// Bytes written so far.

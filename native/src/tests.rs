@@ -138,7 +138,7 @@ fn empty_slices_and_new_series() {
 }
 
 /// Tiny deterministic PRNG (xorshift64*).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -154,7 +154,7 @@ impl Rng {
         self.next() % n
     }
     /// lognormal with the given median and sigma (Box-Muller)
-    fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+    pub(crate) fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
         let z = (-2.0 * self.unit().ln()).sqrt() * (std::f64::consts::TAU * self.unit()).cos();
         median * (sigma * z).exp()
     }
@@ -823,6 +823,43 @@ fn memory_per_series() {
                 a as f64 / 1024.0, b as f64 / 1024.0);
         }
     }
+}
+
+/// A busy series' sealed 10 s slices are kept deflated: the L0 ring takes
+/// well under the bytes its slices have in a snapshot (which carries them
+/// inflated, as they were sealed).
+#[test]
+fn a_busy_series_keeps_its_sealed_slices_deflated() {
+    let mut s = set(3);
+    let mut rng = Rng(8);
+    let ids = vec![0u32; 10_000];
+    let flags = vec![0u8; 10_000];
+    for slice in 0..6 {
+        let vals: Vec<f64> = (0..10_000).map(|_| rng.lognormal(20_000.0, 1.0)).collect();
+        s.record(
+            &ids,
+            &vals,
+            &flags,
+            10_000,
+            slice as f64 * 10_000.0 + 5_000.0,
+        );
+    }
+    let snapshot = s.snapshot(55_000.0);
+    let parsed = parse(&snapshot).unwrap();
+    // the L0 ring's slices are the items of the 1m window alone (mask: bit 1)
+    let ring_bytes: usize = parsed.series[0]
+        .items
+        .iter()
+        .filter(|i| i.mask & 0b10 != 0 && i.mask & 0b1 == 0)
+        .map(|i| i.bytes.len())
+        .sum();
+    let store = s.sealed();
+    let held = store.get(0).unwrap().heap_breakdown()[2];
+    assert!(ring_bytes > 20_000, "{ring_bytes}");
+    assert!(
+        held * 3 < ring_bytes * 2,
+        "the L0 ring holds {held} bytes for {ring_bytes} of entries"
+    );
 }
 
 /// Calibration: the bare cost of one random counter increment per value, with
