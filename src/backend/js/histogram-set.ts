@@ -6,6 +6,7 @@ import { CounterPool, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE } from './pool';
 import { Series } from './series';
 import { SEAL_BUDGET_BYTES, SealQueue } from './seal-queue';
 import type { CompactSlice } from './compact-slice';
+import { validateOptions } from './histogram';
 
 /** Ids at or above this are refused (counted as invalid), as in the Rust core. */
 export const MAX_SERIES = 1 << 20;
@@ -27,6 +28,8 @@ export class JsHistogramSet implements HistogramSet {
   clampedCount = 0;
 
   constructor(options: HistogramSetOptions) {
+    // native's checks and messages (hdrLayout's are the same checks)
+    validateOptions(options.significantDigits, options.highestTrackableUs);
     this.layout = hdrLayout(options.significantDigits, options.highestTrackableUs);
     this.highest = this.layout.highestTrackable;
     this.halfMag = this.layout.subBucketHalfMag;

@@ -1,5 +1,24 @@
 import * as hdr from 'hdr-histogram-js';
+import { displayF64 } from '../snapshot-format';
 import type { Histogram } from '../types';
+
+/**
+ * Checks a histogram's (or a set's) options as native's `validate_options`
+ * (native/src/hdr_math.rs) does, with its messages: significantDigits an
+ * integer in 1..=5, highestTrackableUs an integer in 2..=2^53-1.
+ */
+export function validateOptions(significantDigits: number, highestTrackableUs: number): void {
+  if (!(Number.isInteger(significantDigits) && significantDigits >= 1 && significantDigits <= 5)) {
+    throw new RangeError(`spanmeter: significantDigits must be an integer in 1..=5, got ${displayOption(significantDigits)}`);
+  }
+  if (!(Number.isInteger(highestTrackableUs) && highestTrackableUs >= 2 && highestTrackableUs <= Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError(`spanmeter: highestTrackableUs must be an integer in 2..=2^53-1, got ${displayOption(highestTrackableUs)}`);
+  }
+}
+
+function displayOption(v: unknown): string {
+  return typeof v === 'number' ? displayF64(v) : String(v);
+}
 
 /**
  * The standalone histogram of the JS back end, on hdr-histogram-js. Values follow
@@ -16,9 +35,7 @@ export class JsHistogram implements Histogram {
   ) {}
 
   static create(significantDigits: number, highestTrackableUs: number): JsHistogram {
-    if (!Number.isInteger(significantDigits) || significantDigits < 1 || significantDigits > 5) {
-      throw new RangeError(`spanmeter: significantDigits must be an integer from 1 to 5, got ${significantDigits}`);
-    }
+    validateOptions(significantDigits, highestTrackableUs);
     const h = hdr.build({
       lowestDiscernibleValue: 1,
       highestTrackableValue: highestTrackableUs,
@@ -74,9 +91,37 @@ export class JsHistogram implements Histogram {
     return this.h.getValueAtPercentile(percentile);
   }
 
+  /**
+   * Adds `other`'s counts as native's `Histogram::merge` does (not
+   * hdr-histogram-js `add`, which grows the histogram instead of clamping):
+   * each bucket's lowest value is re-recorded here with the bucket's count;
+   * above this histogram's highest it is recorded as highest and its count
+   * (every value, not the bucket) added to `clampedCount`. `other`'s own
+   * invalid and clamped counters are not carried over; `h.merge(h)` doubles.
+   */
   merge(other: Histogram): void {
     if (!(other instanceof JsHistogram)) throw new TypeError('spanmeter: can only merge histograms of the same back end');
-    this.h.add(other.h);
+    const from = other.h as unknown as hdr.JsHistogram;
+    const length = from.countsArrayLength;
+    // read all of other's counts before adding any: other may be this histogram
+    const indices: number[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < length; i++) {
+      const c = from.getCountAtIndex(i);
+      if (c > 0) {
+        indices.push(i);
+        counts.push(c);
+      }
+    }
+    const highest = this.highestTrackable;
+    for (let k = 0; k < indices.length; k++) {
+      let v = from.valueFromIndex(indices[k]);
+      if (v > highest) {
+        v = highest;
+        this.clampedCount += counts[k];
+      }
+      this.h.recordValueWithCount(v, counts[k]);
+    }
   }
 
   reset(): void {
