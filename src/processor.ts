@@ -3,7 +3,9 @@ import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelem
 import { loadBackend } from './backend/load';
 import { snapshotForWorker, transferListOf } from './backend/snapshot-source';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
+import { SafeClock, monotonicEpochMs } from './clock';
 import { loadConfig } from './config/load';
+import { MAX_OPERATIONS, MAX_TIMER_MS } from './config/stats-section';
 import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
@@ -47,7 +49,11 @@ export interface SpanMeterOptions {
   flushIntervalMs?: number;
   /** Histogram back end: `auto` (native when it loads), `native` or `js`. Default: SPANMETER_BACKEND, else auto. */
   backend?: BackendKind | 'auto';
-  /** Wall clock in epoch milliseconds, for the rolling windows. Tests inject one. Default `Date.now`. */
+  /**
+   * Wall clock in epoch milliseconds, for the rolling windows. Tests inject one.
+   * Default: the wall clock at process start advanced by the monotonic clock,
+   * so that setting the system clock does not step the windows.
+   */
   clock?: () => number;
   /**
    * Called with every alert transition to firing or resolved, right after the
@@ -79,6 +85,7 @@ export class SpanMeterProcessor implements SpanProcessor {
   private readonly impl: Backend;
   private readonly set: HistogramSet;
   private readonly table: SeriesTable;
+  private readonly safeClock: SafeClock;
   private readonly clock: () => number;
   private readonly batchSize: number;
   private readonly ids: Uint32Array;
@@ -108,16 +115,19 @@ export class SpanMeterProcessor implements SpanProcessor {
     const maxOperations = positiveInteger('maxOperations', options.maxOperations, config.stats.maxOperations);
     const significantDigits = positiveInteger('significantDigits', options.significantDigits, config.stats.significantDigits);
     if (significantDigits > 5) throw invalidOption('significantDigits', significantDigits, 'an integer from 1 to 5');
+    if (maxOperations > MAX_OPERATIONS) throw invalidOption('maxOperations', maxOperations, `an integer from 1 to ${MAX_OPERATIONS}`);
     const highestTrackableMs = positiveNumber('highestTrackableMs', options.highestTrackableMs, config.stats.highestTrackableMs);
     this.batchSize = positiveInteger('batchSize', options.batchSize, config.stats.batchSize);
     const flushIntervalMs = positiveNumber('flushIntervalMs', options.flushIntervalMs, config.stats.flushIntervalMs);
+    if (flushIntervalMs > MAX_TIMER_MS) throw invalidOption('flushIntervalMs', flushIntervalMs, `a number of milliseconds up to ${MAX_TIMER_MS}`);
     if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', options.clock, 'a function returning epoch milliseconds');
 
     this.impl = loadBackend(options.backend);
     this.backend = this.impl.kind;
     this.set = this.impl.createSet({ significantDigits, highestTrackableUs: Math.round(highestTrackableMs * 1000) });
     this.table = new SeriesTable(maxOperations);
-    this.clock = options.clock ?? Date.now;
+    this.safeClock = new SafeClock(options.clock ?? monotonicEpochMs);
+    this.clock = this.safeClock.now;
     this.ids = new Uint32Array(this.batchSize);
     this.resources = new Array<unknown>(this.batchSize).fill(undefined);
     this.names = new Array<unknown>(this.batchSize).fill(undefined);
@@ -165,6 +175,8 @@ export class SpanMeterProcessor implements SpanProcessor {
       if (this.spanEndHooks.length > 0 || (isError && this.errorSpanHooks.length > 0)) {
         // the spans before it first, so that series are numbered (and capped) in end order
         this.internPending(i);
+        // interned now, whatever the lookup below does (it reads the span's getters)
+        this.interned = i;
         id = this.table.idFor(span.resource, span.name, span.kind);
         this.ids[i] = id;
         this.interned = i + 1;
@@ -298,6 +310,7 @@ export class SpanMeterProcessor implements SpanProcessor {
       operations,
       diagnostics: {
         clampedSpans: this.set.clampedCount,
+        clockFailures: this.safeClock.failures,
         missingResource: this.table.anomalies.missingResource,
         invalidKind: this.table.anomalies.invalidKind,
         invalidName: this.table.anomalies.invalidName,

@@ -39,8 +39,12 @@ export class SeriesTable {
   private readonly byResource = new WeakMap<object, ServiceEntry>();
   private readonly byService = new Map<string, ServiceEntry>();
   private readonly keys: SeriesKey[] = [];
+  /** Resources without a usable `service.name`, cached as their entry is. */
+  private readonly repairedResources = new WeakSet<object>();
   private lastResource: unknown = undefined;
   private lastEntry: ServiceEntry | undefined = undefined;
+  /** The last resource had no usable `service.name` (or was no object). */
+  private lastRepaired = false;
   readonly overflowId: number;
   readonly anomalies: InternAnomalies = { missingResource: 0, invalidKind: 0, truncatedName: 0, invalidName: 0 };
   /** Called once for every new series, with its id (never for the overflow series). */
@@ -74,7 +78,10 @@ export class SeriesTable {
       entry = this.serviceEntry(resource);
       this.lastResource = resource;
       this.lastEntry = entry;
+      this.lastRepaired = resource === null || typeof resource !== 'object' || this.repairedResources.has(resource);
     }
+    // every span of such a resource counts, not only the first of a run
+    if (this.lastRepaired) this.anomalies.missingResource++;
     const perKind = entry.byName.get(name);
     const k = typeof kind === 'number' && kind >= 0 && kind <= 4 ? kind | 0 : -1;
     if (perKind !== undefined && k >= 0) {
@@ -85,13 +92,12 @@ export class SeriesTable {
   }
 
   private serviceEntry(resource: unknown): ServiceEntry {
-    if (resource === null || typeof resource !== 'object') {
-      this.anomalies.missingResource++;
-      return this.entryForService(UNKNOWN_SERVICE);
-    }
+    if (resource === null || typeof resource !== 'object') return this.entryForService(UNKNOWN_SERVICE);
     let entry = this.byResource.get(resource);
     if (entry === undefined) {
-      entry = this.entryForService(serviceNameOf(resource));
+      const service = serviceNameOf(resource);
+      if (service === undefined) this.repairedResources.add(resource);
+      entry = this.entryForService(service ?? UNKNOWN_SERVICE);
       this.byResource.set(resource, entry);
     }
     return entry;
@@ -139,7 +145,8 @@ export class SeriesTable {
   }
 }
 
-function serviceNameOf(resource: object): string {
+/** The resource's `service.name`, or undefined when it has none usable. */
+function serviceNameOf(resource: object): string | undefined {
   try {
     const attributes = (resource as { attributes?: Record<string, unknown> }).attributes;
     const value = attributes?.['service.name'];
@@ -147,7 +154,7 @@ function serviceNameOf(resource: object): string {
   } catch {
     // a resource whose attributes getter throws is treated as having none
   }
-  return UNKNOWN_SERVICE;
+  return undefined;
 }
 
 function safeString(value: unknown): string {

@@ -13,15 +13,20 @@ export interface StatsConfig {
   flushIntervalMs: number;
 }
 
+/** The cap on `max_operations`: series ids stay below 2^20 in both back ends (id 0 is the overflow series). */
+export const MAX_OPERATIONS = 1_000_000;
+/** The longest flush interval: Node fires a longer timer after 1 ms, and then every 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const STATS_KEYS = ['max_operations', 'significant_digits', 'highest_trackable', 'batch_size', 'flush_interval'] as const;
 
 export function statsSection(value: unknown, path: ConfigPath, issues: Issues, _env: NodeJS.ProcessEnv): StatsConfig {
   const m = mapping(value, path, issues, STATS_KEYS);
   return {
-    maxOperations: number(m, 'max_operations', path, issues, { integer: true, min: 1, max: 1_000_000 }, 1000),
+    maxOperations: number(m, 'max_operations', path, issues, { integer: true, min: 1, max: MAX_OPERATIONS }, 1000),
     significantDigits: number(m, 'significant_digits', path, issues, { integer: true, min: 1, max: 5 }, 3) as StatsConfig['significantDigits'],
     highestTrackableMs: duration(m, 'highest_trackable', path, issues, { minMs: 1 }, 3_600_000),
     batchSize: number(m, 'batch_size', path, issues, { integer: true, min: 1, max: 1_048_576 }, 2048),
-    flushIntervalMs: duration(m, 'flush_interval', path, issues, { minMs: 1 }, 1000),
+    flushIntervalMs: duration(m, 'flush_interval', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 1000),
   };
 }

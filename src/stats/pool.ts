@@ -11,6 +11,8 @@ import { Piscina } from 'piscina';
 export class LazyPool {
   private pool: Piscina | undefined;
   private closed = false;
+  /** Tasks not yet settled: `close()` lets them finish first. */
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(private readonly filename: string) {}
 
@@ -26,15 +28,27 @@ export class LazyPool {
         idleTimeout: 10_000,
       });
     }
-    return this.pool.run(task, options as { name?: string; transferList?: never }) as Promise<T>;
+    const result = this.pool.run(task, options as { name?: string; transferList?: never }) as Promise<T>;
+    this.running.add(result);
+    const settled = (): void => {
+      this.running.delete(result);
+    };
+    result.then(settled, settled);
+    return result;
   }
 
   get started(): boolean {
     return this.pool !== undefined;
   }
 
+  /**
+   * Refuses new tasks, waits for the ones already submitted (piscina runs
+   * them out of order: destroying the pool at once rejected `stats()` calls
+   * made just before `shutdown()`), then destroys the pool.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.running]);
     const pool = this.pool;
     this.pool = undefined;
     if (pool !== undefined) await pool.destroy();

@@ -1,0 +1,128 @@
+// SpanMeterProcessor at its edges: shutdown racing stats(), hostile spans after
+// normal ones, a broken or stepping clock, option bounds, repaired resources.
+import test from 'ava';
+import { SpanMeterProcessor } from 'spanmeter';
+import { eachBackend } from './helpers/backends.mjs';
+import { endSpan, makeProvider, manualClock } from './helpers/spans.mjs';
+
+const MS = 1e6; // nanoseconds
+
+/** A ReadableSpan-shaped object; `getters` replaces fields with getters. */
+function fakeSpan({ name = 'GET /ok', durationMs = 5, error = false, resource = { attributes: { 'service.name': 'svc' } }, getters = {} } = {}) {
+  const span = {
+    name,
+    kind: 1,
+    resource,
+    duration: [0, durationMs * 1e6],
+    status: { code: error ? 2 : 0 },
+    attributes: {},
+    events: [],
+    links: [],
+    spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
+  };
+  for (const [key, get] of Object.entries(getters)) Object.defineProperty(span, key, { get });
+  return span;
+}
+
+eachBackend.serial('stats() calls made just before shutdown() all resolve, with every span', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  const { tracer } = makeProvider(processor);
+  for (let i = 0; i < 500; i++) endSpan(tracer, 'GET /cart', 3 * MS);
+  await processor.stats(); // the pool has a thread: later tasks queue behind busy ones
+  const calls = Array.from({ length: 30 }, () => processor.stats());
+  const shutdown = processor.shutdown();
+  const results = await Promise.allSettled(calls);
+  await shutdown;
+  const rejected = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+  t.deepEqual(rejected, []);
+  for (const r of results) t.is(r.value.totals.spans, 500);
+});
+
+eachBackend('an error span whose getters throw leaves the spans before it in their own series', async (t, backend) => {
+  // error spans are interned in onEnd (error analysis is on by default), after the pending ones
+  const processor = new SpanMeterProcessor({ backend });
+  for (let i = 0; i < 3; i++) processor.onEnd(fakeSpan());
+  t.notThrows(() =>
+    processor.onEnd(
+      fakeSpan({
+        error: true,
+        getters: {
+          name: () => {
+            throw new Error('hostile name');
+          },
+        },
+      }),
+    ),
+  );
+  const report = await processor.stats();
+  await processor.shutdown();
+  const ok = report.operations.find((op) => op.name === 'GET /ok');
+  t.is(ok?.service, 'svc');
+  t.is(ok?.count, 3);
+  t.is(report.totals.dropped.processor_error, 1);
+  t.is(report.diagnostics.invalidName, 0);
+});
+
+eachBackend('a clock that throws or returns NaN is counted, and no span is lost or throws', async (t, backend) => {
+  const good = manualClock();
+  let mode = 'good';
+  const clock = () => {
+    if (mode === 'throws') throw new Error('clock failed');
+    if (mode === 'nan') return Number.NaN;
+    return good();
+  };
+  const processor = new SpanMeterProcessor({ backend, clock, batchSize: 4 });
+  for (const m of ['good', 'throws', 'nan', 'good']) {
+    mode = m;
+    for (let i = 0; i < 10; i++) t.notThrows(() => processor.onEnd(fakeSpan()));
+  }
+  mode = 'throws';
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.is(report.totals.spans, 40);
+  t.deepEqual(report.totals.dropped, {});
+  t.true(report.diagnostics.clockFailures >= 4, `${report.diagnostics.clockFailures} failures counted`);
+  t.is(report.generatedAt, new Date(good()).toISOString(), 'the last good reading stands in');
+});
+
+eachBackend.serial('the default clock does not step with the system clock: windows keep seeing new spans', async (t, backend) => {
+  // the system clock (Date.now) steps an hour forward while stats() runs, then back
+  const realNow = Date.now;
+  let step = 0;
+  Date.now = () => realNow() + step;
+  let report;
+  try {
+    const processor = new SpanMeterProcessor({ backend });
+    for (let i = 0; i < 100; i++) processor.onEnd(fakeSpan());
+    step = 3_600_000;
+    await processor.stats();
+    step = 0;
+    for (let i = 0; i < 200; i++) processor.onEnd(fakeSpan());
+    report = await processor.stats();
+    await processor.shutdown();
+  } finally {
+    Date.now = realNow;
+  }
+  const op = report.operations[0];
+  t.is(op.count, 300);
+  t.is(op.windows['1m'].count, 300, 'the 1m window sees the spans recorded after the step');
+});
+
+test('maxOperations and flushIntervalMs beyond what the back ends and timers take are refused', (t) => {
+  t.throws(() => new SpanMeterProcessor({ maxOperations: 2 ** 20 }), { message: /maxOperations/ });
+  t.throws(() => new SpanMeterProcessor({ flushIntervalMs: 2 ** 31 }), { message: /flushIntervalMs/ });
+  t.throws(() => new SpanMeterProcessor({ config: { stats: { flush_interval: '30d' } } }), { message: /flush_interval/ });
+});
+
+eachBackend('every span without a resource or service.name is counted in diagnostics.missingResource', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  const nameless = { attributes: {} };
+  for (let i = 0; i < 10; i++) processor.onEnd(fakeSpan({ resource: nameless }));
+  for (let i = 0; i < 5; i++) processor.onEnd(fakeSpan({ resource: null }));
+  for (let i = 0; i < 7; i++) processor.onEnd(fakeSpan());
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.is(report.diagnostics.missingResource, 15);
+  t.is(report.operations.find((op) => op.service === 'unknown_service')?.count, 15);
+  t.is(report.operations.find((op) => op.service === 'svc')?.count, 7);
+});
