@@ -26,50 +26,106 @@ pub struct Summary {
 }
 
 /// One merged histogram (the lifetime or a window) of the series being
-/// summarized: counts by index in a dense array, reused for every series of
-/// a snapshot. A window sums up to ~20 slices of a few thousand entries
-/// each. Merging them two by two into new lists, from entries decoded up
-/// front for the whole snapshot, took 2.4 times as long per busy series.
+/// summarized: counts by index in a dense array over the indices it holds,
+/// reused for every series of a snapshot. A window sums up to ~20 slices of
+/// a few thousand entries each. Merging them two by two into new lists, from
+/// entries decoded up front for the whole snapshot, took 2.4 times as long
+/// per busy series. A histogram whose indices span more than
+/// `MAX_DENSE_SPAN` counters (5 digits over a wide range: a dense array
+/// from index 0 took 185 MiB for five histograms of one 94-byte snapshot)
+/// collects its entries in a list instead, sorted and summed by `finish`.
 #[derive(Default)]
 struct Dense {
-    /// Counts by index; all 0 outside `lo..hi`, grown to the highest index seen.
+    /// Counts of indices `base..base + counts.len()`; all 0 outside `lo..hi`.
     counts: Vec<u64>,
+    base: usize,
     lo: usize,
     hi: usize,
+    /// The entries, when the indices span too much for `counts`.
+    sparse: Option<Vec<(u32, u64)>>,
     total: u64,
     errors: u64,
 }
+
+/// The widest index range merged in a dense array (2 MiB of counts); at 3
+/// digits every histogram fits (24k counters up to an hour).
+const MAX_DENSE_SPAN: usize = 1 << 18;
 
 impl Dense {
     fn add(&mut self, item: &Item<'_>, entries: &[(u32, u64)]) {
         self.total = self.total.saturating_add(item.count);
         self.errors = self.errors.saturating_add(item.errors);
+        if let Some(list) = &mut self.sparse {
+            list.extend_from_slice(entries);
+            return;
+        }
         let (Some(&(a, _)), Some(&(b, _))) = (entries.first(), entries.last()) else {
             return;
         };
-        self.lo = if self.lo < self.hi {
-            self.lo.min(a as usize)
+        let (lo, hi) = if self.lo < self.hi {
+            (self.lo.min(a as usize), self.hi.max(b as usize + 1))
         } else {
-            a as usize
+            (a as usize, b as usize + 1)
         };
-        self.hi = self.hi.max(b as usize + 1);
-        if self.counts.len() < self.hi {
-            self.counts.resize(self.hi, 0);
+        if hi - lo > MAX_DENSE_SPAN {
+            let mut list: Vec<(u32, u64)> =
+                self.dense_entries().map(|(i, c)| (i as u32, c)).collect();
+            list.extend_from_slice(entries);
+            self.clear_dense();
+            self.sparse = Some(list);
+            return;
         }
+        self.cover(lo, hi);
         for &(i, c) in entries {
-            let slot = &mut self.counts[i as usize];
+            let slot = &mut self.counts[i as usize - self.base];
             *slot = slot.saturating_add(c);
         }
     }
 
-    /// Ascending (index, count), counts > 0.
-    fn entries(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        let lo = self.lo.min(self.hi);
-        self.counts[lo..self.hi]
+    /// Makes `counts` cover `lo..hi` (keeping what it holds) and sets the range.
+    fn cover(&mut self, lo: usize, hi: usize) {
+        if lo < self.base || hi > self.base + self.counts.len() {
+            let mut counts = vec![0; hi - lo];
+            if self.lo < self.hi {
+                counts[self.lo - lo..self.hi - lo]
+                    .copy_from_slice(&self.counts[self.lo - self.base..self.hi - self.base]);
+            }
+            (self.counts, self.base) = (counts, lo);
+        }
+        (self.lo, self.hi) = (lo, hi);
+    }
+
+    /// Sorts and sums the list of a sparse histogram (after the last `add`).
+    fn finish(&mut self) {
+        let Some(list) = &mut self.sparse else { return };
+        list.sort_unstable_by_key(|&(i, _)| i);
+        let mut kept = 0;
+        for k in 0..list.len() {
+            if kept > 0 && list[kept - 1].0 == list[k].0 {
+                list[kept - 1].1 = list[kept - 1].1.saturating_add(list[k].1);
+            } else {
+                list[kept] = list[k];
+                kept += 1;
+            }
+        }
+        list.truncate(kept);
+    }
+
+    fn dense_entries(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let (lo, hi) = (self.lo.min(self.hi), self.hi);
+        let base = self.base;
+        self.counts[lo.max(base) - base..hi.max(base) - base]
             .iter()
             .enumerate()
             .filter(|&(_, &c)| c != 0)
-            .map(move |(k, &c)| (lo + k, c))
+            .map(move |(k, &c)| (lo.max(base) + k, c))
+    }
+
+    /// Ascending (index, count), counts > 0 (after `finish`).
+    fn entries(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        let list = self.sparse.as_deref().unwrap_or(&[]);
+        self.dense_entries()
+            .chain(list.iter().map(|&(i, c)| (i as usize, c)))
     }
 
     fn percentiles(&self, math: &HdrMath, ps: &[f64]) -> Vec<f64> {
@@ -78,10 +134,17 @@ impl Dense {
             .collect()
     }
 
+    fn clear_dense(&mut self) {
+        if self.lo < self.hi {
+            self.counts[self.lo - self.base..self.hi - self.base].fill(0);
+        }
+        (self.lo, self.hi) = (0, 0);
+    }
+
     fn clear(&mut self) {
-        let lo = self.lo.min(self.hi);
-        self.counts[lo..self.hi].fill(0);
-        (self.lo, self.hi, self.total, self.errors) = (0, 0, 0, 0);
+        self.clear_dense();
+        self.sparse = None;
+        (self.total, self.errors) = (0, 0);
     }
 }
 
@@ -133,6 +196,7 @@ pub fn summarize(
     let mut scratch = Vec::new();
     for s in &snap.series {
         merge_series(&s.items, counts_len, &mut merged, &mut scratch)?;
+        merged.iter_mut().for_each(Dense::finish);
         let [life, windows @ ..] = &merged;
         let histogram = if include_histogram {
             v2::encode_base64(&math, life.entries())?

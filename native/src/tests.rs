@@ -724,6 +724,45 @@ fn summary_percentiles_follow_the_contract() {
         .all(|w| w.count == 100_000.0 && w.percentiles_us.is_empty()));
 }
 
+/// At 5 digits up to 2^53 - 1 a histogram spans millions of counters: the
+/// summary merges such ranges as lists (a dense array from index 0 took
+/// 185 MiB), and must give the standalone histogram's percentiles.
+#[test]
+fn wide_ranges_at_five_digits_summarize_like_a_histogram() {
+    let highest = (1u64 << 53) - 1;
+    let math = HdrMath::new(5, highest).unwrap();
+    let mut s = HistogramSet::new(math, false);
+    let mut reference = crate::histogram::Histogram::new(math);
+    let mut rng = Rng(21);
+    for slice in 0..8 {
+        let vals: Vec<f64> = (0..2_000)
+            .map(|_| (2f64).powf(rng.unit() * 50.0).floor())
+            .collect();
+        let ids = vec![0u32; vals.len()];
+        let flags = vec![0u8; vals.len()];
+        s.record(&ids, &vals, &flags, vals.len(), slice as f64 * 10_000.0);
+        reference.record_batch(&vals);
+    }
+    let bytes = s.snapshot(75_000.0);
+    let snap = parse(&bytes).unwrap();
+    let ps = [0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0];
+    let sum = summarize(&snap, &ps, &[50.0], true).unwrap();
+    let expected: Vec<f64> = ps
+        .iter()
+        .map(|&p| reference.value_at_percentile(p) as f64)
+        .collect();
+    assert_eq!(sum[0].percentiles_us, expected);
+    assert_eq!(sum[0].count, 16_000.0);
+    let decoded = crate::histogram::Histogram::decode(&sum[0].histogram).unwrap();
+    assert_eq!(decoded.count(), 16_000);
+    assert_eq!(
+        decoded.value_at_percentile(99.0),
+        reference.value_at_percentile(99.0)
+    );
+    // the 1m window holds the slices since 20 s (at 75 s: 20-70 s, six slices)
+    assert_eq!(sum[0].windows[0].count, 12_000.0);
+}
+
 // ---- measurements (cargo test --release -- --ignored --nocapture) ----
 
 #[test]

@@ -6,8 +6,8 @@
 //! the main thread and every worker). Tickets are not limited in number: as
 //! many `stats()` calls as are in flight hold one each, as they would hold
 //! their snapshot's bytes. A ticket nobody redeems or releases (a task that
-//! never ran) is dropped `TICKET_TTL` after it was issued, at the next
-//! registration, so that such tickets cannot pile up.
+//! never ran) expires `TICKET_TTL` after it was issued: it is dropped at the
+//! next registration, redemption or count, and can no longer be redeemed.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -39,13 +39,7 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
 pub fn register(ticket: Arc<Ticket>) -> u32 {
     let now = Instant::now();
     let mut r = registry();
-    while r
-        .tickets
-        .first_key_value()
-        .is_some_and(|(_, (issued, _))| now.duration_since(*issued) > TICKET_TTL)
-    {
-        r.tickets.pop_first();
-    }
+    r.expire(now);
     let id = r.next;
     r.next = r.next.checked_add(1).unwrap_or(1);
     r.tickets.insert(id, (now, ticket));
@@ -55,10 +49,50 @@ pub fn register(ticket: Arc<Ticket>) -> u32 {
 /// Takes ticket `id` out of the registry: None when it is unknown, already
 /// taken, released or expired.
 pub fn take(id: u32) -> Option<Arc<Ticket>> {
-    registry().tickets.remove(&id).map(|(_, t)| t)
+    let mut r = registry();
+    r.expire(Instant::now());
+    r.tickets.remove(&id).map(|(_, t)| t)
 }
 
-/// Tickets registered and not yet taken.
+/// Tickets registered, not yet taken and not expired.
 pub fn outstanding() -> usize {
-    registry().tickets.len()
+    let mut r = registry();
+    r.expire(Instant::now());
+    r.tickets.len()
+}
+
+impl Registry {
+    /// Drops the tickets issued more than `TICKET_TTL` before `now`.
+    fn expire(&mut self, now: Instant) {
+        while self
+            .tickets
+            .first_key_value()
+            .is_some_and(|(_, (issued, _))| now.saturating_duration_since(*issued) > TICKET_TTL)
+        {
+            self.tickets.pop_first();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_expire_a_ttl_after_they_were_issued() {
+        let issued = Instant::now();
+        let mut r = Registry {
+            next: 3,
+            tickets: BTreeMap::new(),
+        };
+        r.tickets.insert(1, (issued, Arc::default()));
+        r.tickets
+            .insert(2, (issued + Duration::from_secs(60), Arc::default()));
+        r.expire(issued + TICKET_TTL);
+        assert_eq!(r.tickets.len(), 2, "not yet: at the TTL itself");
+        r.expire(issued + TICKET_TTL + Duration::from_secs(1));
+        assert_eq!(r.tickets.keys().copied().collect::<Vec<_>>(), vec![2]);
+        r.expire(issued + TICKET_TTL + Duration::from_secs(61));
+        assert!(r.tickets.is_empty());
+    }
 }

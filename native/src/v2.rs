@@ -253,7 +253,17 @@ fn decode_v2(
         };
         let n = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
         if n < 0 {
-            dst = dst.saturating_add(n.unsigned_abs().min(usize::MAX as u64) as usize);
+            // a zero run never reaches past the counters (a run of 2^63 wrapped
+            // `dst` and refilled the same counters from a 364-character string)
+            dst = usize::try_from(n.unsigned_abs())
+                .ok()
+                .and_then(|run| dst.checked_add(run))
+                .filter(|&at| at <= counts_len)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "zero run from index {dst} past {counts_len} counters"
+                    ))
+                })?;
         } else {
             if n > 0 {
                 if dst >= counts_len {
@@ -454,20 +464,50 @@ pub(crate) mod tests {
         // payload: index 0 -> 0, index 1 -> 2, 200 zeros, index 202 -> 5
         // zigzag: 0 -> 0, 2 -> 4, -200 -> 399 = varint 0x8f 0x03, 5 -> 10
         let payload = [0u8, 4, 0x8f, 0x03, 10];
-        let mut b = vec![];
-        b.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
-        b.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        b.extend_from_slice(&0u32.to_be_bytes());
-        b.extend_from_slice(&2u32.to_be_bytes());
-        b.extend_from_slice(&1000u64.to_be_bytes());
-        b.extend_from_slice(&10_000_000u64.to_be_bytes());
-        b.extend_from_slice(&1.0f64.to_be_bytes());
-        b.extend_from_slice(&payload);
-        let d = decode_base64(&B64_ENCODE.encode(&b)).unwrap();
+        let d = decode_base64(&plain_v2(2, 1000, 10_000_000, &payload)).unwrap();
         assert_eq!(d.unit_magnitude, 9);
         assert_eq!(d.counts, vec![(1, 2), (202, 5)]);
         assert_eq!(d.value_from_index(1), 512);
         assert_eq!(d.value_from_index(202), d.scaled.value_from_index(202) << 9);
+    }
+
+    /// Plain (uncompressed) V2 base64 with `payload`.
+    fn plain_v2(digits: u32, lowest: u64, highest: u64, payload: &[u8]) -> String {
+        let mut b = vec![];
+        b.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
+        b.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        b.extend_from_slice(&0u32.to_be_bytes());
+        b.extend_from_slice(&digits.to_be_bytes());
+        b.extend_from_slice(&lowest.to_be_bytes());
+        b.extend_from_slice(&highest.to_be_bytes());
+        b.extend_from_slice(&1.0f64.to_be_bytes());
+        b.extend_from_slice(payload);
+        B64_ENCODE.encode(&b)
+    }
+
+    #[test]
+    fn zero_runs_past_the_counters_are_errors() {
+        // count 1 at 0 (zigzag 2), two zero runs of -2^63 (9-byte varints of
+        // all ones), then a zero count and a count 2 (zigzag 4): the runs
+        // wrapped the index back to 0
+        let mut payload = vec![2u8];
+        payload.extend_from_slice(&[0xff; 9]);
+        payload.extend_from_slice(&[0xff; 9]);
+        payload.extend_from_slice(&[0, 4]);
+        let e = decode_base64(&plain_v2(3, 1, 3_600_000_000, &payload)).unwrap_err();
+        assert!(e.contains("zero run from index 1 past"), "{e}");
+        // a run to the end of the counters is fine
+        let len = HdrMath::new(3, 3_600_000_000).unwrap().counts_len() as i64;
+        let mut payload = vec![2u8];
+        let zz = ((-(len - 1)) << 1) ^ ((-(len - 1)) >> 63);
+        let mut v = zz as u64;
+        while v >= 0x80 {
+            payload.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        payload.push(v as u8);
+        let d = decode_base64(&plain_v2(3, 1, 3_600_000_000, &payload)).unwrap();
+        assert_eq!(d.counts, vec![(0, 1)]);
     }
 
     #[test]
