@@ -83,14 +83,21 @@ impl Dense {
     }
 
     /// Makes `counts` cover `lo..hi` (keeping what it holds) and sets the range.
+    /// It grows to the union with what it covered while that stays within
+    /// `MAX_DENSE_SPAN`, so that the series of one snapshot stop reallocating.
     fn cover(&mut self, lo: usize, hi: usize) {
-        if lo < self.base || hi > self.base + self.counts.len() {
-            let mut counts = vec![0; hi - lo];
+        let end = self.base + self.counts.len();
+        if lo < self.base || hi > end {
+            let (mut from, mut to) = (lo.min(self.base), hi.max(end));
+            if self.counts.is_empty() || to - from > MAX_DENSE_SPAN {
+                (from, to) = (lo, hi);
+            }
+            let mut counts = vec![0; to - from];
             if self.lo < self.hi {
-                counts[self.lo - lo..self.hi - lo]
+                counts[self.lo - from..self.hi - from]
                     .copy_from_slice(&self.counts[self.lo - self.base..self.hi - self.base]);
             }
-            (self.counts, self.base) = (counts, lo);
+            (self.counts, self.base) = (counts, from);
         }
         (self.lo, self.hi) = (lo, hi);
     }
