@@ -7,7 +7,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { SpanMeterProcessor } from 'spanmeter';
-import { sleep, startHttpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
+import { sleep, startHttpReceiver, tempDir, waitUntil, exportDrops } from './helpers/export.mjs';
 
 const FAST = {
   retry: { initial_backoff: '20ms', max_backoff: '100ms', failure_threshold: 3 },
@@ -29,7 +29,6 @@ function setup(t, exportConfig) {
 }
 
 const zipkin = (receiver, extra = {}) => ({ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans`, ...extra });
-const exportDrops = (report) => Object.fromEntries(Object.entries(report.totals.dropped).filter(([k]) => k.startsWith('export_')));
 const duplicatesOf = (received) => [...received.values()].reduce((sum, k) => sum + (k - 1), 0);
 
 test('429 with Retry-After: the target is not retried before the server said, and nothing is lost', async (t) => {
@@ -221,7 +220,7 @@ test('shutdown keeps its deadline with a hanging target: what is left is spooled
   t.teardown(() => hanging.close());
   const dir = tempDir(t);
   const processor = new SpanMeterProcessor({
-    config: { export: { ...FAST, targets: [zipkin(hanging, { timeout: '20s' })], spool: { dir }, shutdown_timeout: '1s' } },
+    config: { export: { ...FAST, targets: [zipkin(hanging, { timeout: '60s' })], spool: { dir }, shutdown_timeout: '1s' } },
   });
   const provider = new NodeTracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer('shutdown');
@@ -229,9 +228,10 @@ test('shutdown keeps its deadline with a hanging target: what is left is spooled
   const started = Date.now();
   await provider.shutdown();
   const took = Date.now() - started;
-  // The request would hang for 20 s; the export part stops at its 1 s deadline (the rest is the final stats report).
+  // The request would hang for 60 s; the export part stops at its 1 s deadline (the rest is the final stats
+  // report). The bound only tells "stopped at the deadline" from "waited for the request", on a busy machine too.
   t.log(`shutdown took ${took} ms`);
-  t.true(took < 6000, `shutdown took ${took} ms`);
+  t.true(took < 30_000, `shutdown took ${took} ms: it waited for the hanging request`);
   await processor.shutdown(); // idempotent
   const report = await processor.stats();
   const spool = report.exporters.find((e) => e.type === 'spool');

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ExporterStatus } from '../report';
 import { CircuitBreaker, type BreakerPolicy } from './breaker';
 import { decodeBatch, type DecodedSpan } from './decoder';
+import type { WorkerCounters } from './protocol';
 import { readBatchHeader } from './wire';
 import type { Spool, SpoolEntry } from './spool';
 import { TargetStats, targetStatus } from './status';
@@ -50,6 +51,10 @@ export interface DispatcherOptions {
   concurrency: number;
   /** A main-thread batch has been delivered, spooled or dropped (and counted). */
   onSettled: (seq: number) => void;
+  /** The counters of the worker this one replaces: counting continues from them. */
+  counters?: WorkerCounters;
+  /** The counters changed (called at most once per turn, and before an ack they concern). */
+  onCounters?: (counters: WorkerCounters) => void;
   now?: () => number;
   random?: () => number;
 }
@@ -82,18 +87,39 @@ export class Dispatcher {
   private draining = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
-  readonly dropped: Record<string, number> = {};
-  private spooledSpans = 0;
-  private spooledBatches = 0;
-  private replayedSpans = 0;
-  private expiredSpans = 0;
+  private readonly dropped: Record<string, number>;
+  private spooledSpans: number;
+  private spooledBatches: number;
+  private replayedSpans: number;
+  private expiredSpans: number;
+  private countersChanged = false;
 
   constructor(private readonly options: DispatcherOptions) {
+    const carried = options.counters;
     this.targets = options.targets;
     this.breakers = options.targets.map(() => new CircuitBreaker(options.policy, options.random));
-    this.stats = options.targets.map(() => new TargetStats());
+    this.stats = options.targets.map((_, i) => TargetStats.from(carried?.targets[i]));
+    this.dropped = { ...carried?.dropped };
+    this.spooledSpans = carried?.spool.spooledSpans ?? 0;
+    this.spooledBatches = carried?.spool.spooledBatches ?? 0;
+    this.replayedSpans = carried?.spool.replayedSpans ?? 0;
+    this.expiredSpans = carried?.spool.expiredSpans ?? 0;
     this.spool = options.spool;
     this.now = options.now ?? Date.now;
+    // The spool may have found damaged files while it opened.
+    this.changed();
+  }
+
+  /** Everything counted so far, by this worker and the ones before it. */
+  counters(): WorkerCounters {
+    const dropped = { ...this.dropped };
+    const corrupt = this.spool?.corruptSpans ?? 0;
+    if (corrupt > 0) dropped.export_spool_corrupt = (dropped.export_spool_corrupt ?? 0) + corrupt;
+    return {
+      dropped,
+      targets: this.stats.map((s) => s.counters()),
+      spool: { spooledSpans: this.spooledSpans, spooledBatches: this.spooledBatches, replayedSpans: this.replayedSpans, expiredSpans: this.expiredSpans },
+    };
   }
 
   /** Takes a batch from the main thread. */
@@ -115,7 +141,7 @@ export class Dispatcher {
   }
 
   /** Status of every target, then of the spool. */
-  status(): { exporters: ExporterStatus[]; dropped: Record<string, number> } {
+  status(): { exporters: ExporterStatus[]; counters: WorkerCounters } {
     const now = this.now();
     const exporters = this.targets.map((t, i) => targetStatus(t, i, this.breakers[i], this.stats[i], now));
     const spool = this.spool;
@@ -151,17 +177,15 @@ export class Dispatcher {
         },
       });
     }
-    const dropped = { ...this.dropped };
-    if (spool !== undefined && spool.corruptSpans > 0) dropped.export_spool_corrupt = spool.corruptSpans;
-    return { exporters, dropped };
+    this.countersChanged = false; // the status carries them
+    return { exporters, counters: this.counters() };
   }
 
-  /** Removes spool entries past their age (counted as dropped). */
+  /** Removes spool entries past their age (counted as dropped); those being replayed wait for their outcome. */
   async expireSpool(): Promise<void> {
     if (this.spool === undefined || !this.spool.usable) return;
-    const expired = await this.spool.expire(this.now());
+    const expired = await this.spool.expire(this.now(), this.replaying);
     for (const e of expired) {
-      if (this.replaying.has(e.name)) continue;
       this.expiredSpans += e.spans;
       this.count('export_spool_expired', e.spans);
     }
@@ -197,6 +221,8 @@ export class Dispatcher {
     }
     this.stopped = true;
     this.clearTimer();
+    // An abandoned request may have reached its receiver: sending it again is a re-send.
+    for (const part of this.inflightParts) part.ambiguous = true;
     const leftovers: Part[] = [...this.queue.splice(0), ...this.inflightParts];
     this.inflightParts.clear();
     if (leftovers.length > 0) abortInflight();
@@ -205,10 +231,11 @@ export class Dispatcher {
         this.keepInSpool(part);
         continue;
       }
-      const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.batch.bytes, part.from, part.to, part.createdMs, true) : 'error';
+      const written = this.spool !== undefined && this.spool.usable ? await this.spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous) : 'error';
       if (written === 'ok') {
         this.spooledSpans += part.to - part.from;
         this.spooledBatches++;
+        this.changed();
       } else this.count(written === 'full' ? 'export_spool_full' : 'export_shutdown_timeout', part.to - part.from);
       this.settlePart(part);
     }
@@ -310,6 +337,7 @@ export class Dispatcher {
       this.replayReads++;
       void spool.read(entry).then((batch) => {
         this.replayReads--;
+        this.changed(); // a damaged or vanished file is counted by the spool
         if (batch === undefined || this.stopped) {
           this.replaying.delete(entry.name);
           this.pump();
@@ -331,6 +359,7 @@ export class Dispatcher {
     const probe = breaker.onSend();
     if (part.attempts > 0) stats.retries++;
     if (part.ambiguous) stats.resentSpans += n;
+    if (part.attempts > 0 || part.ambiguous) this.changed();
     part.attempts++;
     this.inflightParts.add(part);
     const started = performance.now();
@@ -352,6 +381,7 @@ export class Dispatcher {
     const stats = this.stats[index];
     const n = part.to - part.from;
     stats.recordLatency(latencyMs);
+    this.changed();
     if (result.ok) {
       breaker.onSuccess();
       stats.spansSent += n;
@@ -399,6 +429,7 @@ export class Dispatcher {
       if (result === 'ok') {
         this.spooledSpans += n;
         this.spooledBatches++;
+        this.changed();
         this.settlePart(part);
       } else if (result === 'full') {
         this.count('export_spool_full', n);
@@ -418,14 +449,25 @@ export class Dispatcher {
   /**
    * A batch read back from the spool that cannot go now: its file stays and is
    * read again later. If some of its parts were delivered meanwhile, or an
-   * attempt's outcome was unknown, its next sending is counted as a re-send.
+   * attempt's outcome was unknown, its next sending is counted as a re-send,
+   * also by the next process (the mark is written into the file).
    */
   private keepInSpool(part: Part): void {
     const owner = part.owner;
     const origin = owner.origin as SpoolEntry;
     owner.keep = true;
-    if (part.ambiguous || owner.pending > 1) origin.ambiguous = true;
+    if ((part.ambiguous || owner.pending > 1) && !origin.ambiguous) this.markAmbiguous(origin);
     this.settleOwner(owner);
+  }
+
+  private markAmbiguous(entry: SpoolEntry): void {
+    const spool = this.spool as Spool;
+    // Counted as a write: drain() and idle() wait for it.
+    this.spoolWrites++;
+    void spool.markAmbiguous(entry).then(() => {
+      this.spoolWrites--;
+      this.checkIdle();
+    });
   }
 
   private settlePart(part: Part): void {
@@ -435,7 +477,11 @@ export class Dispatcher {
   private settleOwner(owner: Owner): void {
     owner.pending--;
     if (owner.pending > 0) return;
-    if (owner.seq !== undefined) this.options.onSettled(owner.seq);
+    if (owner.seq !== undefined) {
+      // The main thread must have the counts of a batch before its ack: the worker may die right after.
+      this.reportCounters();
+      this.options.onSettled(owner.seq);
+    }
     const origin = owner.origin;
     if (origin !== undefined && owner.keep === true) {
       this.replaying.delete(origin.name);
@@ -459,6 +505,20 @@ export class Dispatcher {
 
   private count(reason: string, n: number): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
+    this.changed();
+  }
+
+  /** Reports the counters once, at the end of this turn (or earlier, with an ack). */
+  private changed(): void {
+    if (this.countersChanged || this.options.onCounters === undefined) return;
+    this.countersChanged = true;
+    queueMicrotask(() => this.reportCounters());
+  }
+
+  private reportCounters(): void {
+    if (!this.countersChanged) return;
+    this.countersChanged = false;
+    this.options.onCounters?.(this.counters());
   }
 
   private wakeAt(at: number): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { context } from '@opentelemetry/api';
@@ -9,14 +10,21 @@ import type { ExportConfig, TargetConfig } from './config';
 import { decodeBatch } from './decoder';
 import { ADDED, BATCH_FULL, SPAN_TOO_LARGE, SpanEncoder } from './encoder';
 import { type ExitAware, unwatchExit, watchExit } from './exit';
-import type { FromWorker, ToWorker, WorkerInit, WorkerStatus } from './protocol';
+import type { FromWorker, ToWorker, WorkerCounters, WorkerInit, WorkerStatus } from './protocol';
 import { toReadableSpans } from './readable';
+import { clearStaleLock } from './spool';
 import { BATCH_HEADER_BYTES } from './wire';
 
 /** The compiled export worker next to this file. */
 export const EXPORT_WORKER = path.join(__dirname, 'worker.js');
 
 const MAX_WORKER_RESTARTS = 3;
+
+/**
+ * The spool lock tokens of the pipelines alive in this process. A lock with
+ * this process's pid and a token not in here is stale: its pipeline is gone.
+ */
+const liveSpoolLockTokens = new Set<string>();
 
 /**
  * The targets in priority order: the user's exporters that the config does not
@@ -56,6 +64,10 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private queuedSpans = 0;
   private queuedBytes = 0;
   private readonly dropped: Record<string, number> = {};
+  /** The spool lock token of every worker this pipeline starts. */
+  private readonly spoolLockToken = randomBytes(6).toString('hex');
+  /** The latest counters of the worker (they include those of the workers before it). */
+  private workerCounters: WorkerCounters | undefined;
   private timer: NodeJS.Timeout | undefined;
   private flushWaiters: { upTo: number; resolve: () => void }[] = [];
   private readonly requests = new Map<number, (status: WorkerStatus | undefined) => void>();
@@ -79,6 +91,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   ) {
     this.config = { ...config, targets: resolveTargets(config, exporters.length) };
     this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes, config.batch.maxSpanBytes);
+    liveSpoolLockTokens.add(this.spoolLockToken);
     this.startWorker();
     watchExit(this);
   }
@@ -141,7 +154,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   unsettledSpans(): number {
     let n = this.encoder.spans + this.queuedSpans;
     if (this.shutAtExit) {
-      n += (this.dropped.export_shutdown_timeout ?? 0) + (this.finalStatus?.dropped.export_shutdown_timeout ?? 0);
+      n += (this.dropped.export_shutdown_timeout ?? 0) + (this.workerCounters?.dropped.export_shutdown_timeout ?? 0);
     }
     return n;
   }
@@ -158,10 +171,10 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
 
   async contribute(report: StatsReport): Promise<void> {
     const status = this.finalStatus ?? (await this.request((id) => ({ t: 'status', id }), 10_000));
-    const dropped = report.totals.dropped;
-    for (const [reason, n] of Object.entries(this.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n;
+    // The worker's drops as last reported: they outlive a worker that died (or did not answer).
+    addCounts(report.totals.dropped, this.dropped);
+    addCounts(report.totals.dropped, this.workerCounters?.dropped ?? {});
     if (status === undefined) return;
-    for (const [reason, n] of Object.entries(status.dropped)) dropped[reason] = (dropped[reason] ?? 0) + n;
     report.exporters = [...(report.exporters ?? []), ...status.exporters];
   }
 
@@ -179,6 +192,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       this.worker = undefined;
       await worker.terminate().catch(() => undefined);
     }
+    liveSpoolLockTokens.delete(this.spoolLockToken);
     // Anything the worker did not settle in time is lost: count it.
     this.abandonUnacked('export_shutdown_timeout');
     await Promise.allSettled(this.exporters.map((e) => Promise.resolve().then(() => e.shutdown())));
@@ -206,17 +220,22 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   }
 
   private startWorker(): void {
-    const init: WorkerInit = { config: this.config };
+    // Here, not in the worker: the live tokens are this thread's, and cannot change during the check.
+    if (this.config.spool.enabled) clearStaleLock(this.config.spool.dir, (token) => liveSpoolLockTokens.has(token));
+    const init: WorkerInit = { config: this.config, spoolLockToken: this.spoolLockToken, counters: this.workerCounters };
     const worker = new Worker(EXPORT_WORKER, { workerData: init, stdout: false, stderr: false });
     this.worker = worker;
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('message', (message: FromWorker) => this.onMessage(worker, message));
     worker.on('error', () => this.onWorkerDeath(worker));
     worker.on('exit', () => this.onWorkerDeath(worker));
     // After the listeners: adding a 'message' listener refs the worker's port again.
     if (this.refs === 0) worker.unref();
   }
 
-  /** The worker died: what it held is lost (counted); start another unless shutting down. */
+  /**
+   * The worker died: what it held is lost (counted); start another unless
+   * shutting down. The next one continues from its counters and takes its spool lock over.
+   */
   private onWorkerDeath(worker: Worker): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
@@ -224,6 +243,9 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     if (!this.closed && this.workerRestarts < MAX_WORKER_RESTARTS) {
       this.workerRestarts++;
       this.startWorker();
+    } else if (!this.closed) {
+      // No worker will hold the spool lock again: let another pipeline take it over.
+      liveSpoolLockTokens.delete(this.spoolLockToken);
     }
   }
 
@@ -240,7 +262,9 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     this.requests.clear();
   }
 
-  private onMessage(message: FromWorker): void {
+  private onMessage(worker: Worker, message: FromWorker): void {
+    // A worker that was replaced: its counters were carried over already, its acks and answers are void.
+    if (worker !== this.worker) return;
     switch (message.t) {
       case 'ack': {
         const entry = this.unacked.get(message.seq);
@@ -251,27 +275,32 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
         this.resolveFlushWaiters(false);
         return;
       }
+      case 'counters':
+        this.workerCounters = message.counters;
+        return;
       case 'status':
       case 'shutdown': {
         this.lastStatus = message.status;
+        this.workerCounters = message.status.counters;
         const resolve = this.requests.get(message.id);
         this.requests.delete(message.id);
         resolve?.(message.status);
         return;
       }
       case 'export':
-        this.runExporter(message.id, message.index, message.buf, message.from, message.to);
+        this.runExporter(worker, message.id, message.index, message.buf, message.from, message.to);
         return;
     }
   }
 
-  /** Runs a user's exporter (main thread, tracing suppressed) and reports back. */
-  private runExporter(id: number, index: number, buf: ArrayBuffer, from: number, to: number): void {
+  /** Runs a user's exporter (main thread, tracing suppressed) and reports back to the worker that asked. */
+  private runExporter(worker: Worker, id: number, index: number, buf: ArrayBuffer, from: number, to: number): void {
     let answered = false;
     const answer = (ok: boolean, error?: string): void => {
       if (answered) return;
       answered = true;
-      this.worker?.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
+      // Not to a restarted worker: call ids start again at 1 there, the answer would settle another batch.
+      if (worker === this.worker) worker.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
     };
     const exporter = this.exporters[index];
     if (exporter === undefined) {
@@ -350,4 +379,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private count(reason: string, n: number): void {
     this.dropped[reason] = (this.dropped[reason] ?? 0) + n;
   }
+}
+
+function addCounts(into: Record<string, number>, counts: Record<string, number>): void {
+  for (const [reason, n] of Object.entries(counts)) into[reason] = (into[reason] ?? 0) + n;
 }

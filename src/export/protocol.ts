@@ -1,9 +1,41 @@
 import type { ExporterStatus } from '../report';
 import type { ExportConfig } from './config';
 
+/** Counters of one target, as the worker keeps them: the report's, with the last error's time in epoch ms. */
+export type TargetCounters = Pick<
+  ExporterStatus,
+  'spansSent' | 'batchesSent' | 'spansFailed' | 'batchesFailed' | 'retries' | 'resentSpans' | 'badBatches' | 'rejectedSpans' | 'lastError'
+> & {
+  /** Epoch ms. */
+  lastErrorAt?: number;
+};
+
+/** Counters of the spool, as the worker keeps them. */
+export interface SpoolCounters {
+  spooledSpans: number;
+  spooledBatches: number;
+  replayedSpans: number;
+  expiredSpans: number;
+}
+
+/**
+ * Everything the worker counts, since the pipeline started: the main thread
+ * keeps the latest copy, so that a restarted worker continues from it.
+ */
+export interface WorkerCounters {
+  dropped: Record<string, number>;
+  /** In target order. */
+  targets: TargetCounters[];
+  spool: SpoolCounters;
+}
+
 /** What the export worker starts with (its `workerData`). */
 export interface WorkerInit {
   config: ExportConfig;
+  /** The pipeline's spool lock token: the same for every worker it starts, so that a restarted one takes its own lock over. */
+  spoolLockToken: string;
+  /** The counters of the worker this one replaces (undefined for the first). */
+  counters: WorkerCounters | undefined;
 }
 
 /** Main thread → export worker. */
@@ -16,12 +48,14 @@ export type ToWorker =
 
 export interface WorkerStatus {
   exporters: ExporterStatus[];
-  dropped: Record<string, number>;
+  counters: WorkerCounters;
 }
 
 /** Export worker → main thread. */
 export type FromWorker =
   | { t: 'ack'; seq: number }
+  /** The worker's counters changed (sent before the ack of a batch they concern). */
+  | { t: 'counters'; counters: WorkerCounters }
   | { t: 'status'; id: number; status: WorkerStatus }
   | { t: 'shutdown'; id: number; status: WorkerStatus }
   /** Run the user's exporter `index` on spans [from, to) of the batch. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { readBatchHeader } from './wire';
@@ -16,12 +16,17 @@ import { readBatchHeader } from './wire';
  * and the batch as the encoder wrote it.
  *
  * One process at a time owns a directory: `spool.lock` holds its pid and a
- * token; a lock whose process is gone is taken over.
+ * token; a lock whose process is gone is taken over. The token is the
+ * pipeline's, not the worker's: a restarted worker takes its own lock over.
+ * A lock with this pid and another pipeline's token is cleared by the main
+ * thread when no live pipeline holds it (`clearStaleLock`).
  */
 export interface SpoolOptions {
   dir: string;
   maxBytes: number;
   maxAgeMs: number;
+  /** The owning pipeline's token, written into the lock. */
+  lockToken: string;
 }
 
 export interface SpoolEntry {
@@ -40,7 +45,11 @@ export interface SpooledBatch {
 }
 
 const MAGIC = 0x50534d53; // "SMSP"
+const VERSION = 1;
 const HEADER = 24;
+/** Offset of the flags byte; bit 0: a send of this batch may already have reached a receiver. */
+const FLAGS = 5;
+const AMBIGUOUS = 1;
 const SUFFIX = '.spool';
 const LOCK = 'spool.lock';
 
@@ -50,12 +59,11 @@ export class Spool {
   private entries: SpoolEntry[] = [];
   private totalBytes = 0;
   private seq = 0;
-  private readonly token = randomBytes(6).toString('hex');
   /** Why the spool cannot be used, when it cannot. */
   unavailable: string | undefined;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
-  /** Files that could not be read back (spans lost), by span count. */
+  /** Files that were damaged or vanished (spans lost), by span count. */
   corruptSpans = 0;
 
   private constructor(readonly options: SpoolOptions) {}
@@ -114,8 +122,8 @@ export class Spool {
     const name = `${String(Math.max(0, Math.floor(createdMs))).padStart(15, '0')}-${process.pid}-${String(this.seq++).padStart(9, '0')}${SUFFIX}`;
     const header = Buffer.alloc(HEADER);
     header.writeUInt32LE(MAGIC, 0);
-    header.writeUInt8(1, 4);
-    header.writeUInt8(ambiguous ? 1 : 0, 5);
+    header.writeUInt8(VERSION, 4);
+    header.writeUInt8(ambiguous ? AMBIGUOUS : 0, FLAGS);
     header.writeUInt32LE(spans, 8);
     header.writeUInt32LE(batch.byteLength, 12);
     header.writeUInt32LE(from, 16);
@@ -143,10 +151,14 @@ export class Spool {
       data = await fs.readFile(path.join(this.options.dir, entry.name));
     } catch (error) {
       this.fail(error);
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') this.forget(entry);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Deleted behind our back: its spans are lost.
+        this.corruptSpans += entry.spans;
+        this.forget(entry);
+      }
       return undefined;
     }
-    const payload = data.byteLength >= HEADER && data.readUInt32LE(0) === MAGIC ? data.subarray(HEADER, HEADER + data.readUInt32LE(12)) : undefined;
+    const payload = isSpoolHeader(data) ? data.subarray(HEADER, HEADER + data.readUInt32LE(12)) : undefined;
     if (payload === undefined || payload.byteLength !== data.readUInt32LE(12) || readBatchHeader(payload) === undefined) {
       this.corruptSpans += entry.spans;
       await this.remove(entry);
@@ -166,14 +178,41 @@ export class Spool {
   /** Deletes an entry (delivered, expired or corrupt). */
   async remove(entry: SpoolEntry): Promise<void> {
     this.forget(entry);
-    await fs.rm(path.join(this.options.dir, entry.name), { force: true }).catch((error) => this.fail(error));
+    await this.unlink(entry);
   }
 
-  /** Removes entries older than the age cap; returns them. */
-  async expire(now: number): Promise<SpoolEntry[]> {
-    const old = this.entries.filter((e) => now - e.createdMs > this.options.maxAgeMs);
-    for (const e of old) await this.remove(e);
+  /**
+   * Removes entries older than the age cap, except those named in `busy`
+   * (being replayed: their outcome decides, and if they stay they expire later); returns them.
+   */
+  async expire(now: number, busy?: ReadonlySet<string>): Promise<SpoolEntry[]> {
+    const old = this.entries.filter((e) => now - e.createdMs > this.options.maxAgeMs && !busy?.has(e.name));
+    // Forgotten at once, so that a replay starting meanwhile cannot pick one of them.
+    for (const e of old) this.forget(e);
+    for (const e of old) await this.unlink(e);
     return old;
+  }
+
+  /**
+   * Marks an entry's batch as possibly received already, in memory and in its
+   * file's header, so that its next sending is counted as a re-send, also by the next process.
+   */
+  async markAmbiguous(entry: SpoolEntry): Promise<void> {
+    if (entry.ambiguous) return;
+    entry.ambiguous = true;
+    try {
+      const handle = await fs.open(path.join(this.options.dir, entry.name), 'r+');
+      try {
+        const flags = Buffer.alloc(1);
+        await handle.read(flags, 0, 1, FLAGS);
+        flags[0] |= AMBIGUOUS;
+        await handle.write(flags, 0, 1, FLAGS);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** Releases the lock (the files stay for the next process). */
@@ -188,10 +227,13 @@ export class Spool {
   }
 
   private lockContent(): string {
-    return `${process.pid}:${this.token}`;
+    return `${process.pid}:${this.options.lockToken}`;
   }
 
-  /** Takes the lock; returns the owner when another live process (or processor) holds it. */
+  /**
+   * Takes the lock; returns the owner when another live process (or processor) holds it.
+   * Our own content is a worker of this pipeline that died: the lock is ours.
+   */
   private async lock(): Promise<string | undefined> {
     const file = path.join(this.options.dir, LOCK);
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -202,8 +244,9 @@ export class Spool {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const content = await fs.readFile(file, 'utf8').catch(() => '');
-      const pid = Number(content.split(':')[0]);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return pid === process.pid ? `${pid} (another processor in this process)` : String(pid);
+      if (content === this.lockContent()) return undefined;
+      const { pid } = parseLock(content);
+      if (pid !== undefined && isAlive(pid)) return pid === process.pid ? `${pid} (another processor in this process)` : String(pid);
       await fs.rm(file, { force: true });
     }
     return 'unknown';
@@ -224,11 +267,12 @@ export class Spool {
           const header = Buffer.alloc(HEADER);
           const { bytesRead } = await handle.read(header, 0, HEADER, 0);
           const stat = await handle.stat();
-          if (bytesRead < HEADER || header.readUInt32LE(0) !== MAGIC) {
+          if (!isSpoolHeader(header.subarray(0, bytesRead))) {
+            this.corruptSpans += damagedSpans(header.subarray(0, bytesRead));
             await fs.rm(path.join(this.options.dir, name), { force: true });
             continue;
           }
-          this.entries.push({ name, bytes: stat.size, spans: header.readUInt32LE(8), createdMs: Number.isFinite(createdMs) ? createdMs : stat.mtimeMs, ambiguous: (header.readUInt8(5) & 1) === 1 });
+          this.entries.push({ name, bytes: stat.size, spans: header.readUInt32LE(8), createdMs: Number.isFinite(createdMs) ? createdMs : stat.mtimeMs, ambiguous: (header.readUInt8(FLAGS) & AMBIGUOUS) !== 0 });
           this.totalBytes += stat.size;
         } finally {
           await handle.close();
@@ -247,6 +291,10 @@ export class Spool {
     list.splice(i, 0, entry);
   }
 
+  private async unlink(entry: SpoolEntry): Promise<void> {
+    await fs.rm(path.join(this.options.dir, entry.name), { force: true }).catch((error) => this.fail(error));
+  }
+
   private forget(entry: SpoolEntry): void {
     const i = this.entries.indexOf(entry);
     if (i >= 0) {
@@ -259,6 +307,43 @@ export class Spool {
     this.lastError = (error as Error).message;
     this.lastErrorAt = Date.now();
   }
+}
+
+/**
+ * Main thread, before a pipeline starts its worker: removes a lock that holds
+ * this process's pid but the token of no live pipeline in it (a pipeline that
+ * shut down without releasing it, or a previous container whose app had the
+ * same pid, e.g. 1). The worker then treats any lock of this pid as live.
+ * Synchronous, so that the check and the live tokens cannot change in between.
+ */
+export function clearStaleLock(dir: string, isLiveToken: (token: string) => boolean): void {
+  const file = path.join(dir, LOCK);
+  try {
+    const { pid, token } = parseLock(readFileSync(file, 'utf8'));
+    if (pid === process.pid && !isLiveToken(token)) rmSync(file, { force: true });
+  } catch {
+    // no lock (or no directory yet): nothing to clear
+  }
+}
+
+function parseLock(content: string): { pid: number | undefined; token: string } {
+  const colon = content.indexOf(':');
+  const pid = Number(colon < 0 ? content : content.slice(0, colon));
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, token: colon < 0 ? '' : content.slice(colon + 1) };
+}
+
+/** A complete header of this format's version. */
+function isSpoolHeader(data: Buffer): boolean {
+  return data.byteLength >= HEADER && data.readUInt32LE(0) === MAGIC && data.readUInt8(4) === VERSION;
+}
+
+/**
+ * The spans lost with a damaged file: its header's count when that much of it
+ * is ours, else 1 (a spool file always holds at least one span).
+ */
+function damagedSpans(header: Buffer): number {
+  const spans = header.byteLength >= 12 && header.readUInt32LE(0) === MAGIC ? header.readUInt32LE(8) : 0;
+  return Math.max(1, spans);
 }
 
 function isAlive(pid: number): boolean {

@@ -1,5 +1,6 @@
 import type { ExporterStatus } from '../report';
 import type { CircuitBreaker } from './breaker';
+import type { TargetCounters } from './protocol';
 import type { Target } from './targets/types';
 
 const RESERVOIR = 1024;
@@ -18,6 +19,18 @@ export class TargetStats {
   lastErrorAt: number | undefined;
   private readonly latencies = new Float64Array(RESERVOIR);
   private latencyCount = 0;
+
+  /** Stats that continue from a previous worker's counters (a restart must not reset them). */
+  static from(counters: TargetCounters | undefined): TargetStats {
+    const stats = new TargetStats();
+    if (counters !== undefined) Object.assign(stats, counters);
+    return stats;
+  }
+
+  counters(): TargetCounters {
+    const { spansSent, batchesSent, spansFailed, batchesFailed, retries, resentSpans, badBatches, rejectedSpans, lastError, lastErrorAt } = this;
+    return { spansSent, batchesSent, spansFailed, batchesFailed, retries, resentSpans, badBatches, rejectedSpans, lastError, lastErrorAt };
+  }
 
   recordLatency(ms: number): void {
     this.latencies[this.latencyCount % RESERVOIR] = ms;

@@ -33,7 +33,7 @@ lowerPriority();
 
 const port = parentPort;
 if (port === null) throw new Error('spanmeter: the export worker must run in a worker thread');
-const { config } = workerData as WorkerInit;
+const { config, spoolLockToken, counters } = workerData as WorkerInit;
 
 function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
@@ -46,11 +46,13 @@ const calls = new Map<number, (result: { ok: boolean; error?: string }) => void>
 const targets: Target[] = config.targets.map((t) => {
   if (t.type === 'file') return new FileTarget(t);
   if (t.type === 'exporter') {
-    return new ExporterTarget(t, (index, bytes, from, to) => {
+    return new ExporterTarget(t, (index, bytes, from, to, signal) => {
       const id = nextCall++;
       const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       return new Promise((resolve) => {
         calls.set(id, resolve);
+        // Timed out: an exporter that never calls back must not hold its entry forever.
+        signal.addEventListener('abort', () => calls.delete(id), { once: true });
         post({ t: 'export', id, index, buf, from, to }, [buf]);
       });
     });
@@ -59,13 +61,15 @@ const targets: Target[] = config.targets.map((t) => {
 });
 
 const ready: Promise<Dispatcher> = (async () => {
-  const spool = config.spool.enabled ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, maxAgeMs: config.spool.maxAgeMs }) : undefined;
+  const spool = config.spool.enabled ? await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, maxAgeMs: config.spool.maxAgeMs, lockToken: spoolLockToken }) : undefined;
   const dispatcher = new Dispatcher({
     targets,
     policy: { ...config.retry, ...config.circuitBreaker },
     spool,
     concurrency: config.concurrency,
     onSettled: (seq) => post({ t: 'ack', seq }),
+    counters,
+    onCounters: (latest) => post({ t: 'counters', counters: latest }),
   });
   if (spool !== undefined) {
     await dispatcher.expireSpool();

@@ -4,10 +4,12 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.join(here, '..', 'fixtures');
@@ -152,4 +154,45 @@ export async function startHttpReceiver(handler, { port = 0 } = {}) {
 /** The span ids a test ended, to compare with what arrived. */
 export function spanIds(spans) {
   return spans.map((s) => s.spanContext().spanId);
+}
+
+/** A loopback port with nothing listening on it (yet). */
+export async function freePort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The spool's entry in `stats().exporters`. */
+export const spoolOf = (report) => report.exporters.find((e) => e.type === 'spool');
+
+/** The export's drop counts in a report (reasons starting with `export_`). */
+export const exportDrops = (report) => Object.fromEntries(Object.entries(report.totals.dropped).filter(([k]) => k.startsWith('export_')));
+
+/** Export settings for the spool and failover tests: quick retries, short circuit-breaker waits, small batches. */
+export const FAST_EXPORT = {
+  retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 2 },
+  circuit_breaker: { open_duration: '200ms', max_open_duration: '400ms' },
+  batch: { max_spans: 50, delay: '10ms' },
+};
+
+/** A provider around `processor` whose `emit(n)` ends n spans named 'op' (attribute i counts up); `ids` are their span ids. */
+export function emitter(processor) {
+  const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+  const tracer = provider.getTracer('export-tests');
+  let i = 0;
+  const ids = [];
+  return {
+    provider,
+    ids,
+    emit(n) {
+      for (let k = 0; k < n; k++) {
+        const span = tracer.startSpan('op', { attributes: { i: i++ } });
+        ids.push(span.spanContext().spanId);
+        span.end();
+      }
+    },
+  };
 }

@@ -1,8 +1,8 @@
 import type { ExporterTargetConfig } from '../config';
 import type { Payload, SendResult, Target } from './types';
 
-/** Asks the main thread to run a user's SpanExporter on a batch. */
-export type MainThreadCall = (index: number, bytes: Uint8Array, from: number, to: number) => Promise<{ ok: boolean; error?: string }>;
+/** Asks the main thread to run a user's SpanExporter on a batch; `signal` aborts when the answer is no longer awaited. */
+export type MainThreadCall = (index: number, bytes: Uint8Array, from: number, to: number, signal: AbortSignal) => Promise<{ ok: boolean; error?: string }>;
 
 /**
  * A user's `SpanExporter`. It cannot move to the worker, so the batch goes back
@@ -23,11 +23,15 @@ export class ExporterTarget implements Target {
 
   async send(payload: Payload): Promise<SendResult> {
     let timer: NodeJS.Timeout | undefined;
+    const abandon = new AbortController();
     const timeout = new Promise<{ ok: boolean; error?: string; timedOut: true }>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, error: `export() did not call back within ${this.config.timeoutMs} ms`, timedOut: true }), this.config.timeoutMs);
+      timer = setTimeout(() => {
+        abandon.abort();
+        resolve({ ok: false, error: `export() did not call back within ${this.config.timeoutMs} ms`, timedOut: true });
+      }, this.config.timeoutMs);
       timer.unref();
     });
-    const result = await Promise.race([this.call(this.config.index, payload.bytes, payload.from, payload.to), timeout]);
+    const result = await Promise.race([this.call(this.config.index, payload.bytes, payload.from, payload.to, abandon.signal), timeout]);
     clearTimeout(timer);
     if (result.ok) return { ok: true };
     return { ok: false, kind: 'retryable', error: result.error ?? 'export failed', ambiguous: 'timedOut' in result };
