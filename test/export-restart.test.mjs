@@ -1,9 +1,12 @@
 // The export worker dies and is restarted (up to 3 times): the new one takes
 // its pipeline's spool over, continues the counters of the one before it, and
 // is not confused by answers meant for its predecessor. A spool lock left by
-// this process's pid but no live pipeline is stale.
+// an earlier process with this pid is stale; one of another pipeline of this
+// process (another thread) is not.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import test from 'ava';
 import { ExportResultCode } from '@opentelemetry/core';
 import { SpanMeterProcessor } from 'spanmeter';
@@ -51,10 +54,10 @@ test('a restarted worker takes its own spool lock over: the spool is replayed, a
   t.deepEqual(exportDrops(report), {});
 });
 
-test("a lock with this process's pid and a token no live pipeline holds is stale (a container restarted, PID 1 again)", async (t) => {
+test("a lock with this process's pid and another process's identity is stale (a container restarted, PID 1 again)", async (t) => {
   const dir = tempDir(t);
   const lock = path.join(dir, 'spool.lock');
-  fs.writeFileSync(lock, `${process.pid}:0123456789ab`);
+  fs.writeFileSync(lock, `${process.pid}:linux-00000000-0000-0000-0000-000000000000-1:0123456789ab`);
   const processor = new SpanMeterProcessor({
     config: { export: { ...FAST_EXPORT, targets: [{ type: 'zipkin', endpoint: `http://127.0.0.1:${await freePort()}/api/v2/spans` }], spool: { dir } } },
   });
@@ -65,7 +68,69 @@ test("a lock with this process's pid and a token no live pipeline holds is stale
   const spool = spoolOf(await processor.stats()).spool;
   t.true(spool.available, spool.reason);
   t.is(spool.spans, 100);
-  t.not(fs.readFileSync(lock, 'utf8'), `${process.pid}:0123456789ab`, 'the lock is the new pipeline’s');
+  t.notRegex(fs.readFileSync(lock, 'utf8'), /0123456789ab/, 'the lock is the new pipeline’s');
+});
+
+/** A SpanMeterProcessor with export in a worker thread of this process; `ask(cmd)` resolves with its answer. */
+function processorInThread(t, dir, endpoint) {
+  const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { SpanMeterProcessor } = require(workerData.dist);
+    const config = { export: { targets: [{ type: 'zipkin', endpoint: workerData.endpoint }], spool: { dir: workerData.dir } } };
+    const processor = new SpanMeterProcessor({ config });
+    parentPort.on('message', async (cmd) => {
+      if (cmd === 'shutdown') return parentPort.postMessage(await processor.shutdown().then(() => 'done'));
+      const spool = (await processor.stats()).exporters.find((e) => e.type === 'spool').spool;
+      parentPort.postMessage({ available: spool.available, reason: spool.reason ?? '' });
+    });`;
+  const worker = new Worker(code, { eval: true, workerData: { dist, dir, endpoint } });
+  t.teardown(() => worker.terminate());
+  const ask = (cmd) => new Promise((resolve) => worker.once('message', resolve).postMessage(cmd));
+  return { ask };
+}
+
+test('two pipelines in two threads of one process do not share a spool directory: the second is refused', async (t) => {
+  const dir = tempDir(t);
+  const endpoint = `http://127.0.0.1:${await freePort()}/api/v2/spans`;
+  const a = processorInThread(t, dir, endpoint);
+  await waitUntil(async () => (await a.ask('status')).available, { what: "the first thread's spool" });
+  const lock = fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8');
+  const b = processorInThread(t, dir, endpoint);
+  const refused = await waitUntil(async () => {
+    const status = await b.ask('status');
+    return status.reason.includes('another processor in this process') && status;
+  }, { what: "the second thread's spool to be refused" });
+  t.false(refused.available);
+  t.true((await a.ask('status')).available, 'the first keeps its spool');
+  t.is(fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8'), lock, 'and its lock');
+  t.is(await a.ask('shutdown'), 'done');
+  t.false(fs.existsSync(path.join(dir, 'spool.lock')), 'released at shutdown');
+});
+
+test('a split batch whose worker dies: the parts it settled are not counted again as lost with it', async (t) => {
+  const held = [];
+  let halves = 0;
+  const receiver = await startHttpReceiver((req, body, res) => {
+    const spans = JSON.parse(body.toString('utf8')).length;
+    if (spans === 10) return res.writeHead(413).end('too large');
+    if (halves++ === 0) return res.writeHead(400).end('bad'); // one half is refused (dropped, counted)
+    held.push(res); // the other is never answered
+  });
+  t.teardown(() => {
+    for (const res of held) res.destroy();
+    return receiver.close();
+  });
+  const processor = new SpanMeterProcessor({
+    config: { export: { ...FAST_EXPORT, batch: { max_spans: 10, delay: '10ms' }, spool: { enabled: false }, targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }] } },
+  });
+  const { provider, emit } = emitter(processor);
+  t.teardown(() => provider.shutdown());
+  emit(10);
+  void processor.forceFlush(); // resolves only when the held half is settled
+  await waitUntil(async () => held.length >= 1 && exportDrops(await processor.stats()).export_bad_batch === 5, { what: 'one half dropped, one held' });
+  await killExportWorker(processor);
+  t.deepEqual(exportDrops(await processor.stats()), { export_bad_batch: 5, export_worker_error: 5 }, '10 spans, each counted once');
 });
 
 test('drop counts and target counters survive a worker restart', async (t) => {

@@ -18,6 +18,8 @@ interface Owner {
   pending: number;
   /** A part went back to the spool: the file stays even when the other parts are delivered. */
   keep?: boolean;
+  /** Spans of the parts settled so far. */
+  settledSpans?: number;
 }
 
 /** A batch, or a part of one after a split, on its way to a target. */
@@ -93,6 +95,8 @@ export class Dispatcher {
   private replayedSpans: number;
   private expiredSpans: number;
   private countersChanged = false;
+  /** `WorkerCounters.settled`: batch number -> spans settled, for split batches not acknowledged yet. */
+  private readonly partlySettled = new Map<number, number>();
 
   constructor(private readonly options: DispatcherOptions) {
     const carried = options.counters;
@@ -119,6 +123,7 @@ export class Dispatcher {
       dropped,
       targets: this.stats.map((s) => s.counters()),
       spool: { spooledSpans: this.spooledSpans, spooledBatches: this.spooledBatches, replayedSpans: this.replayedSpans, expiredSpans: this.expiredSpans },
+      settled: [...this.partlySettled],
     };
   }
 
@@ -471,13 +476,21 @@ export class Dispatcher {
   }
 
   private settlePart(part: Part): void {
-    this.settleOwner(part.owner);
+    const owner = part.owner;
+    if (owner.seq !== undefined && owner.pending > 1) {
+      // a split batch with parts still out: the main thread learns what of it is settled
+      owner.settledSpans = (owner.settledSpans ?? 0) + part.to - part.from;
+      this.partlySettled.set(owner.seq, owner.settledSpans);
+      this.changed();
+    }
+    this.settleOwner(owner);
   }
 
   private settleOwner(owner: Owner): void {
     owner.pending--;
     if (owner.pending > 0) return;
     if (owner.seq !== undefined) {
+      this.partlySettled.delete(owner.seq);
       // The main thread must have the counts of a batch before its ack: the worker may die right after.
       this.reportCounters();
       this.options.onSettled(owner.seq);

@@ -21,10 +21,10 @@ export const EXPORT_WORKER = path.join(__dirname, 'worker.js');
 const MAX_WORKER_RESTARTS = 3;
 
 /**
- * The spool lock tokens of the pipelines alive in this process. A lock with
- * this process's pid and a token not in here is stale: its pipeline is gone.
+ * The spool lock tokens of the pipelines of this module that ended (shut down,
+ * or out of worker restarts): a lock left with one of them is stale.
  */
-const liveSpoolLockTokens = new Set<string>();
+const endedSpoolLockTokens = new Set<string>();
 
 /**
  * The targets in priority order: the user's exporters that the config does not
@@ -91,7 +91,6 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   ) {
     this.config = { ...config, targets: resolveTargets(config, exporters.length) };
     this.encoder = new SpanEncoder(BATCH_HEADER_BYTES + config.batch.maxBytes + config.batch.maxSpanBytes, config.batch.maxSpanBytes);
-    liveSpoolLockTokens.add(this.spoolLockToken);
     this.startWorker();
     watchExit(this);
   }
@@ -192,7 +191,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       this.worker = undefined;
       await worker.terminate().catch(() => undefined);
     }
-    liveSpoolLockTokens.delete(this.spoolLockToken);
+    endedSpoolLockTokens.add(this.spoolLockToken);
     // Anything the worker did not settle in time is lost: count it.
     this.abandonUnacked('export_shutdown_timeout');
     await Promise.allSettled(this.exporters.map((e) => Promise.resolve().then(() => e.shutdown())));
@@ -220,8 +219,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   }
 
   private startWorker(): void {
-    // Here, not in the worker: the live tokens are this thread's, and cannot change during the check.
-    if (this.config.spool.enabled) clearStaleLock(this.config.spool.dir, (token) => liveSpoolLockTokens.has(token));
+    // Here, not in the worker: the ended tokens are this thread's, and cannot change during the check.
+    if (this.config.spool.enabled) clearStaleLock(this.config.spool.dir, (token) => endedSpoolLockTokens.has(token));
     const init: WorkerInit = { config: this.config, spoolLockToken: this.spoolLockToken, counters: this.workerCounters };
     const worker = new Worker(EXPORT_WORKER, { workerData: init, stdout: false, stderr: false });
     this.worker = worker;
@@ -245,14 +244,17 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       this.startWorker();
     } else if (!this.closed) {
       // No worker will hold the spool lock again: let another pipeline take it over.
-      liveSpoolLockTokens.delete(this.spoolLockToken);
+      endedSpoolLockTokens.add(this.spoolLockToken);
     }
   }
 
   /** Counts every batch the worker has not settled as dropped, and releases whoever waits. */
   private abandonUnacked(reason: string): void {
+    // the parts of a split batch that the worker settled are counted there already (delivered, spooled or dropped)
+    const settled = new Map(this.workerCounters?.settled ?? []);
+    if (this.workerCounters !== undefined) this.workerCounters = { ...this.workerCounters, settled: [] };
     let spans = 0;
-    for (const entry of this.unacked.values()) spans += entry.spans;
+    for (const [seq, entry] of this.unacked) spans += entry.spans - Math.min(entry.spans, settled.get(seq) ?? 0);
     if (spans > 0) this.count(reason, spans);
     this.unacked.clear();
     this.queuedSpans = 0;

@@ -27,6 +27,12 @@ export interface WorkerCounters {
   /** In target order. */
   targets: TargetCounters[];
   spool: SpoolCounters;
+  /**
+   * Spans of batches not yet acknowledged that are settled already (parts
+   * delivered, spooled or counted as dropped), by batch number: if the worker
+   * dies, only the rest of each batch is lost with it. Not carried over.
+   */
+  settled?: [seq: number, spans: number][];
 }
 
 /** What the export worker starts with (its `workerData`). */

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { processIdentity, sameProcess } from './process-identity';
 import { readBatchHeader } from './wire';
 
 /**
@@ -15,11 +16,14 @@ import { readBatchHeader } from './wire';
  * u32 payload length, u32 from, u32 to: the spans of the batch this entry holds)
  * and the batch as the encoder wrote it.
  *
- * One process at a time owns a directory: `spool.lock` holds its pid and a
- * token; a lock whose process is gone is taken over. The token is the
- * pipeline's, not the worker's: a restarted worker takes its own lock over.
- * A lock with this pid and another pipeline's token is cleared by the main
- * thread when no live pipeline holds it (`clearStaleLock`).
+ * One pipeline at a time owns a directory: `spool.lock` holds its pid, the
+ * process's identity (`processIdentity`) and the pipeline's token. A lock whose
+ * process is gone is taken over, and so is one with this pid but another
+ * process's identity (an earlier container, its app PID 1 as well). The token
+ * is the pipeline's, not the worker's: a restarted worker takes its own lock
+ * over. A lock of this process and another token belongs to another pipeline
+ * (in this thread or another one): it is refused, unless the main thread
+ * knows that pipeline has ended (`clearStaleLock`).
  */
 export interface SpoolOptions {
   dir: string;
@@ -227,7 +231,7 @@ export class Spool {
   }
 
   private lockContent(): string {
-    return `${process.pid}:${this.options.lockToken}`;
+    return `${process.pid}:${processIdentity()}:${this.options.lockToken}`;
   }
 
   /**
@@ -245,8 +249,12 @@ export class Spool {
       }
       const content = await fs.readFile(file, 'utf8').catch(() => '');
       if (content === this.lockContent()) return undefined;
-      const { pid } = parseLock(content);
-      if (pid !== undefined && isAlive(pid)) return pid === process.pid ? `${pid} (another processor in this process)` : String(pid);
+      const { pid, identity } = parseLock(content);
+      if (pid === process.pid) {
+        if (identity !== undefined && sameProcess(identity, processIdentity())) return `${pid} (another processor in this process)`;
+      } else if (pid !== undefined && isAlive(pid)) {
+        return String(pid);
+      }
       await fs.rm(file, { force: true });
     }
     return 'unknown';
@@ -310,26 +318,31 @@ export class Spool {
 }
 
 /**
- * Main thread, before a pipeline starts its worker: removes a lock that holds
- * this process's pid but the token of no live pipeline in it (a pipeline that
- * shut down without releasing it, or a previous container whose app had the
- * same pid, e.g. 1). The worker then treats any lock of this pid as live.
- * Synchronous, so that the check and the live tokens cannot change in between.
+ * Main thread, before a pipeline starts its worker: removes a lock of this
+ * process whose pipeline has ended (`isEnded(token)`: it shut down, or its
+ * worker died for good, without releasing it). Only the pipelines of this
+ * copy of the module are known here; a lock of any other is left alone.
+ * Synchronous, so that the check and the tokens cannot change in between.
  */
-export function clearStaleLock(dir: string, isLiveToken: (token: string) => boolean): void {
+export function clearStaleLock(dir: string, isEnded: (token: string) => boolean): void {
   const file = path.join(dir, LOCK);
   try {
-    const { pid, token } = parseLock(readFileSync(file, 'utf8'));
-    if (pid === process.pid && !isLiveToken(token)) rmSync(file, { force: true });
+    const { pid, identity, token } = parseLock(readFileSync(file, 'utf8'));
+    if (pid === process.pid && identity !== undefined && sameProcess(identity, processIdentity()) && isEnded(token)) rmSync(file, { force: true });
   } catch {
     // no lock (or no directory yet): nothing to clear
   }
 }
 
-function parseLock(content: string): { pid: number | undefined; token: string } {
-  const colon = content.indexOf(':');
-  const pid = Number(colon < 0 ? content : content.slice(0, colon));
-  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, token: colon < 0 ? '' : content.slice(colon + 1) };
+/** `pid:identity:token`; a lock written before the identity (`pid:token`) has none. */
+function parseLock(content: string): { pid: number | undefined; identity: string | undefined; token: string } {
+  const parts = content.split(':');
+  const pid = Number(parts[0]);
+  return {
+    pid: Number.isInteger(pid) && pid > 0 ? pid : undefined,
+    identity: parts.length >= 3 ? parts[1] : undefined,
+    token: parts[parts.length - 1] ?? '',
+  };
 }
 
 /** A complete header of this format's version. */
