@@ -151,6 +151,8 @@ export interface EvaluationStatus {
   lastWorkerMs: number;
   /** Bytes of SLO and rule counters (fixed at start). */
   counterBytes: number;
+  /** Attribute values that `aggregate: sum` rules skipped (not a finite number), once per rule. */
+  nonNumericValues: number;
 }
 
 /** A notifier's delivery counters. */

@@ -113,7 +113,9 @@ test('business rules: the sum and the count of a span attribute over a window', 
     order(50, 'declined');
     h.span({ name: 'GET /orders', attributes: { 'order.value': 5000 } }); // not selected by RevenueHigh
   });
-  let firing = (await h.processor.stats()).alerts.firing.map((a) => [a.alertname, a.value]);
+  const first = await h.processor.stats();
+  t.is(first.alerts.evaluation.nonNumericValues, 2, "'not a number', skipped by both sum rules that select it");
+  let firing = first.alerts.firing.map((a) => [a.alertname, a.value]);
   t.deepEqual(firing, [], '950 <= 1000; 2 declines <= 3; RevenueLow waits for its first full minute');
   await h.tick(TICK, () => {
     order(100, 'declined');

@@ -94,6 +94,17 @@ const CASES = [
     ['tracing.yaml:4 trends.regression.baseline_file: cannot read the baseline file "/nonexistent/baseline.json": ENOENT: no such file or directory, open \'/nonexistent/baseline.json\''],
   ],
   ['regression window', 'trends:\n  regression:\n    window: 10m\n', ['tracing.yaml:3 trends.regression.window: must be one of 1m, 5m, 15m, 1h, got "10m"']],
+  ['alias without its anchor', 'slos:\n  - *nope\n', ['tracing.yaml:2 slos[0]: alias *nope has no anchor &nope before it']],
+  [
+    'alias bomb (billion laughs)',
+    'x: &a [x, x, x, x, x, x, x, x, x, x]\nalerting:\n  rules: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nslos:\n  - labels: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n',
+    ['tracing.yaml:5 slos[0].labels[8]: alias *b expands to too many nodes (more than 100 aliased nodes in all); YAML alias bombs are refused'],
+  ],
+  [
+    'description that is not a string',
+    `${SLO}    objective: 99\n    description: 42\n`,
+    ['tracing.yaml:5 slos[0].description: must be a string, got number 42'],
+  ],
   ['unknown trends key', 'trends:\n  health:\n    score: 90\n', ['tracing.yaml:3 trends.health.score: unknown key; allowed: enabled, error_rate_window']],
 ];
 
@@ -112,6 +123,17 @@ for (const [title, yaml, expected] of CASES) {
     }
   });
 }
+
+test('with burn-rate alerting off, no tier constrains an SLO time window', (t) => {
+  const config = loadConfig({ alerting: { burn_rate: { enabled: false } }, slos: [{ name: 'a', indicator: 'availability', objective: 99, time_window: '1d' }] });
+  t.is(config.slos[0].timeWindowMs, 86_400_000);
+  const yaml = 'alerting:\n  burn_rate:\n    enabled: false\nslos:\n  - name: a\n    indicator: availability\n    objective: 99\n    time_window: 1h\n';
+  t.is(parseYamlConfig(yaml, 'tracing.yaml').slos[0].timeWindowMs, 3_600_000);
+  // Still checked when it is on (the default), and still reported with its position.
+  const error = t.throws(() => parseYamlConfig(yaml.replace('enabled: false', 'enabled: true'), 'tracing.yaml'), { instanceOf: ConfigError });
+  t.is(error.problems[0].key, 'slos[0].time_window');
+  t.is(error.problems[0].line, 8);
+});
 
 test('a configuration object in code names the key path', (t) => {
   const error = t.throws(() => loadConfig({ slos: [{ name: 'a', indicator: 'availability', objective: 0 }] }), { instanceOf: ConfigError });

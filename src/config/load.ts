@@ -3,6 +3,7 @@ import * as YAML from 'yaml';
 import { SpanMeterError } from '../errors';
 import { formatPath, Issues, isPlainObject, type ConfigPath } from './schema';
 import { SECTIONS, type SpanMeterConfig } from './sections';
+import { noteBurnRateAlerting } from './slos-section';
 
 /** One problem of a configuration, with where it is. */
 export interface ConfigProblem {
@@ -65,7 +66,7 @@ export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessE
       }),
     );
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  const value = toJSChecked(doc, file, lineCounter) ?? {};
   if (!isPlainObject(value)) {
     throw new ConfigError([{ file, line: 1, key: '(root)', message: 'the top level must be a mapping' }]);
   }
@@ -73,6 +74,69 @@ export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessE
     const at = locate(doc, path, lineCounter);
     return { file, line: at?.line, column: at?.col, key: formatPath(path), message };
   });
+}
+
+/** Aliased nodes one document may expand to (yaml's `maxAliasCount`): a "billion laughs" stops here. */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * `doc.toJS()`, with yaml's alias errors (an alias without its anchor, an alias bomb) turned into a
+ * ConfigError naming the file, the line and the key path of the alias that failed.
+ */
+function toJSChecked(doc: YAML.Document, file: string, lineCounter: YAML.LineCounter): unknown {
+  // Each alias notes itself when its resolution throws: the innermost one (the first to catch) is the culprit.
+  let failed: YAML.Alias | undefined;
+  const paths = new Map<YAML.Alias, ConfigPath>();
+  YAML.visit(doc, {
+    Alias(_key, node, ancestors) {
+      paths.set(node, keyPathOf(ancestors, node));
+      const resolve = node.toJSON;
+      Object.defineProperty(node, 'toJSON', {
+        configurable: true,
+        value(this: YAML.Alias, ...args: Parameters<YAML.Alias['toJSON']>) {
+          try {
+            return resolve.apply(this, args);
+          } catch (error) {
+            failed ??= this;
+            throw error;
+          }
+        },
+      });
+    },
+  });
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    const alias = failed ?? [...paths.keys()][0];
+    const offset = rangeStart(alias);
+    const at = offset === undefined ? undefined : lineCounter.linePos(offset);
+    const source = alias === undefined ? '' : ` *${alias.source}`;
+    const message = /excessive alias count/i.test(error.message)
+      ? `alias${source} expands to too many nodes (more than ${MAX_ALIAS_COUNT} aliased nodes in all); YAML alias bombs are refused`
+      : /unresolved alias/i.test(error.message)
+        ? `alias${source} has no anchor &${alias?.source ?? ''} before it`
+        : `alias${source}: ${error.message}`;
+    const path = alias === undefined ? [] : (paths.get(alias) ?? []);
+    throw new ConfigError([{ file, line: at?.line, column: at?.col, key: formatPath(path), message }]);
+  }
+}
+
+/** The key path (`slos[0].selector`) of a node, from the ancestors yaml's visit() gives. */
+function keyPathOf(ancestors: readonly unknown[], node: unknown): ConfigPath {
+  const path: (string | number)[] = [];
+  const chain = [...ancestors, node];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const parent = chain[i];
+    const child = chain[i + 1];
+    if (YAML.isSeq(parent)) {
+      path.push(parent.items.indexOf(child as never));
+    } else if (YAML.isPair(parent) && parent.value === child) {
+      const key = YAML.isScalar(parent.key) ? parent.key.value : parent.key;
+      path.push(String(key));
+    }
+  }
+  return path;
 }
 
 function validate(
@@ -86,7 +150,11 @@ function validate(
     if (!(names as string[]).includes(key)) issues.add([key], `unknown section; allowed: ${names.join(', ')}`);
   }
   const config = {} as Record<string, unknown>;
-  for (const name of names) config[name] = SECTIONS[name](value[name], [name], issues, env);
+  for (const name of names) {
+    config[name] = SECTIONS[name](value[name], [name], issues, env);
+    // `slos:` checks its time windows against the burn-rate tiers only when burn-rate alerting is on.
+    if (name === 'alerting') noteBurnRateAlerting(issues, (config[name] as SpanMeterConfig['alerting']).burnRate.enabled);
+  }
   if (!issues.empty) {
     const problems = issues.list.map((i) => toProblem(i.path, i.message));
     problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));

@@ -59,6 +59,13 @@ const INDICATORS: readonly IndicatorType[] = ['availability', 'latency', 'latenc
 /** The longest rolling window: its counts are kept in one-hour slices. */
 export const MAX_TIME_WINDOW_MS = 90 * 86_400_000;
 
+/** Whether `alerting.burn_rate.enabled` is on, per validation run (set by the loader once `alerting:` is validated). */
+const burnRateAlertingOfRun = new WeakMap<Issues, boolean>();
+
+export function noteBurnRateAlerting(issues: Issues, enabled: boolean): void {
+  burnRateAlertingOfRun.set(issues, enabled);
+}
+
 /** Validates `slos:`. Runs after `alerting:` (see sections.ts) so that tier references can be checked. */
 export function slosSection(value: unknown, path: ConfigPath, issues: Issues, _env: NodeJS.ProcessEnv): SloConfig[] {
   const slos = list(value, path, issues, (item, at) => sloConfig(item, at, issues));
@@ -71,6 +78,7 @@ function sloConfig(item: unknown, path: ConfigPath, issues: Issues): SloConfig |
   const hasName = required(m, 'name', path, issues);
   const hasObjective = required(m, 'objective', path, issues);
   const name = string(m, 'name', path, issues, { nonEmpty: true });
+  const description = string(m, 'description', path, issues, {}, '');
   const selector = selectorConfig(m.selector, [...path, 'selector'], issues);
   const { indicator, latencyThresholdMs } = indicatorConfig(m.indicator, [...path, 'indicator'], issues);
   const objective = percent(m, 'objective', path, issues, { above: 0, below: 100 });
@@ -82,7 +90,7 @@ function sloConfig(item: unknown, path: ConfigPath, issues: Issues): SloConfig |
   if (!hasName || !hasObjective || name === undefined || objective === undefined || indicator === undefined) return undefined;
   return {
     name,
-    description: typeof m.description === 'string' ? m.description : '',
+    description,
     selector,
     indicator,
     latencyThresholdMs,
@@ -124,7 +132,8 @@ function sloAlertingConfig(value: unknown, path: ConfigPath, issues: Issues, tim
     names.includes(s) ? undefined : `unknown tier ${JSON.stringify(s)}; tiers: ${names.join(', ')}`,
   );
   const enabled = boolean(m, 'enabled', path, issues, true);
-  if (enabled) {
+  // With burn-rate alerts off globally no tier runs, so no tier constrains the time window.
+  if (enabled && burnRateAlertingOfRun.get(issues) !== false) {
     for (const tier of tiers) {
       if (!tier.enabled || disabledTiers.includes(tier.name) || tier.longWindowMs <= timeWindowMs) continue;
       issues.add(

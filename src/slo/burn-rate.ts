@@ -11,32 +11,73 @@ export function burnRateThreshold(budgetConsumedPercent: number, periodMs: numbe
   return ((budgetConsumedPercent / 100) * periodMs) / longWindowMs;
 }
 
+/**
+ * The allowed bad ratio `1 - target` as an exact fraction `num / den` of integers when the
+ * objective is a short decimal (99.9% -> 1/1000, 99.95% -> 5/10000), so that a window exactly at
+ * its objective is exactly at it: `1 - 0.999` is 0.0010000000000000009 in floating point, which made
+ * 1 bad span in 1000 against 99.9% "breached". Other targets fall back to `(1 - target) / 1`.
+ */
+export function allowedBadRatio(target: number): { num: number; den: number } {
+  let cached = ratioCache.get(target);
+  if (cached === undefined) {
+    cached = { num: 1 - target, den: 1 };
+    for (let den = 1; den <= 1e9; den *= 10) {
+      const good = Math.round(target * den);
+      if (Math.abs(target * den - good) < 1e-6) {
+        cached = { num: den - good, den };
+        break;
+      }
+    }
+    if (ratioCache.size > 1000) ratioCache.clear();
+    ratioCache.set(target, cached);
+  }
+  return cached;
+}
+const ratioCache = new Map<number, { num: number; den: number }>();
+
+/**
+ * `bad x den` and `total x num` (so `bad / total` against `num / den`), exact while both are safe
+ * integers; otherwise in floating point with residues below 1e-9 of the allowance snapped to equality.
+ */
+function scaled(bad: number, total: number, target: number): { badScaled: number; allowedScaled: number; den: number } {
+  const { num, den } = allowedBadRatio(target);
+  const badScaled = bad * den;
+  const allowedScaled = total * num;
+  if (Number.isSafeInteger(badScaled) && Number.isSafeInteger(allowedScaled)) return { badScaled, allowedScaled, den };
+  const equal = Math.abs(badScaled - allowedScaled) <= 1e-9 * Math.abs(allowedScaled);
+  return { badScaled: equal ? allowedScaled : badScaled, allowedScaled, den };
+}
+
 /** How fast a window spends the budget: its bad ratio over the allowed ratio. 0 without events. */
 export function burnRate(bad: number, total: number, target: number): number {
   if (total <= 0) return 0;
-  return bad / total / (1 - target);
+  const { badScaled, allowedScaled } = scaled(bad, total, target);
+  return badScaled / allowedScaled;
 }
 
 export interface ErrorBudget {
   /** Bad events the period allows: total x (1 - target). */
   totalEvents: number;
   consumedEvents: number;
-  /** May be negative once the budget is exhausted. */
+  /** May be negative once the budget is exhausted; exactly 0 at the objective. */
   remainingEvents: number;
   /** Consumed / allowed; equals the burn rate over the whole period. */
   consumedFraction: number;
+  /** Negative exactly when the SLI is below the target. */
   remainingFraction: number;
 }
 
 export function errorBudget(total: number, bad: number, target: number): ErrorBudget {
-  const allowed = total * (1 - target);
-  const consumedFraction = burnRate(bad, total, target);
+  if (total <= 0) {
+    return { totalEvents: 0, consumedEvents: bad, remainingEvents: -bad, consumedFraction: 0, remainingFraction: 1 };
+  }
+  const { badScaled, allowedScaled, den } = scaled(bad, total, target);
   return {
-    totalEvents: allowed,
+    totalEvents: allowedScaled / den,
     consumedEvents: bad,
-    remainingEvents: allowed - bad,
-    consumedFraction,
-    remainingFraction: 1 - consumedFraction,
+    remainingEvents: (allowedScaled - badScaled) / den,
+    consumedFraction: badScaled / allowedScaled,
+    remainingFraction: (allowedScaled - badScaled) / allowedScaled,
   };
 }
 

@@ -96,7 +96,7 @@ export class SloExtension implements ProcessorExtension {
       this.samples = new TrendSamples();
       this.trends = new TrendAnalysis(trends.regression);
     }
-    this.evaluation = { evaluations: 0, skipped: 0, failures: 0, lastLoopMs: 0, maxLoopMs: 0, lastWorkerMs: 0, counterBytes: arena.bytes };
+    this.evaluation = { evaluations: 0, skipped: 0, failures: 0, lastLoopMs: 0, maxLoopMs: 0, lastWorkerMs: 0, counterBytes: arena.bytes, nonNumericValues: 0 };
     if (this.plan.alertCount > 0 || this.plan.slos.length > 0 || this.samples !== undefined) {
       this.timer = setInterval(() => this.tick(), config.alerting.evaluationIntervalMs);
       this.timer.unref();
@@ -245,7 +245,7 @@ export class SloExtension implements ProcessorExtension {
     }
     const firing = this.engine.inState(FIRING);
     if (this.plan.alertCount > 0) {
-      report.alerts = { firing, recent: this.engine.history.recent(), pending: this.engine.inState(PENDING), evaluation: { ...this.evaluation } };
+      report.alerts = { firing, recent: this.engine.history.recent(), pending: this.engine.inState(PENDING), evaluation: { ...this.evaluation, nonNumericValues: this.ingest.nonNumericValues } };
     }
     if (this.dispatcher.size > 0) report.notifiers = this.dispatcher.statuses();
     const keys = this.context.table.allKeys();

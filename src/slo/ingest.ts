@@ -10,7 +10,7 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AlertDefinition } from '../alerts/catalog';
-import { SPAN_KIND_NAMES, UNKNOWN_SERVICE, type SeriesKey } from '../series-table';
+import { MAX_NAME_LENGTH, SPAN_KIND_NAMES, UNKNOWN_SERVICE, type SeriesKey } from '../series-table';
 import { ringAdd, type RingLayout } from './counters';
 import { attributesMatch, type CompiledSelector } from './selector';
 
@@ -150,21 +150,28 @@ export class Ingest {
     }
   }
 
-  /** Spans beyond the cardinality cap still count: their targets are matched per (service, name, kind), cached. */
+  /**
+   * Spans beyond the cardinality cap still count: their targets are matched per (service, name, kind), cached.
+   * Service and name are truncated to MAX_NAME_LENGTH first, as the series table does, so that a span
+   * matches the same selectors whether or not it overflowed, and a huge name costs neither memory in the
+   * cache nor time in the glob match.
+   */
   private overflowList(span: ReadableSpan): Int32Array | null {
     const service = serviceOf(span);
     const kind = SPAN_KIND_NAMES[span.kind] ?? 'internal';
-    const cacheKey = `${service}\u0000${kind}\u0000${span.name}`;
+    const name = nameOf(span);
+    const cacheKey = `${service}\u0000${kind}\u0000${name}`;
     let list = this.overflowTargets.get(cacheKey);
     if (list === undefined) {
-      const key: SeriesKey = { service, name: String(span.name), kind };
+      const key: SeriesKey = { service, name, kind };
       const matched: number[] = [];
       this.targets.forEach((target, t) => {
         if (target.selector.matchesSeries(key)) matched.push(t);
       });
       list = matched.length === 0 ? null : Int32Array.from(matched);
       if (this.overflowTargets.size >= OVERFLOW_CACHE_LIMIT) this.overflowTargets.clear();
-      this.overflowTargets.set(cacheKey, list);
+      // A copy: a slice of a long name may keep the whole original string alive in V8.
+      this.overflowTargets.set(ownCopy(cacheKey), list);
     }
     return list;
   }
@@ -176,7 +183,29 @@ function setDense<T>(list: (T | undefined)[], index: number, value: T): void {
   list[index] = value;
 }
 
+/** The span's `service.name` as the series table reads it: truncated to MAX_NAME_LENGTH. */
 function serviceOf(span: ReadableSpan): string {
-  const value = (span.resource as { attributes?: Record<string, unknown> } | undefined)?.attributes?.['service.name'];
-  return typeof value === 'string' && value.length > 0 ? value : UNKNOWN_SERVICE;
+  try {
+    const value = (span.resource as { attributes?: Record<string, unknown> } | undefined)?.attributes?.['service.name'];
+    if (typeof value === 'string' && value.length > 0) return value.slice(0, MAX_NAME_LENGTH);
+  } catch {
+    // a resource whose attributes getter throws is treated as having none (as in the series table)
+  }
+  return UNKNOWN_SERVICE;
+}
+
+/** A string that shares no storage with `text` (slices and concatenations may keep their parents alive). */
+function ownCopy(text: string): string {
+  return text.length <= 12 ? text : (JSON.parse(JSON.stringify(text)) as string);
+}
+
+/** The span's name as the series table records it: truncated to MAX_NAME_LENGTH, non-strings converted. */
+function nameOf(span: ReadableSpan): string {
+  const raw: unknown = span.name;
+  if (typeof raw === 'string') return raw.length > MAX_NAME_LENGTH ? raw.slice(0, MAX_NAME_LENGTH) : raw;
+  try {
+    return String(raw).slice(0, MAX_NAME_LENGTH);
+  } catch {
+    return '(invalid name)';
+  }
 }

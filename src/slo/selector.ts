@@ -26,13 +26,41 @@ export function compileSelector(config: SelectorConfig): CompiledSelector {
   };
 }
 
-/** `*` matches any run of characters, `?` one character; everything else literally. */
+/**
+ * `*` matches any run of characters, `?` one character (UTF-16 code unit); everything else literally.
+ * Matching is iterative (no regular expression): at most O(text x glob) steps, never the exponential
+ * backtracking of a regex with several `.*`.
+ */
 export function globMatcher(glob: string): (text: string) => boolean {
   if (glob === '*') return () => true;
   if (!/[*?]/.test(glob)) return (text) => text === glob;
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  const re = new RegExp(`^${source}$`, 's');
-  return (text) => re.test(text);
+  return (text) => globMatch(glob, text);
+}
+
+function globMatch(glob: string, text: string): boolean {
+  const STAR = 42; // '*'
+  const ANY = 63; // '?'
+  let g = 0;
+  let t = 0;
+  let star = -1; // position of the last `*` seen in the glob
+  let resume = 0; // text position that `*` matches up to (exclusive), retried one further on mismatch
+  while (t < text.length) {
+    const c = g < glob.length ? glob.charCodeAt(g) : -1;
+    if (c === STAR) {
+      star = g++;
+      resume = t;
+    } else if (c !== -1 && (c === ANY || c === text.charCodeAt(t))) {
+      g++;
+      t++;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob.charCodeAt(g) === STAR) g++;
+  return g === glob.length;
 }
 
 /** True when every required attribute is present with its value. */
