@@ -2,6 +2,7 @@
  * `notifiers:` — where alert transitions go besides the `onAlert` callback: a
  * structured log line and webhooks speaking Alertmanager's formats.
  */
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { boolean, duration, list, mapping, number, required, string, type ConfigPath, type Issues } from './schema';
 import { LABEL_NAME, stringList, stringMap, uniqueNames } from './slo-common';
 
@@ -96,11 +97,12 @@ function webhookConfig(item: unknown, path: ConfigPath, issues: Issues): Webhook
   const format = string(m, 'format', path, issues, { oneOf: ['alertmanager_webhook', 'alertmanager_api'] }, 'alertmanager_webhook') as WebhookFormat;
   const config = {
     receiver: string(m, 'receiver', path, issues, { nonEmpty: true }, name ?? 'spanmeter'),
-    headers: stringMap(m.headers, [...path, 'headers'], issues, false),
+    headers: headerMap(m.headers, [...path, 'headers'], issues),
     timeoutMs: duration(m, 'timeout', path, issues, { minMs: 1, maxMs: 300_000 }, 5000),
     maxRetries: number(m, 'max_retries', path, issues, { integer: true, min: 0, max: 100 }, 3),
-    retryBackoffMs: duration(m, 'retry_backoff', path, issues, { minMs: 1 }, 1000),
-    maxBackoffMs: duration(m, 'max_backoff', path, issues, { minMs: 1 }, 30_000),
+    // Node's timers hold at most 2^31-1 ms (beyond, they fire after 1 ms).
+    retryBackoffMs: duration(m, 'retry_backoff', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 1000),
+    maxBackoffMs: duration(m, 'max_backoff', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 30_000),
     sendResolved: boolean(m, 'send_resolved', path, issues, true),
     groupBy: stringList(m.group_by, [...path, 'group_by'], issues, (s) => (LABEL_NAME.test(s) ? undefined : `${JSON.stringify(s)} is not a valid label name`)),
     maxAlerts: number(m, 'max_alerts', path, issues, { integer: true, min: 0 }, 0),
@@ -113,13 +115,54 @@ function webhookConfig(item: unknown, path: ConfigPath, issues: Issues): Webhook
   return { name, url, format, ...config };
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Header names and values checked as Node checks them when sending, so a bad one fails at load. */
+function headerMap(value: unknown, path: ConfigPath, issues: Issues): Record<string, string> {
+  const headers = stringMap(value, path, issues, false);
+  for (const [name, v] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, v);
+    } catch (error) {
+      issues.add([...path, name], `is not a valid HTTP header: ${(error as Error).message}`);
+      delete headers[name];
+    }
+  }
+  return headers;
+}
+
 function httpUrlProblem(text: string): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    return `must be an absolute http:// or https:// URL, got ${JSON.stringify(text)}`;
+    return `must be an absolute http:// or https:// URL, got ${JSON.stringify(redactUrl(text))}`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http:// or https:// URL, got ${JSON.stringify(text)}`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be an http:// or https:// URL, got ${JSON.stringify(redactUrl(text))}`;
   return undefined;
+}
+
+/**
+ * A URL for reports and errors: user and password become `***`, and so does every
+ * query value (the keys stay), which may carry tokens.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    // Not a URL: still hide what looks like credentials and query values.
+    return text.replace(/\/\/[^/?#]*@/, '//***@').replace(/([?&][^=&#]*)=[^&#]*/g, '$1=***');
+  }
+  if (url.username === '' && url.password === '' && url.search === '') return text;
+  if (url.username !== '' || url.password !== '') {
+    url.username = '***';
+    url.password = '';
+  }
+  if (url.search !== '') {
+    const keys = [...url.searchParams.keys()];
+    url.search = keys.map((key) => `${encodeURIComponent(key)}=***`).join('&');
+  }
+  return url.href;
 }

@@ -5,9 +5,8 @@
  * backoff. Evaluation only enqueues; a slow or failing receiver delays nothing but
  * its own queue, and every failure is counted.
  */
-import type { WebhookConfig } from '../config/notifiers-section';
+import { redactUrl, type WebhookConfig } from '../config/notifiers-section';
 import type { AlertEvent, NotifierStatus } from '../report';
-import { sleepUntil } from './callback';
 import { apiAlerts, webhookPayloads } from './alertmanager';
 import { isWebhookStatus } from '../errors';
 import { postJson } from './http';
@@ -22,14 +21,23 @@ export class WebhookNotifier implements Notifier {
   private draining: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private closed = false;
+  /** Set by `close()`: a retry due after this is not waited for. */
+  private closeDeadline = Infinity;
+  /** The backoff sleep in progress: when it ends, and how to end it early. */
+  private backoff: { until: number; wake: () => void } | undefined;
 
+  /**
+   * `evaluationIntervalMs`: how often the notifier is called; for `alertmanager_api`,
+   * a firing alert stays valid for 4 x max(repeat_interval, evaluation interval).
+   */
   constructor(
     private readonly config: WebhookConfig,
     private readonly externalUrl: string,
     private readonly clock: () => number,
+    private readonly evaluationIntervalMs = 0,
   ) {
     this.url = new URL(config.url);
-    this.status = { ...notifierStatus(config.name, 'webhook'), url: redact(this.url) };
+    this.status = { ...notifierStatus(config.name, 'webhook'), url: redactUrl(this.url.href) };
   }
 
   notify(events: readonly AlertEvent[], firing: readonly NotifyAlert[], nowMs: number): void {
@@ -61,7 +69,11 @@ export class WebhookNotifier implements Notifier {
   }
 
   private bodies(alerts: NotifyAlert[], nowMs: number): string[] {
-    if (this.config.format === 'alertmanager_api') return [JSON.stringify(apiAlerts(alerts, nowMs, this.config.repeatIntervalMs, this.externalUrl))];
+    if (this.config.format === 'alertmanager_api') {
+      // As Prometheus: valid until 4 re-sends, a re-send being at most every evaluation.
+      const resendMs = Math.max(this.config.repeatIntervalMs, this.evaluationIntervalMs);
+      return [JSON.stringify(apiAlerts(alerts, nowMs, resendMs, this.externalUrl))];
+    }
     return webhookPayloads(alerts, {
       receiver: this.config.receiver,
       groupBy: this.config.groupBy,
@@ -109,8 +121,10 @@ export class WebhookNotifier implements Notifier {
         this.status.retries++;
         this.status.lastError = error instanceof Error ? error.message : String(error);
         const delay = Math.min(this.config.maxBackoffMs, this.config.retryBackoffMs * 2 ** attempt);
-        await sleepUntil(Date.now() + delay);
-        if (this.abort.signal.aborted) {
+        const until = Date.now() + delay;
+        // At shutdown, a retry due after the deadline would be abandoned anyway: count it now.
+        if (until <= this.closeDeadline) await this.sleep(until);
+        if (this.abort.signal.aborted || until > this.closeDeadline) {
           this.status.dropped++;
           return;
         }
@@ -118,11 +132,37 @@ export class WebhookNotifier implements Notifier {
     }
   }
 
+  /** Resolves at `until`, when the abort fires, or when `close()` cuts the backoff short; unref'd. */
+  private sleep(until: number): Promise<void> {
+    return new Promise((resolve) => {
+      const signal = this.abort.signal;
+      const wake = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', wake);
+        this.backoff = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, Math.max(0, until - Date.now()));
+      timer.unref();
+      signal.addEventListener('abort', wake, { once: true });
+      this.backoff = { until, wake };
+      if (signal.aborted) wake();
+    });
+  }
+
   /** Delivers what is queued until `deadline`, then drops the rest (counted). */
   async close(deadline: number): Promise<void> {
     this.closed = true;
+    this.closeDeadline = deadline;
+    // A backoff that ends after the deadline: its payload is abandoned (counted) now.
+    if (this.backoff !== undefined && this.backoff.until > deadline) this.backoff.wake();
     const draining = this.draining;
-    if (draining !== undefined) await Promise.race([draining, sleepUntil(deadline)]);
+    if (draining !== undefined) {
+      // Sockets and backoff timers are unref'd: hold the process while delivering, up to the deadline.
+      let hold: NodeJS.Timeout | undefined;
+      await Promise.race([draining, new Promise<void>((resolve) => (hold = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+      clearTimeout(hold);
+    }
     if (this.draining !== undefined || this.queue.length > 0) {
       this.status.dropped += this.queue.length;
       this.queue.length = 0;
@@ -131,14 +171,4 @@ export class WebhookNotifier implements Notifier {
     }
     this.status.pending = 0;
   }
-}
-
-/** The URL without credentials, for reports. */
-function redact(url: URL): string {
-  const copy = new URL(url.href);
-  if (copy.username !== '' || copy.password !== '') {
-    copy.username = '***';
-    copy.password = '';
-  }
-  return copy.href;
 }

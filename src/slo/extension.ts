@@ -110,7 +110,7 @@ export class SloExtension implements ProcessorExtension {
     const n = this.config.notifiers;
     if (this.plan.alertCount === 0) return notifiers;
     if (n.log.enabled) notifiers.push(new LogNotifier(n.log, clock));
-    for (const webhook of n.webhooks) notifiers.push(new WebhookNotifier(webhook, n.externalUrl, clock));
+    for (const webhook of n.webhooks) notifiers.push(new WebhookNotifier(webhook, n.externalUrl, clock, this.config.alerting.evaluationIntervalMs));
     return notifiers;
   }
 
