@@ -1,4 +1,5 @@
-//! Sealed ring pieces, kept deflated.
+//! Sealed pieces (ring entries, accumulators and the sealed lifetime), kept
+//! deflated.
 //!
 //! A piece in a ring is never merged again: it is only copied into snapshots
 //! and dropped when its window has passed. So its entries can stay
@@ -9,6 +10,11 @@
 //! sealer thread (deflate, once per piece) and on whoever writes a snapshot
 //! (inflate, straight into the snapshot's buffer); the snapshot's bytes are
 //! the same as before.
+//!
+//! Accumulators and the sealed lifetime are merged into (acc1 once per 10 s
+//! slice, the lifetime once per 15 minutes), so each merge inflates one,
+//! merges and deflates the result: more work on the sealer thread, for the
+//! bytes they hold in between.
 
 use std::cell::RefCell;
 
@@ -83,6 +89,45 @@ impl Packed {
             deflated: deflated.is_some(),
             bytes: deflated.unwrap_or(piece.bytes).into_boxed_slice(),
         }
+    }
+
+    /// An empty piece (count 0) at `index`.
+    pub fn empty(index: i64) -> Packed {
+        Packed {
+            index,
+            ..Packed::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// A piece kept as it is, never deflated.
+    pub fn raw(piece: Piece) -> Packed {
+        Packed {
+            index: piece.index,
+            count: piece.count,
+            errors: piece.errors,
+            entries: piece.entries,
+            raw_len: piece.bytes.len() as u32,
+            deflated: false,
+            bytes: piece.bytes.into_boxed_slice(),
+        }
+    }
+
+    /// Adds `other`'s counts (its index is left unchanged): inflates, merges
+    /// and, if `deflate`, deflates again (else keeps the result as it is).
+    /// For the accumulators and the sealed lifetime, merged into once per
+    /// slice of the level below.
+    pub fn merge_from(&mut self, other: &Piece, deflate: bool) {
+        let mut piece = self.unpack();
+        piece.merge_from(other);
+        *self = if deflate {
+            Packed::pack(piece)
+        } else {
+            Packed::raw(piece)
+        };
     }
 
     /// True when the entries are kept deflated.
@@ -227,6 +272,36 @@ mod tests {
             p.bytes.len()
         );
         assert_eq!(packed.unpack(), p);
+    }
+
+    #[test]
+    fn merging_into_a_packed_piece_is_merging_the_pieces() {
+        let mut rng = 7u64;
+        let mut busy = |start: usize| {
+            let mut at = start;
+            let entries: Vec<(usize, u64)> = (0..2000)
+                .map(|_| {
+                    rng = rng
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    at += 1 + ((rng >> 61) as usize);
+                    (at, 1 + (rng >> 58))
+                })
+                .collect();
+            piece(&entries)
+        };
+        let (a, b) = (busy(100), busy(900));
+        let mut expected = a.clone();
+        expected.merge_from(&b);
+        for deflate in [true, false] {
+            let mut packed = Packed::pack(a.clone());
+            packed.merge_from(&b, deflate);
+            assert_eq!(packed.is_deflated(), deflate);
+            assert_eq!(packed.unpack(), expected);
+        }
+        let mut empty = Packed::empty(7);
+        empty.merge_from(&a, true);
+        assert_eq!(empty.unpack(), a);
     }
 
     /// Timing, on slices like a busy series' (1,000 spans/s, lognormal

@@ -5,6 +5,7 @@ use std::mem::{size_of, take};
 use std::sync::Arc;
 
 use crate::hdr_math::{round_value, HdrMath, Rounded};
+use crate::packed::Entries;
 use crate::paged::{PAGE_BITS, PAGE_MASK};
 use crate::pool::PagePool;
 use crate::sealer::{Sealer, Store, Ticket};
@@ -82,7 +83,7 @@ impl Prepared {
             let life = s.lifetime();
             if life.count > 0 {
                 r.items += 1;
-                len += ITEM_HEADER_LEN + life.bytes.len();
+                len += ITEM_HEADER_LEN + life.entries_len();
             }
             if r.cur_count > 0 {
                 r.items += 1;
@@ -115,13 +116,7 @@ impl Prepared {
             w.series(r.id, r.items, r.sum_us, r.min_us, r.max_us);
             let life = s.lifetime();
             if life.count > 0 {
-                w.item(
-                    MASK_LIFETIME,
-                    life.count,
-                    life.errors,
-                    life.entries,
-                    &life.bytes,
-                );
+                w.piece(MASK_LIFETIME, life);
             }
             if r.cur_count > 0 {
                 w.item(

@@ -864,16 +864,14 @@ fn memory_per_series() {
     }
 }
 
-/// A busy series' sealed 10 s slices are kept deflated: the L0 ring takes
-/// well under the bytes its slices have in a snapshot (which carries them
-/// inflated, as they were sealed).
-#[test]
-fn a_busy_series_keeps_its_sealed_slices_deflated() {
+/// A set with one busy series (1,000 spans/s, lognormal sigma = 1) fed for
+/// `slices` 10 s slices, mid-slice.
+fn busy_series(slices: usize, seed: u64) -> HistogramSet {
     let mut s = set(3);
-    let mut rng = Rng(8);
+    let mut rng = Rng(seed);
     let ids = vec![0u32; 10_000];
     let flags = vec![0u8; 10_000];
-    for slice in 0..6 {
+    for slice in 0..slices {
         let vals: Vec<f64> = (0..10_000).map(|_| rng.lognormal(20_000.0, 1.0)).collect();
         s.record(
             &ids,
@@ -883,6 +881,15 @@ fn a_busy_series_keeps_its_sealed_slices_deflated() {
             slice as f64 * 10_000.0 + 5_000.0,
         );
     }
+    s
+}
+
+/// A busy series' sealed 10 s slices are kept deflated: the L0 ring takes
+/// well under the bytes its slices have in a snapshot (which carries them
+/// inflated, as they were sealed).
+#[test]
+fn a_busy_series_keeps_its_sealed_slices_deflated() {
+    let mut s = busy_series(6, 8);
     let snapshot = s.snapshot(55_000.0);
     let parsed = parse(&snapshot).unwrap();
     // the L0 ring's slices are the items of the 1m window alone (mask: bit 1)
@@ -898,6 +905,45 @@ fn a_busy_series_keeps_its_sealed_slices_deflated() {
     assert!(
         held * 3 < ring_bytes * 2,
         "the L0 ring holds {held} bytes for {ring_bytes} of entries"
+    );
+}
+
+/// The accumulators acc2 and acc3 and the sealed lifetime are kept deflated
+/// too: after 29.5 minutes of a busy series (lifetime: the first 15 minutes;
+/// acc3: 15-25; acc2: 25-29; acc1, kept as it is: the last half minute) they
+/// hold well under the bytes they have in a snapshot.
+#[test]
+fn a_busy_series_keeps_its_accumulators_and_lifetime_deflated() {
+    let mut s = busy_series(177, 9);
+    let snapshot = s.snapshot(1_775_000.0);
+    let parsed = parse(&snapshot).unwrap();
+    let items = &parsed.series[0].items;
+    // the sealed lifetime is the lifetime-only item; accumulators are in the
+    // lifetime and coarser windows, never the 1m window (that is cur's)
+    let bytes_of = |keep: &dyn Fn(u8) -> bool| -> usize {
+        items
+            .iter()
+            .filter(|i| keep(i.mask))
+            .map(|i| i.bytes.len())
+            .sum()
+    };
+    let lifetime_bytes = bytes_of(&|m| m == 0b1);
+    let acc_bytes = bytes_of(&|m| m & 0b1 != 0 && m & 0b10 == 0 && m != 0b1);
+    let store = s.sealed();
+    let parts = store.get(0).unwrap().heap_breakdown();
+    assert!(
+        lifetime_bytes > 5_000 && acc_bytes > 5_000,
+        "{lifetime_bytes} {acc_bytes}"
+    );
+    assert!(
+        parts[1] * 8 < lifetime_bytes * 7,
+        "the lifetime holds {} bytes for {lifetime_bytes} of entries",
+        parts[1]
+    );
+    assert!(
+        parts[6] * 8 < acc_bytes * 7,
+        "the accumulators hold {} bytes for {acc_bytes} of entries",
+        parts[6]
     );
 }
 
@@ -1019,9 +1065,10 @@ fn opening_a_slice(inline: bool) {
         s.record(&ids[20..], &vals[20..], &flags[20..], n - 20, at);
     }
     let mut us = us.split_off(10);
+    let mean = us.iter().sum::<f64>() / us.len() as f64;
     us.sort_by(f64::total_cmp);
     println!(
-        "opening a slice, sealing {}: median {:.1} µs, p90 {:.1} µs per busy series",
+        "opening a slice, sealing {}: median {:.1} µs, p90 {:.1} µs, mean {mean:.1} µs per busy series",
         if inline {
             "inline"
         } else {
