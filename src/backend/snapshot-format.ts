@@ -7,14 +7,51 @@ export const SNAPSHOT_HEADER_BYTES = 32;
 export const WINDOW_COUNT = 4;
 
 /** A little-endian byte writer that grows by doubling. */
-export class ByteWriter {
+/** What a snapshot is written to: a `ByteWriter`, or a `ByteCounter` that only counts. */
+export interface ByteSink {
+  readonly offset: number;
+  u8(v: number): void;
+  u16(v: number): void;
+  u32(v: number): void;
+  f64(v: number): void;
+  raw(bytes: Uint8Array): void;
+  patchU32(at: number, v: number): void;
+}
+
+/** Counts the bytes a write would take (the first pass of an exact-size write). */
+export class ByteCounter implements ByteSink {
+  offset = 0;
+  u8(): void {
+    this.offset += 1;
+  }
+  u16(): void {
+    this.offset += 2;
+  }
+  u32(): void {
+    this.offset += 4;
+  }
+  f64(): void {
+    this.offset += 8;
+  }
+  raw(bytes: Uint8Array): void {
+    this.offset += bytes.byteLength;
+  }
+  patchU32(): void {}
+}
+
+export class ByteWriter implements ByteSink {
   private buf: Uint8Array;
   private view: DataView;
   offset = 0;
 
-  constructor(capacity = 4096) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
+  /**
+   * `exact`: `capacity` is the length that will be written: the buffer is
+   * not zeroed (every byte gets written) and `bytes()` returns it as it is.
+   */
+  constructor(capacity = 4096, { exact = false }: { exact?: boolean } = {}) {
+    // an ArrayBuffer of its own (not from the Buffer pool), so that it can be transferred
+    this.buf = exact ? new Uint8Array(Buffer.allocUnsafeSlow(capacity).buffer) : new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   private ensure(extra: number): void {
@@ -59,8 +96,14 @@ export class ByteWriter {
   patchU32(at: number, v: number): void {
     this.view.setUint32(at, v, true);
   }
+  /** The bytes written: the buffer itself when they fill it, else a copy. */
   bytes(): Uint8Array {
-    return this.buf.slice(0, this.offset);
+    return this.offset === this.buf.length ? this.buf : this.buf.slice(0, this.offset);
+  }
+
+  /** The bytes written so far, not copied (valid until the next write). */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.offset);
   }
 }
 

@@ -27,6 +27,10 @@ export interface HistogramSet {
    * the bytes), or given up with `Backend.releaseSnapshot`.
    */
   snapshotTicket?(nowMs: number): number;
+  /** JS only: advances every series to `nowMs`, queueing the slices that fills for sealing. */
+  advanceTo?(nowMs: number): void;
+  /** JS only: seals one budget of the queued slices; true while more are queued. */
+  sealStep?(): boolean;
   reset(): void;
   readonly seriesCount: number;
   readonly invalidCount: number;

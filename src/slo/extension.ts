@@ -16,7 +16,7 @@ import { AlertCatalog } from '../alerts/catalog';
 import { AlertEngine } from '../alerts/engine';
 import { compileRules } from '../alerts/rules';
 import { FIRING, PENDING } from '../alerts/state-machine';
-import { snapshotForWorker, transferListOf, type SnapshotSource } from '../backend/snapshot-source';
+import { sealBeforeSnapshot, snapshotForWorker, transferListOf, type SnapshotSource } from '../backend/snapshot-source';
 import type { HistogramSet } from '../backend/types';
 import type { SpanMeterConfig } from '../config/sections';
 import type { ProcessorExtension } from '../extension';
@@ -166,8 +166,13 @@ export class SloExtension implements ProcessorExtension {
   }
 
   private async evaluate(): Promise<AlertEvent[]> {
-    const started = performance.now();
     const nowMs = this.context.clock();
+    // the JS set seals what is queued over event-loop turns first, as its
+    // batches do (its sealing stats count that time, the evaluation's does not)
+    if (this.options.set !== undefined && (this.samples?.due(nowMs) ?? false)) {
+      await sealBeforeSnapshot(this.options.set, nowMs).catch(() => undefined);
+    }
+    const started = performance.now();
     let result: EvaluateResult;
     let loopMs: number;
     let trendSnapshot: SnapshotSource | undefined;
