@@ -24,30 +24,7 @@ const HOURS = 2;
  * and the native one with `sealInline`; the native set's own sealer thread
  * otherwise, whose time per slice is reported too.
  */
-/**
- * What stats() does on the JS back end (`sealBeforeSnapshot`, then the
- * snapshot), timed turn by turn: the longest turn, µs.
- */
-async function longestStagedTurnUs(set, nowMs) {
-  const timed = (fn) => {
-    const started = process.hrtime.bigint();
-    const result = fn();
-    return [result, Number(process.hrtime.bigint() - started) / 1000];
-  };
-  let [more, longest] = timed(() => {
-    set.advanceTo(nowMs);
-    return set.sealStep();
-  });
-  while (more) {
-    await new Promise(setImmediate);
-    const [next, us] = timed(() => set.sealStep());
-    more = next;
-    longest = Math.max(longest, us);
-  }
-  return Math.max(longest, timed(() => set.snapshot(nowMs))[1]);
-}
-
-async function load(backend, series, perSlice, hours, { timed = false, quick = false, sealInline = false, sigma = 1 } = {}) {
+function load(backend, series, perSlice, hours, { timed = false, quick = false, sealInline = false, sigma = 1 } = {}) {
   const set = backend.createSet({ significantDigits: 3, highestTrackableUs: HIGHEST, sealInline });
   const draw = lognormalUs(5, 20_000, sigma);
   const n = series * perSlice;
@@ -92,10 +69,8 @@ async function load(backend, series, perSlice, hours, { timed = false, quick = f
   }
   // right after a 10 s boundary the snapshot is what advances the series:
   // each one's full slice is queued for sealing, and a synchronous snapshot
-  // waits until it is sealed; alternately with a ticket (native) or as
-  // stats() does it on the JS back end (sealBeforeSnapshot: one budget per
-  // event-loop turn, then the snapshot): there, the longest turn
-  const boundaryUs = { sync: [], ticket: [], stagedTurn: [] };
+  // waits until it is sealed; alternately with a ticket (native)
+  const boundaryUs = { sync: [], ticket: [] };
   let at = now;
   for (let k = 0; k < (quick ? 4 : 16); k++) {
     for (let i = 0; i < n; i++) durations[i] = draw();
@@ -104,11 +79,7 @@ async function load(backend, series, perSlice, hours, { timed = false, quick = f
       set.record(ids.subarray(from, to), durations.subarray(from, to), flags.subarray(from, to), to - from, at + 1);
     }
     at += SLICE_MS;
-    const mode = k % 2 === 0 ? 'sync' : tickets ? 'ticket' : 'staged';
-    if (mode === 'staged') {
-      boundaryUs.stagedTurn.push((await longestStagedTurnUs(set, at + 1)) / series);
-      continue;
-    }
+    const mode = tickets && k % 2 === 1 ? 'ticket' : 'sync';
     const started = process.hrtime.bigint();
     const result = mode === 'ticket' ? set.snapshotTicket(at + 1) : set.snapshot(at + 1);
     boundaryUs[mode].push(Number(process.hrtime.bigint() - started) / 1000 / series);
@@ -118,11 +89,7 @@ async function load(backend, series, perSlice, hours, { timed = false, quick = f
   // slices sealed and the time spent on them, on the sealer thread or deferred over batches
   const sealing = set.sealingStats();
   const sealerUsPerSlice = sealing.mode !== 'inline' ? (sealing.ms * 1000) / sealing.slices : undefined;
-  const boundary = {
-    sync: median(boundaryUs.sync),
-    ticket: tickets ? median(boundaryUs.ticket) : undefined,
-    stagedTurn: tickets ? undefined : median(boundaryUs.stagedTurn),
-  };
+  const boundary = { sync: median(boundaryUs.sync), ticket: tickets ? median(boundaryUs.ticket) : undefined };
   return { bytes, snapshotUs, ticketUs, boundary, summarizeUs, snapshotBytes: snapshot.byteLength / series, rotation, sealerUsPerSlice, steps: sealing.steps };
 }
 
@@ -140,13 +107,12 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       continue;
     }
     const heavySeries = 20;
-    const heavyRun = await load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { timed: true, quick });
+    const heavyRun = load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { timed: true, quick });
     const heavy = heavyRun.bytes;
     // narrower latency distributions fill fewer buckets
-    const heavyHalf = (await load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { quick, sigma: 0.5 })).bytes;
-    const heavyQuarter = (await load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { quick, sigma: 0.25 })).bytes;
-    const light = (await load(backend, 200, 10, HOURS)).bytes;
-    const idle = (await load(backend, 200, 1, 0.01)).bytes;
+    const [heavyHalf, heavyQuarter] = [0.5, 0.25].map((sigma) => load(backend, heavySeries, quick ? 1000 : 10_000, HOURS, { quick, sigma }).bytes);
+    const light = load(backend, 200, 10, HOURS).bytes;
+    const idle = load(backend, 200, 1, 0.01).bytes;
     figures[kind] = {
       heavy,
       heavySigma05: heavyHalf,
@@ -158,7 +124,6 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
         ticketUs: heavyRun.ticketUs,
         boundarySyncUs: heavyRun.boundary.sync,
         boundaryTicketUs: heavyRun.boundary.ticket,
-        boundaryStagedTurnUs: heavyRun.boundary.stagedTurn,
         summarizeUs: heavyRun.summarizeUs,
         snapshotBytes: heavyRun.snapshotBytes,
       },
@@ -171,7 +136,7 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     ];
     if (kind === 'native') {
       // the same load, sealing on the event loop, for the side-by-side figure
-      const inlineRun = await load(backend, heavySeries, quick ? 1000 : 10_000, 1, { timed: true, quick, sealInline: true });
+      const inlineRun = load(backend, heavySeries, quick ? 1000 : 10_000, 1, { timed: true, quick, sealInline: true });
       rotationRows.push(rotationRow('native, sealer thread (default)', heavyRun));
       rotationRows.push(rotationRow('native, sealing inline', inlineRun));
       figures[kind].rotationInlineUs = inlineRun.rotation;
@@ -191,12 +156,12 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
       us(heavyRun.snapshotUs),
       us(heavyRun.ticketUs),
       us(heavyRun.boundary.sync),
-      heavyRun.boundary.ticket !== undefined ? `ticket: ${us(heavyRun.boundary.ticket)}` : `as stats() does it, the longest turn: ${us(heavyRun.boundary.stagedTurn)}`,
+      us(heavyRun.boundary.ticket),
       `${fmt(heavyRun.summarizeUs, 0)} µs`,
     ]);
     log(`  ${kind}: heavy ${fmt(heavy / 1024)} KiB (σ 0.5: ${fmt(heavyHalf / 1024)}, σ 0.25: ${fmt(heavyQuarter / 1024)}), light ${fmt(light / 1024)} KiB, idle ${fmt(idle / 1024)} KiB per series`);
     log(
-      `  ${kind}: stats() of a heavy series: snapshot ${us(heavyRun.snapshotUs)} (ticket ${us(heavyRun.ticketUs)}), right after a boundary ${us(heavyRun.boundary.sync)} (${heavyRun.boundary.ticket !== undefined ? `ticket ${us(heavyRun.boundary.ticket)}` : `as stats() does it, the longest turn ${us(heavyRun.boundary.stagedTurn)}`}), summary ${fmt(heavyRun.summarizeUs, 0)} µs`,
+      `  ${kind}: stats() of a heavy series: snapshot ${us(heavyRun.snapshotUs)} (ticket ${us(heavyRun.ticketUs)}), right after a boundary ${us(heavyRun.boundary.sync)} (ticket ${us(heavyRun.boundary.ticket)}), summary ${fmt(heavyRun.summarizeUs, 0)} µs`,
     );
   }
   const reference = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64 });
@@ -212,10 +177,10 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
     `For comparison: one hdr-histogram-js histogram over the same range and precision (64-bit counts) takes ${fmt(refBytes / 1024)} KiB; a lifetime histogram plus one per window would take ${fmt((5 * refBytes) / 1024)} KiB per series.`,
     'Target: at most 64 KiB per series at the default precision.',
     '',
-    'What `stats()` costs per heavy series after those two hours. A snapshot copies every stored slice and encodes the open one (best of several); `stats()` on the native back end takes a ticket instead: the event loop only advances the series and encodes their open slices, and the set\'s sealer thread copies the rest. Right after a 10 s boundary (median of several) the snapshot is what advances the series, so each one\'s full slice is queued for sealing: a snapshot waits until it is sealed, a ticket does not; `stats()` on the JS back end seals them first, one budget per event-loop turn as its batches do, then takes the snapshot: its longest turn is shown (per series, for 20 series: the turn is the snapshot copy, or one budget of sealing). The summary merges the slices into the lifetime and the four windows, takes their percentiles and writes the lifetime\'s V2 string (on a worker thread).',
+    'What `stats()` costs per heavy series after those two hours. A snapshot copies every stored slice and encodes the open one (best of several); `stats()` on the native back end takes a ticket instead: the event loop only advances the series and encodes their open slices, and the set\'s sealer thread copies the rest. Right after a 10 s boundary (median of several) the snapshot is what advances the series, so each one\'s full slice is queued for sealing: a snapshot waits until it is sealed, a ticket does not. The summary merges the slices into the lifetime and the four windows, takes their percentiles and writes the lifetime\'s V2 string (on a worker thread).',
     '',
     table(
-      ['back end', 'snapshot bytes per series', 'snapshot, event loop', 'ticket, event loop', 'after a boundary: snapshot', 'after a boundary: ticket (native) or stats() (JS)', 'summary, worker thread'],
+      ['back end', 'snapshot bytes per series', 'snapshot, event loop', 'ticket, event loop', 'after a boundary: snapshot', 'after a boundary: ticket', 'summary, worker thread'],
       statsRows,
     ),
     '',

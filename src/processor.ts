@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { loadBackend } from './backend/load';
-import { sealBeforeSnapshot, snapshotForWorker, transferListOf } from './backend/snapshot-source';
+import { snapshotForWorker, transferListOf } from './backend/snapshot-source';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { SafeClock, monotonicEpochMs } from './clock';
 import { loadConfig } from './config/load';
@@ -277,8 +277,9 @@ export class SpanMeterProcessor implements SpanProcessor {
   private async computeReport(): Promise<StatsReport> {
     this.flushBatch();
     const nowMs = this.clock();
-    // native: a ticket; the sealer thread copies the sealed slices, not the event loop
-    await sealBeforeSnapshot(this.set, nowMs);
+    // native: a ticket; the sealer thread copies the sealed slices, not the event loop.
+    // Taken in the calling turn (no sealBeforeSnapshot here): the report holds
+    // the spans ended before the call, none ended after it
     const snapshot = snapshotForWorker(this.set, nowMs);
     const task: SummarizeTask = { backend: this.backend, snapshot, keys: this.table.allKeys() };
     const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {

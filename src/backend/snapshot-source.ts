@@ -22,13 +22,14 @@ export function snapshotForWorker(set: HistogramSet, nowMs: number): SnapshotSou
 const MAX_SEALING_TURNS = 10_000;
 
 /**
- * Call before `snapshotForWorker(set, nowMs)`. The JS set advances every
+ * Call before `snapshotForWorker(set, nowMs)` where the snapshot need not be
+ * taken in the calling turn (the trend sample; not `stats()`, whose report
+ * holds exactly the spans ended before its call). The JS set advances every
  * series to `nowMs` and seals the slices queued (by that and by the batches
  * before), one budget per event-loop turn as its batches do: right after a
  * 10 s boundary, sealing every busy series' slice inside the snapshot held
- * the event loop ~0.7 ms per series in one turn. Resolves without yielding a
- * turn when nothing is queued, and at once for the native set (its sealer
- * thread does this work).
+ * the event loop ~0.7 ms per series in one turn. Resolves at once for the
+ * native set (its sealer thread does this work).
  */
 export async function sealBeforeSnapshot(set: HistogramSet, nowMs: number): Promise<void> {
   if (set.snapshotTicket !== undefined || set.advanceTo === undefined || set.sealStep === undefined) return;
