@@ -11,14 +11,20 @@ export function monotonicEpochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+/** The range of a `Date` (ECMA-262): ±8.64e15 ms. */
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * The clock a processor and its extensions read: the configured one, made
- * safe. A reading that throws or is not a finite number is counted and
- * replaced by the last good one (`monotonicEpochMs()` before any), so that
- * a broken clock neither throws into `onEnd` nor loses a batch.
+ * safe. A reading that throws, is not a finite number or is beyond a
+ * `Date`'s range (a clock in nanoseconds, say: every timestamp of the report
+ * threw a RangeError, and `stats()`, `shutdown()` and `evaluateNow()`
+ * rejected) is counted and replaced by the last good one
+ * (`monotonicEpochMs()` before any), so that a broken clock neither throws
+ * into `onEnd` nor loses a batch.
  */
 export class SafeClock {
-  /** Readings that threw or were not finite numbers. */
+  /** Readings that threw, were not finite numbers or were beyond a `Date`'s range. */
   failures = 0;
   private last = Number.NaN;
 
@@ -32,7 +38,7 @@ export class SafeClock {
     } catch {
       t = undefined;
     }
-    if (typeof t === 'number' && Number.isFinite(t)) {
+    if (typeof t === 'number' && t >= -MAX_DATE_MS && t <= MAX_DATE_MS) {
       this.last = t;
       return t;
     }

@@ -25,7 +25,8 @@ export function formatStatsTable(report: StatsReport, options: FormatOptions = {
     ms(op.latencyMs.p99),
     ms(op.latencyMs.p999),
     ms(op.latencyMs.max),
-    op.windows ? ms(op.windows['1m'].p99) : '-',
+    // an empty window has no p99: its 0 in the report is not a latency of 0 ms
+    op.windows && op.windows['1m'].count > 0 ? ms(op.windows['1m'].p99) : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const numeric = (i: number): boolean => i >= 3;

@@ -5,6 +5,7 @@
 export { SpanMeterProcessor } from './processor';
 export type { SpanMeterOptions } from './processor';
 export type {
+  Diagnostics,
   StatsReport,
   OperationStats,
   LatencyMs,

@@ -10,7 +10,7 @@ import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
-import type { AlertEvent, StatsReport } from './report';
+import type { AlertEvent, Diagnostics, StatsReport } from './report';
 import { OVERFLOW_NAME, SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
@@ -267,11 +267,17 @@ export class SpanMeterProcessor implements SpanProcessor {
     return this.computeReport();
   }
 
-  /** The final report, with spans that arrived after shutdown counted in. */
+  /**
+   * A copy of the final report, with spans that arrived after shutdown counted
+   * in. A copy for each call, as before shutdown: a caller that edits its
+   * report (drops the histograms before logging it, say) must not change the
+   * next caller's.
+   */
   private withLateDrops(report: StatsReport): StatsReport {
+    const copy = structuredClone(report);
     const late = this.dropped.after_shutdown;
-    if (late === undefined) return report;
-    return { ...report, totals: { ...report.totals, dropped: { ...report.totals.dropped, after_shutdown: late } } };
+    if (late !== undefined) copy.totals.dropped.after_shutdown = late;
+    return copy;
   }
 
   private async computeReport(): Promise<StatsReport> {
@@ -298,7 +304,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     // slices, not spans: a failure while sealing (a bug) loses a whole slice of one operation
     const sealingFailed = this.set.sealingStats().failed;
     if (sealingFailed > 0) dropped.sealing_failed_slices = sealingFailed;
-    const report: StatsReport & { diagnostics: Record<string, number> } = {
+    const report: StatsReport & { diagnostics: Diagnostics } = {
       schemaVersion: 1,
       generatedAt: new Date(nowMs).toISOString(),
       backend: this.backend,

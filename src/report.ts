@@ -313,4 +313,23 @@ export interface StatsReport {
   errorAnalysis?: ErrorAnalysis;
   health?: ServiceHealth[];
   exporters?: ExporterStatus[];
+  /**
+   * What was repaired rather than dropped (README, "The report"): clamped
+   * durations, failed clock readings, spans without a resource or
+   * `service.name`, invalid kinds and names; the histograms' heap bytes and
+   * the batches recorded. Present in every report `stats()` returns.
+   */
+  diagnostics?: Diagnostics;
+}
+
+/** `StatsReport.diagnostics`. */
+export interface Diagnostics {
+  clampedSpans: number;
+  clockFailures: number;
+  missingResource: number;
+  invalidKind: number;
+  invalidName: number;
+  truncatedName: number;
+  histogramBytes: number;
+  batches: number;
 }
