@@ -181,7 +181,7 @@ export interface WindowTrend {
   p50: number;
   p99: number;
   previous?: { count: number; p50: number; p99: number };
-  /** current / previous; null when the previous window had no spans. */
+  /** current / previous; null when the previous window had no spans (p50 and p99: or the current one). */
   change?: { count: number | null; p50: number | null; p99: number | null };
 }
 

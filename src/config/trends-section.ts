@@ -59,6 +59,7 @@ export function trendsSection(value: unknown, path: ConfigPath, issues: Issues, 
   const e = mapping(m.error_analysis, ePath, issues, ERROR_KEYS);
   const hPath = [...path, 'health'];
   const h = mapping(m.health, hPath, issues, HEALTH_KEYS);
+  const enabled = boolean(m, 'enabled', path, issues, true);
   const baseline = string(r, 'baseline', rPath, issues, { oneOf: ['previous_hour', 'file'] }, 'previous_hour') as RegressionConfig['baseline'];
   const baselineFile = string(r, 'baseline_file', rPath, issues, { nonEmpty: true });
   let baselineEntries: BaselineEntry[] | undefined;
@@ -66,14 +67,23 @@ export function trendsSection(value: unknown, path: ConfigPath, issues: Issues, 
     issues.add([...rPath, 'baseline_file'], 'is required when baseline is file');
   } else if (baseline !== 'file' && baselineFile !== undefined) {
     issues.add([...rPath, 'baseline_file'], 'only applies with baseline: file');
-  } else if (baselineFile !== undefined) {
+  } else if (baselineFile !== undefined && enabled) {
+    // with trends off nothing reads it: a missing file must not stop the process
     const read = readBaselineFile(baselineFile);
     if ('problem' in read) issues.add([...rPath, 'baseline_file'], read.problem);
     else baselineEntries = read.entries;
   }
-  const percentiles = stringList(r.percentiles, [...rPath, 'percentiles'], issues, (s) => (s === 'p50' || s === 'p99' ? undefined : `must be p50 or p99, got ${JSON.stringify(s)}`));
+  const pPath = [...rPath, 'percentiles'];
+  const seen = new Set<string>();
+  const percentiles = stringList(r.percentiles, pPath, issues, (s) => {
+    if (s !== 'p50' && s !== 'p99') return `must be p50 or p99, got ${JSON.stringify(s)}`;
+    if (seen.has(s)) return `${s} is listed twice`;
+    seen.add(s);
+    return undefined;
+  });
+  if (Array.isArray(r.percentiles) && r.percentiles.length === 0) issues.add(pPath, 'must list p99, p50 or both (to flag nothing, set regression.enabled: false)');
   return {
-    enabled: boolean(m, 'enabled', path, issues, true),
+    enabled,
     regression: {
       enabled: boolean(r, 'enabled', rPath, issues, true),
       window: string(r, 'window', rPath, issues, { oneOf: WINDOWS }, '15m') as WindowName,

@@ -117,8 +117,11 @@ function summarizeTrend(kind: BackendKind, snapshot: SnapshotSource): Float64Arr
     s.windows.forEach((w, k) => {
       out[o + 1 + k * 4] = w.count;
       out[o + 2 + k * 4] = w.errors;
-      out[o + 3 + k * 4] = w.percentilesUs[0] / 1000;
-      out[o + 4 + k * 4] = w.percentilesUs[1] / 1000;
+      // capped at the series' max as the report does (src/stats/operations.ts):
+      // a bucket's upper end read a steady 10 ms as 10.007, and an exact
+      // doubling as 1.9986x, under a ratio of 2
+      out[o + 3 + k * 4] = Math.min(w.percentilesUs[0], s.maxUs) / 1000;
+      out[o + 4 + k * 4] = Math.min(w.percentilesUs[1], s.maxUs) / 1000;
     });
   });
   return out;

@@ -93,7 +93,8 @@ export class SloExtension implements ProcessorExtension {
     const clock = context.clock;
     this.onErrorSpanEnd = errors !== undefined ? (span, seriesId) => errors.record(span, seriesId, clock()) : undefined;
     if (trends.enabled && options.set !== undefined) {
-      this.samples = new TrendSamples();
+      // previous windows count only from a whole window after the start
+      this.samples = new TrendSamples(this.startedAtMs);
       this.trends = new TrendAnalysis(trends.regression);
     }
     this.evaluation = { evaluations: 0, skipped: 0, failures: 0, lastLoopMs: 0, maxLoopMs: 0, lastWorkerMs: 0, counterBytes: arena.bytes, nonNumericValues: 0 };

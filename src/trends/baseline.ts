@@ -39,7 +39,15 @@ export function readBaselineFile(file: string): { entries: BaselineEntry[] } | {
     const p99 = useHour ? hour.p99 : lifetime?.p99;
     const count = useHour ? hour.count : op.count;
     if (typeof p50 !== 'number' || typeof p99 !== 'number' || typeof count !== 'number') continue;
+    // JSON can hold 1e999 (Infinity) and negative numbers: neither is a latency or a count.
+    const invalid = Object.entries({ p50, p99, count }).find(([field, v]) => !(Number.isFinite(v) && v >= 0 && (field !== 'count' || Number.isInteger(v))));
+    if (invalid !== undefined) {
+      return { problem: `the baseline file ${JSON.stringify(file)} has an invalid ${invalid[0]} for ${op.service} ${JSON.stringify(op.name)} (${op.kind}): ${invalid[1]}` };
+    }
     entries.push({ service: op.service, name: op.name, kind: op.kind, count, p50, p99 });
+  }
+  if (entries.length === 0 && operations.length > 0) {
+    return { problem: `none of the ${operations.length} operations of the baseline file ${JSON.stringify(file)} has a service, name, kind, count and p50 and p99 latencies: it is not a saved stats() report` };
   }
   return { entries };
 }

@@ -45,14 +45,17 @@ export class ErrorGroups {
     } catch {
       // an unreadable status or event: the span is still grouped, by what was read
     }
-    const text = typeof message === 'string' ? message.slice(0, this.config.maxMessageLength) : '';
+    // Both are grouped as they are shown: truncated (and a long type is not kept whole in the key).
+    const max = this.config.maxMessageLength;
+    const text = typeof message === 'string' ? message.slice(0, max) : '';
+    if (type.length > max) type = type.slice(0, max);
     const key = `${seriesId}\u0000${type}\u0000${text}`;
     const group = this.groups.get(key);
     if (group !== undefined) {
       group.count++;
       group.lastSeenMs = nowMs;
     } else if (this.groups.size < this.config.maxGroups) {
-      this.groups.set(key, { seriesId, type: type.slice(0, this.config.maxMessageLength), message: text, count: 1, lastSeenMs: nowMs });
+      this.groups.set(key, { seriesId, type, message: text, count: 1, lastSeenMs: nowMs });
     } else {
       this.dropped++;
     }
@@ -81,6 +84,11 @@ export class ErrorGroups {
         errors: Math.max(grouped, errorsOf.get(`${key.service}\u0000${key.name}\u0000${key.kind}`) ?? 0),
         groups: groups.slice(0, this.config.top).map((g) => ({ type: g.type, message: g.message, count: g.count, lastSeen: new Date(g.lastSeenMs).toISOString() })),
       });
+    }
+    // Operations with errors but no group: every error came after max_groups was reached.
+    const listed = new Set(out.map((o) => `${o.service}\u0000${o.name}\u0000${o.kind}`));
+    for (const op of operations) {
+      if (op.errors > 0 && !listed.has(`${op.service}\u0000${op.name}\u0000${op.kind}`)) out.push({ service: op.service, name: op.name, kind: op.kind, errors: op.errors, groups: [] });
     }
     out.sort((a, b) => b.errors - a.errors || a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
     return { operations: out, droppedGroups: this.dropped };

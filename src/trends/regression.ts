@@ -33,7 +33,9 @@ export class TrendAnalysis {
         const previous = id === undefined ? undefined : samples.previousWindow(k, id, nowMs);
         if (previous !== undefined) {
           trend.previous = { count: previous.count, p50: previous.p50, p99: previous.p99 };
-          trend.change = { count: ratio(current.count, previous.count), p50: ratio(current.p50, previous.p50), p99: ratio(current.p99, previous.p99) };
+          // a window without spans has no percentiles to compare (its 0 is not a latency)
+          const both = current.count > 0 && previous.count > 0;
+          trend.change = { count: ratio(current.count, previous.count), p50: both ? ratio(current.p50, previous.p50) : null, p99: both ? ratio(current.p99, previous.p99) : null };
         }
         windows[name] = trend;
       });

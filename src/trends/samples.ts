@@ -16,6 +16,13 @@ export const TREND_WINDOWS: readonly { name: WindowName; ms: number }[] = [
 /** Per series: id, then per window (1m, 5m, 15m, 1h): count, errors, p50 ms, p99 ms. */
 export const SAMPLE_STRIDE = 17;
 
+/**
+ * Samples come at most once a minute, so the first one may be up to this late:
+ * a window that starts this long before it may still hold every span the
+ * process recorded in it.
+ */
+const SAMPLING_SLACK_MS = 60_000;
+
 export interface WindowSample {
   count: number;
   errors: number;
@@ -26,14 +33,22 @@ export interface WindowSample {
 interface Sample {
   /** floor(time / window): the boundary the sample was taken after. */
   boundary: number;
-  data: Float64Array;
-  offsetOf: Map<number, number>;
+  /** When it was taken: its window ends here. */
+  takenMs: number;
+  /** This window's numbers only, by series id: count, errors, p50, p99 (count NaN: not in the sample). */
+  values: Float64Array;
 }
 
 export class TrendSamples {
   private readonly latest: (Sample | undefined)[] = TREND_WINDOWS.map(() => undefined);
   private readonly previous: (Sample | undefined)[] = TREND_WINDOWS.map(() => undefined);
   private lastMinute = -1;
+
+  /**
+   * @param startMs when the spans began to be recorded; by default, the first
+   *   sample's time. A window reaching back before it is not a full window.
+   */
+  constructor(private startMs?: number) {}
 
   /** Whether an evaluation at `nowMs` should bring a sample (once per minute). */
   due(nowMs: number): boolean {
@@ -42,31 +57,60 @@ export class TrendSamples {
 
   add(nowMs: number, data: Float64Array): void {
     this.lastMinute = Math.floor(nowMs / 60_000);
-    let offsetOf: Map<number, number> | undefined;
+    // min: a clock that stepped back must not leave every later window "partial"
+    this.startMs = this.startMs === undefined ? nowMs : Math.min(this.startMs, nowMs);
     TREND_WINDOWS.forEach(({ ms }, k) => {
       const boundary = Math.floor(nowMs / ms);
-      if (this.latest[k]?.boundary === boundary) return;
-      if (offsetOf === undefined) {
-        offsetOf = new Map();
-        for (let o = 0; o < data.length; o += SAMPLE_STRIDE) offsetOf.set(data[o], o);
+      // Samples of boundaries the clock has not reached (it stepped back) are dropped.
+      const kept = [this.previous[k], this.latest[k]].filter((s): s is Sample => s !== undefined && s.boundary <= boundary);
+      const last = kept[kept.length - 1];
+      if (last?.boundary === boundary) {
+        // only the first sample after a boundary is kept
+        this.latest[k] = last;
+        this.previous[k] = kept.length > 1 ? kept[0] : undefined;
+        return;
       }
-      this.previous[k] = this.latest[k];
-      this.latest[k] = { boundary, data, offsetOf };
+      this.previous[k] = last;
+      this.latest[k] = { boundary, takenMs: nowMs, values: windowValues(data, k) };
     });
   }
 
   /**
    * The previous window of window `k` for series `id`: the sample taken after the
-   * last boundary that lies at least one window before `nowMs`.
+   * last boundary that lies at least one window before `nowMs`, when there is one
+   * and its window lies wholly after the start. Not an older sample (after a clock
+   * jump or a missed minute), not one from a boundary ahead of the clock.
    */
   previousWindow(k: number, id: number, nowMs: number): WindowSample | undefined {
-    const current = Math.floor(nowMs / TREND_WINDOWS[k].ms);
+    const windowMs = TREND_WINDOWS[k].ms;
+    const wanted = Math.floor(nowMs / windowMs) - 1;
     const latest = this.latest[k];
-    const sample = latest !== undefined && latest.boundary < current ? latest : this.previous[k];
-    if (sample === undefined || sample.boundary < current - 2) return undefined;
-    const o = sample.offsetOf.get(id);
-    if (o === undefined) return { count: 0, errors: 0, p50: 0, p99: 0 };
-    const at = o + 1 + k * 4;
-    return { count: sample.data[at], errors: sample.data[at + 1], p50: sample.data[at + 2], p99: sample.data[at + 3] };
+    const previous = this.previous[k];
+    const sample = latest?.boundary === wanted ? latest : previous?.boundary === wanted ? previous : undefined;
+    if (sample === undefined || this.startMs === undefined || sample.takenMs - windowMs < this.startMs - SAMPLING_SLACK_MS) return undefined;
+    const v = sample.values;
+    const at = id * 4;
+    if (!(at < v.length) || Number.isNaN(v[at])) return { count: 0, errors: 0, p50: 0, p99: 0 };
+    return { count: v[at], errors: v[at + 1], p50: v[at + 2], p99: v[at + 3] };
   }
+}
+
+/**
+ * Window `k`'s numbers of a worker summary, indexed by series id (small dense
+ * integers): a sample keeps 32 bytes a series rather than the whole summary, and
+ * is read without a Map (up to a million series, once a minute).
+ */
+function windowValues(data: Float64Array, k: number): Float64Array {
+  let maxId = -1;
+  for (let o = 0; o < data.length; o += SAMPLE_STRIDE) if (data[o] > maxId) maxId = data[o];
+  const values = new Float64Array((maxId + 1) * 4).fill(Number.NaN);
+  for (let o = 0; o < data.length; o += SAMPLE_STRIDE) {
+    const at = data[o] * 4;
+    const from = o + 1 + k * 4;
+    values[at] = data[from];
+    values[at + 1] = data[from + 1];
+    values[at + 2] = data[from + 2];
+    values[at + 3] = data[from + 3];
+  }
+  return values;
 }
