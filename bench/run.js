@@ -1,13 +1,13 @@
 'use strict';
 /**
  * Runs the benchmark suites side by side and writes bench/RESULTS.md.
- * `node bench/run.js [--quick] [suite ...]` (suites: overhead, histogram, memory, slo-eval, export).
+ * `node bench/run.js [--quick] [suite ...]` (suites: overhead, histogram, memory, stats, slo-eval, export).
  */
 const fs = require('node:fs');
 const path = require('node:path');
 const { machine } = require('./lib');
 
-const ALL = ['overhead', 'histogram', 'memory', 'slo-eval', 'export'];
+const ALL = ['overhead', 'histogram', 'memory', 'stats', 'slo-eval', 'export'];
 
 async function main() {
   const args = process.argv.slice(2);

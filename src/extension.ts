@@ -26,6 +26,9 @@ export interface ProcessorExtension {
   evaluateNow?(): Promise<AlertEvent[]>;
   /** Called once; must finish (or give up) within `deadlineMs`. */
   shutdown?(deadlineMs: number): Promise<void>;
-  /** Adds this extension's sections (slos, alerts, exporters, dropped counts) to a report. */
-  contribute?(report: StatsReport): Promise<void> | void;
+  /**
+   * Adds this extension's sections (slos, alerts, exporters, dropped counts) to
+   * a report. `operationIds[i]` is the series id of `report.operations[i]`.
+   */
+  contribute?(report: StatsReport, operationIds: readonly number[]): Promise<void> | void;
 }

@@ -14,7 +14,7 @@ import type { AlertEvent, Diagnostics, StatsReport } from './report';
 import { OVERFLOW_NAME, SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
-import type { OperationStats } from './report';
+import { toOperations, type SummaryRows } from './stats/operations';
 
 /** A configuration given in code: the same keys as the YAML file. */
 export type SpanMeterConfigInput = Record<string, unknown>;
@@ -287,11 +287,12 @@ export class SpanMeterProcessor implements SpanProcessor {
     // Taken in the calling turn (no sealBeforeSnapshot here): the report holds
     // the spans ended before the call, none ended after it
     const snapshot = snapshotForWorker(this.set, nowMs);
-    const task: SummarizeTask = { backend: this.backend, snapshot, keys: this.table.allKeys() };
-    const operations = await this.pool.run<OperationStats[]>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {
+    const task: SummarizeTask = { backend: this.backend, snapshot };
+    const rows = await this.pool.run<SummaryRows>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {
       this.impl.releaseSnapshot(snapshot);
       throw error;
     });
+    const { operations, ids } = toOperations(rows, this.table.allKeys());
     const overflow = operations.find((op) => op.service === OVERFLOW_NAME && op.name === OVERFLOW_NAME);
     let spans = 0;
     let errors = 0;
@@ -327,7 +328,7 @@ export class SpanMeterProcessor implements SpanProcessor {
         batches: this.batches,
       },
     };
-    for (const e of this.extensions) await e.contribute?.(report);
+    for (const e of this.extensions) await e.contribute?.(report, ids);
     return report;
   }
 

@@ -242,7 +242,7 @@ export class SloExtension implements ProcessorExtension {
   }
 
   /** Adds slos, alerts, notifiers, trends, errorAnalysis and health to a report. */
-  async contribute(report: StatsReport): Promise<void> {
+  async contribute(report: StatsReport, operationIds: readonly number[]): Promise<void> {
     const nowMs = this.context.clock();
     this.ingest.commit(nowMs);
     if (this.plan.slos.length > 0) {
@@ -254,13 +254,12 @@ export class SloExtension implements ProcessorExtension {
       report.alerts = { firing, recent: this.engine.history.recent(), pending: this.engine.inState(PENDING), evaluation: { ...this.evaluation, nonNumericValues: this.ingest.nonNumericValues } };
     }
     if (this.dispatcher.size > 0) report.notifiers = this.dispatcher.statuses();
-    const keys = this.context.table.allKeys();
     let trends: OperationTrend[] = [];
     if (this.trends !== undefined && this.samples !== undefined) {
-      trends = this.trends.compute(report.operations, keys, this.samples, nowMs);
+      trends = this.trends.compute(report.operations, operationIds, this.samples, nowMs);
       report.trends = trends;
     }
-    if (this.errors !== undefined) report.errorAnalysis = this.errors.report(keys, report.operations);
+    if (this.errors !== undefined) report.errorAnalysis = this.errors.report(this.context.table.allKeys(), report.operations, operationIds);
     if (this.config.trends.health.enabled) {
       report.health = computeHealth({
         operations: report.operations,

@@ -62,15 +62,16 @@ export class ErrorGroups {
   }
 
   /** Operations with errors, most errors first, each with its top groups. */
-  report(keys: readonly SeriesKey[], operations: readonly OperationStats[]): ErrorAnalysis {
+  /** `keys` by series id; `ids[i]` is the series id of `operations[i]`. */
+  report(keys: readonly SeriesKey[], operations: readonly OperationStats[], ids: readonly number[]): ErrorAnalysis {
     const bySeries = new Map<number, Group[]>();
     for (const group of this.groups.values()) {
       const list = bySeries.get(group.seriesId);
       if (list === undefined) bySeries.set(group.seriesId, [group]);
       else list.push(group);
     }
-    const errorsOf = new Map<string, number>();
-    for (const op of operations) errorsOf.set(`${op.service}\u0000${op.name}\u0000${op.kind}`, op.errors);
+    const errorsOf = new Map<number, number>();
+    operations.forEach((op, i) => errorsOf.set(ids[i], op.errors));
     const out: OperationErrors[] = [];
     for (const [seriesId, groups] of bySeries) {
       const key = keys[seriesId];
@@ -81,15 +82,14 @@ export class ErrorGroups {
         service: key.service,
         name: key.name,
         kind: key.kind,
-        errors: Math.max(grouped, errorsOf.get(`${key.service}\u0000${key.name}\u0000${key.kind}`) ?? 0),
+        errors: Math.max(grouped, errorsOf.get(seriesId) ?? 0),
         groups: groups.slice(0, this.config.top).map((g) => ({ type: g.type, message: g.message, count: g.count, lastSeen: new Date(g.lastSeenMs).toISOString() })),
       });
     }
     // Operations with errors but no group: every error came after max_groups was reached.
-    const listed = new Set(out.map((o) => `${o.service}\u0000${o.name}\u0000${o.kind}`));
-    for (const op of operations) {
-      if (op.errors > 0 && !listed.has(`${op.service}\u0000${op.name}\u0000${op.kind}`)) out.push({ service: op.service, name: op.name, kind: op.kind, errors: op.errors, groups: [] });
-    }
+    operations.forEach((op, i) => {
+      if (op.errors > 0 && !bySeries.has(ids[i])) out.push({ service: op.service, name: op.name, kind: op.kind, errors: op.errors, groups: [] });
+    });
     out.sort((a, b) => b.errors - a.errors || a.service.localeCompare(b.service) || a.name.localeCompare(b.name));
     return { operations: out, droppedGroups: this.dropped };
   }

@@ -5,7 +5,6 @@
  * saved report).
  */
 import type { OperationStats, OperationTrend, WindowName, WindowTrend } from '../report';
-import type { SeriesKey } from '../series-table';
 import { OVERFLOW_NAME } from '../series-table';
 import { operationKey, type BaselineEntry } from './baseline';
 import { TREND_WINDOWS, type TrendSamples } from './samples';
@@ -18,14 +17,13 @@ export class TrendAnalysis {
     this.fileBaseline = config.baselineEntries === undefined ? undefined : new Map(config.baselineEntries.map((e) => [operationKey(e.service, e.name, e.kind), e]));
   }
 
-  compute(operations: readonly OperationStats[], keys: readonly SeriesKey[], samples: TrendSamples, nowMs: number): OperationTrend[] {
-    const idOf = new Map<string, number>();
-    keys.forEach((k, id) => idOf.set(operationKey(k.service, k.name, k.kind), id));
+  /** `ids[i]` is the series id of `operations[i]`. */
+  compute(operations: readonly OperationStats[], ids: readonly number[], samples: TrendSamples, nowMs: number): OperationTrend[] {
     const out: OperationTrend[] = [];
-    for (const op of operations) {
+    for (let i = 0; i < operations.length; i++) {
+      const op = operations[i];
       if (op.windows === undefined || op.service === OVERFLOW_NAME) continue;
-      const key = operationKey(op.service, op.name, op.kind);
-      const id = idOf.get(key);
+      const id: number | undefined = ids[i];
       const windows: Partial<Record<WindowName, WindowTrend>> = {};
       TREND_WINDOWS.forEach(({ name }, k) => {
         const current = op.windows![name];
@@ -39,7 +37,7 @@ export class TrendAnalysis {
         }
         windows[name] = trend;
       });
-      const baseline = this.baselineOf(key, id, samples, nowMs);
+      const baseline = this.baselineOf(op, id, samples, nowMs);
       const trend: OperationTrend = { service: op.service, name: op.name, kind: op.kind, windows, regression: false, regressions: [] };
       if (baseline !== undefined) {
         trend.baseline = baseline;
@@ -50,9 +48,9 @@ export class TrendAnalysis {
     return out;
   }
 
-  private baselineOf(key: string, id: number | undefined, samples: TrendSamples, nowMs: number): OperationTrend['baseline'] {
+  private baselineOf(op: OperationStats, id: number | undefined, samples: TrendSamples, nowMs: number): OperationTrend['baseline'] {
     if (this.fileBaseline !== undefined) {
-      const entry = this.fileBaseline.get(key);
+      const entry = this.fileBaseline.get(operationKey(op.service, op.name, op.kind));
       return entry === undefined ? undefined : { source: 'file', count: entry.count, p50: entry.p50, p99: entry.p99 };
     }
     const hour = TREND_WINDOWS.findIndex((w) => w.name === '1h');
