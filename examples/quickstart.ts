@@ -22,7 +22,7 @@ const tracer = trace.getTracer('quickstart');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A fake database call: an internal span of 1-6 ms, now and then 40 ms. */
+/** A fake database call: a CLIENT span of 1-6 ms, now and then 40 ms. */
 async function queryDatabase(sql: string): Promise<void> {
   await tracer.startActiveSpan(sql, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'postgresql' } }, async (span) => {
     await sleep(Math.random() < 0.02 ? 40 : 1 + Math.random() * 5);
