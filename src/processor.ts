@@ -5,7 +5,7 @@ import { snapshotForWorker, transferListOf } from './backend/snapshot-source';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { SafeClock, monotonicEpochMs } from './clock';
 import { loadConfig } from './config/load';
-import { MAX_OPERATIONS, MAX_TIMER_MS } from './config/stats-section';
+import { MAX_OPERATIONS, MAX_TIMER_MS, type StatsConfig } from './config/stats-section';
 import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
@@ -111,7 +111,6 @@ export class SpanMeterProcessor implements SpanProcessor {
 
   constructor(options: SpanMeterOptions = {}) {
     const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
-    this.config = config;
     const maxOperations = positiveInteger('maxOperations', options.maxOperations, config.stats.maxOperations);
     const significantDigits = positiveInteger('significantDigits', options.significantDigits, config.stats.significantDigits);
     if (significantDigits > 5) throw invalidOption('significantDigits', significantDigits, 'an integer from 1 to 5');
@@ -121,6 +120,9 @@ export class SpanMeterProcessor implements SpanProcessor {
     const flushIntervalMs = positiveNumber('flushIntervalMs', options.flushIntervalMs, config.stats.flushIntervalMs);
     if (flushIntervalMs > MAX_TIMER_MS) throw invalidOption('flushIntervalMs', flushIntervalMs, `a number of milliseconds up to ${MAX_TIMER_MS}`);
     if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', options.clock, 'a function returning epoch milliseconds');
+    if (options.onAlert !== undefined && typeof options.onAlert !== 'function') throw invalidOption('onAlert', options.onAlert, 'a function called with each alert event');
+    // what it runs with: the options given in code override the file's `stats:`
+    this.config = { ...config, stats: { ...config.stats, maxOperations, significantDigits: significantDigits as StatsConfig['significantDigits'], highestTrackableMs, batchSize: this.batchSize, flushIntervalMs } };
 
     this.impl = loadBackend(options.backend);
     this.backend = this.impl.kind;
@@ -134,7 +136,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     this.kinds = new Array<unknown>(this.batchSize).fill(undefined);
     this.durations = new Float64Array(this.batchSize);
     this.flags = new Uint8Array(this.batchSize);
-    this.extensions = buildExtensions(config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl, set: this.set });
+    this.extensions = buildExtensions(this.config, options, { clock: this.clock, pool: this.pool, table: this.table, backend: this.impl, set: this.set });
     this.spanEndHooks = this.extensions.filter((e) => e.onSpanEnd !== undefined);
     this.errorSpanHooks = this.extensions.filter((e) => e.onErrorSpanEnd !== undefined);
     if (this.extensions.some((e) => e.onNewSeries !== undefined)) {
@@ -171,13 +173,15 @@ export class SpanMeterProcessor implements SpanProcessor {
     try {
       const i = this.pending;
       const duration = span.duration;
+      // a missing or malformed duration becomes NaN, which the back end counts as invalid
+      const us = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
       isError = span.status?.code === STATUS_ERROR;
       if (this.spanEndHooks.length > 0 || (isError && this.errorSpanHooks.length > 0)) {
         // the spans before it first, so that series are numbered (and capped) in end order
         this.internPending(i);
         // interned now, whatever the lookup below does (it reads the span's getters)
         this.interned = i;
-        id = this.table.idFor(span.resource, span.name, span.kind);
+        id = recordable(us) ? this.table.idFor(span.resource, span.name, span.kind) : NO_SERIES;
         this.ids[i] = id;
         this.interned = i + 1;
       } else {
@@ -185,8 +189,7 @@ export class SpanMeterProcessor implements SpanProcessor {
         this.names[i] = span.name;
         this.kinds[i] = span.kind;
       }
-      // a missing or malformed duration becomes NaN, which the back end counts as invalid
-      this.durations[i] = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
+      this.durations[i] = us;
       this.flags[i] = isError ? 1 : 0;
       this.pending = i + 1;
     } catch {
@@ -363,9 +366,10 @@ export class SpanMeterProcessor implements SpanProcessor {
    * application's objects are not ours to keep.
    */
   private internPending(to: number, from = this.interned): void {
-    const { table, resources, names, kinds, ids } = this;
+    const { table, resources, names, kinds, ids, durations } = this;
     for (let i = from; i < to; i++) {
-      ids[i] = table.idFor(resources[i], names[i], kinds[i]);
+      // a span the back end will not record takes no operation (nor a slot of maxOperations)
+      ids[i] = recordable(durations[i]) ? table.idFor(resources[i], names[i], kinds[i]) : NO_SERIES;
       resources[i] = names[i] = kinds[i] = undefined;
     }
   }
@@ -375,6 +379,18 @@ export class SpanMeterProcessor implements SpanProcessor {
   }
 }
 
+
+/**
+ * The series id of a span that will not be recorded (its duration is NaN,
+ * infinite or negative): at or above the back ends' MAX_SERIES, so they count
+ * it as invalid, once, and nothing else looks it up.
+ */
+const NO_SERIES = 0xffff_ffff;
+
+/** A duration the back ends record (finite, not negative). */
+function recordable(us: number): boolean {
+  return us >= 0 && us !== Infinity;
+}
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

@@ -29,7 +29,7 @@ export interface OperationStats {
   errors: number;
   errorRate: number;
   latencyMs: LatencyMs;
-  windows?: Record<WindowName, WindowStats>;
+  windows: Record<WindowName, WindowStats>;
   /** HdrHistogram V2 compressed base64 of the lifetime histogram, values in microseconds. */
   histogram: string;
 }
@@ -305,8 +305,8 @@ export interface StatsReport {
     firing: AlertState[];
     /** Newest first. */
     recent: AlertEvent[];
-    pending?: AlertState[];
-    evaluation?: EvaluationStatus;
+    pending: AlertState[];
+    evaluation: EvaluationStatus;
   };
   notifiers?: NotifierStatus[];
   trends?: OperationTrend[];
@@ -319,7 +319,7 @@ export interface StatsReport {
    * `service.name`, invalid kinds and names; the histograms' heap bytes and
    * the batches recorded. Present in every report `stats()` returns.
    */
-  diagnostics?: Diagnostics;
+  diagnostics: Diagnostics;
 }
 
 /** `StatsReport.diagnostics`. */

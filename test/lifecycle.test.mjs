@@ -41,13 +41,15 @@ test('a process that never calls shutdown() still exits by itself', async (t) =>
   t.is(result.spans, 500);
 });
 
-test('installed without a native binary: JS fallback, one warning that says how to get the native addon', async (t) => {
-  const dir = freshDir('fallback');
+/** An app with spanmeter installed without (or with a broken) native binary; runs it and returns its result and warnings. */
+async function runWithoutNative(name, nativeFile) {
+  const dir = freshDir(name);
   const pkg = path.join(dir, 'node_modules', 'spanmeter');
   fs.mkdirSync(path.join(pkg, 'native'), { recursive: true });
   fs.copyFileSync(path.join(root, 'package.json'), path.join(pkg, 'package.json'));
   fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(root, 'native', 'index.js'), path.join(pkg, 'native', 'index.js'));
+  if (nativeFile !== undefined) fs.writeFileSync(path.join(pkg, 'native', nativeFile.name), nativeFile.bytes);
   fs.writeFileSync(path.join(dir, 'app.cjs'), APP);
   // an app package of its own, or Node would resolve 'spanmeter' to this repository (self-reference)
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true }));
@@ -56,12 +58,27 @@ test('installed without a native binary: JS fallback, one warning that says how 
     timeout: 60_000,
     env: { ...process.env, SPANMETER_BACKEND: '' },
   });
-  const result = JSON.parse(stdout.trim());
+  return { result: JSON.parse(stdout.trim()), warnings: stderr.split('\n').filter((line) => line.includes('SpanMeterWarning')), stderr };
+}
+
+test('installed without a native binary: JS fallback, one warning that says how to get the native addon', async (t) => {
+  const { result, warnings, stderr } = await runWithoutNative('fallback');
   t.deepEqual(result, { backend: 'js', spans: 500 });
-  const warnings = stderr.split('\n').filter((line) => line.includes('SpanMeterWarning'));
   t.is(warnings.length, 1, stderr);
   t.regex(warnings[0], /native addon not available .*using the JS fallback/);
   t.regex(warnings[0], /rustup\.rs.*node node_modules\/spanmeter\/scripts\/build-native\.js/);
+  // the reason is that the binary is missing, not napi's generic advice about npm's optional dependencies
+  t.regex(warnings[0], /no native\/spanmeter\.[a-z0-9]+-[a-z0-9]+\*\.node in this package/);
+  t.notRegex(warnings[0], /npm has a bug/);
+});
+
+test('a native binary that does not load: the warning gives its loader error', async (t) => {
+  const { platform, arch } = process;
+  const abi = platform === 'linux' ? '-gnu' : platform === 'win32' ? '-msvc' : '';
+  const { result, warnings, stderr } = await runWithoutNative('broken', { name: `spanmeter.${platform}-${arch}${abi}.node`, bytes: 'not a shared object' });
+  t.deepEqual(result, { backend: 'js', spans: 500 });
+  t.is(warnings.length, 1, stderr);
+  t.regex(warnings[0], /native addon not available \((?!no native)[^)]*(too short|invalid ELF|not a valid|slice)/i);
 });
 
 test('the install script succeeds without Rust, with a hint, and fails when the native build is required', async (t) => {

@@ -126,3 +126,28 @@ eachBackend('every span without a resource or service.name is counted in diagnos
   t.is(report.operations.find((op) => op.service === 'unknown_service')?.count, 15);
   t.is(report.operations.find((op) => op.service === 'svc')?.count, 7);
 });
+
+eachBackend('spans that cannot be recorded take no operation: maxOperations stays for the ones that can', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend, maxOperations: 3 });
+  for (let i = 0; i < 5; i++) processor.onEnd(fakeSpan({ name: `job-${i}`, durationMs: [NaN, -1, Infinity, NaN, -5][i] }));
+  // a span with nothing readable at all: dropped as invalid, not also "repaired"
+  processor.onEnd({});
+  processor.onEnd(fakeSpan({ name: 'checkout' }));
+  const report = await processor.stats();
+  t.deepEqual(
+    report.operations.map((o) => o.name),
+    ['checkout'],
+  );
+  t.is(report.totals.overflowSpans, 0);
+  t.is(report.totals.dropped.invalid_duration, 6);
+  t.like(report.diagnostics, { missingResource: 0, invalidKind: 0, invalidName: 0 });
+  await processor.shutdown();
+});
+
+test('processor.config shows the stats options given in code, and onAlert must be a function', async (t) => {
+  const processor = new SpanMeterProcessor({ backend: 'js', maxOperations: 5, batchSize: 64, config: { stats: { max_operations: 50 } } });
+  t.like(processor.config.stats, { maxOperations: 5, batchSize: 64 });
+  await processor.shutdown();
+  const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', onAlert: 'x' }));
+  t.regex(error.message, /onAlert/);
+});

@@ -39,8 +39,13 @@ function loadNativeBinding(): NativeBinding | null {
 /** Why the native addon is not available, or undefined when it is. */
 export function nativeUnavailableReason(): string | undefined {
   if (loadNativeBinding() !== null) return undefined;
-  const message = nativeLoadError?.message ?? 'unknown error';
-  return message.split('\n')[0];
+  // napi's loader wraps every attempt in one generic message (about npm's
+  // optional-dependency bug, which is not the cause here): name the real one
+  const causes: string[] = [];
+  for (let e: unknown = nativeLoadError; e instanceof Error && causes.length < 16; e = e.cause) causes.push(e.message.split('\n')[0]);
+  const real = causes.find((m) => !/Cannot find (module|native binding)/.test(m));
+  if (real !== undefined) return real;
+  return causes.length > 0 ? `no native/spanmeter.${process.platform}-${process.arch}*.node in this package` : 'unknown error';
 }
 
 export const jsBackend: Backend = {
@@ -88,6 +93,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
  * Asking for `native` explicitly when it cannot load is an error.
  */
 export function loadBackend(requested?: BackendKind | 'auto'): Backend {
+  const askedBy = requested === undefined ? 'SPANMETER_BACKEND=native' : 'option backend: native';
   if (requested !== undefined && requested !== 'auto' && requested !== 'native' && requested !== 'js') {
     throw new Error(`spanmeter: option "backend" must be one of auto, native, js; got ${JSON.stringify(requested)}`);
   }
@@ -96,7 +102,7 @@ export function loadBackend(requested?: BackendKind | 'auto'): Backend {
   const binding = loadNativeBinding();
   if (binding !== null) return nativeBackend(binding);
   if (choice === 'native') {
-    throw new Error(`spanmeter: the native addon is required (SPANMETER_BACKEND=native) but did not load: ${nativeUnavailableReason()}; ${NATIVE_HINT}`);
+    throw new Error(`spanmeter: the native addon is required (${askedBy}) but did not load: ${nativeUnavailableReason()}; ${NATIVE_HINT}`);
   }
   if (!warned) {
     warned = true;

@@ -37,19 +37,21 @@ const CODE_SOURCE = '(config object)';
 export function loadConfig(input?: string | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
   let source = input;
   if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
-  if (typeof source === 'string') return loadYamlFile(source, env);
+  if (typeof source === 'string') return loadYamlFile(source, env, input === undefined ? 'SPANMETER_CONFIG' : undefined);
   if (source !== undefined && !isPlainObject(source)) {
     throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config must be a file path or an object' }]);
   }
   return validate(source ?? {}, env, (path, message) => ({ file: CODE_SOURCE, key: formatPath(path), message }));
 }
 
-function loadYamlFile(file: string, env: NodeJS.ProcessEnv): SpanMeterConfig {
+/** `namedBy`: the environment variable that named the file, if one did. */
+function loadYamlFile(file: string, env: NodeJS.ProcessEnv, namedBy?: string): SpanMeterConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError([{ file, key: '(file)', message: `cannot read the file: ${(error as Error).message}` }]);
+    const from = namedBy === undefined ? '' : ` (named by ${namedBy})`;
+    throw new ConfigError([{ file, key: '(file)', message: `cannot read the file${from}: ${(error as Error).message}` }]);
   }
   return parseYamlConfig(text, file, env);
 }

@@ -91,7 +91,7 @@ export class Ingest {
       const list = lists[seriesIds[i]];
       if (list === undefined) continue;
       const d = durationsUs[i];
-      if (!(d >= 0)) continue; // NaN or negative: the histograms do not record it either
+      if (!(d >= 0) || d === Infinity) continue; // not recorded by the histograms either
       const error = flags[i] & 1;
       for (let j = 0; j < list.length; j++) {
         const t = list[j];
@@ -108,7 +108,7 @@ export class Ingest {
     if (list === undefined || list === null) return;
     const duration = span.duration as ReadableSpan['duration'] | undefined;
     const d = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
-    if (!(d >= 0)) return; // as in countBatch
+    if (!(d >= 0) || d === Infinity) return; // as in countBatch
     const attributes = span.attributes as Record<string, unknown> | undefined;
     const error = span.status?.code === STATUS_ERROR ? 1 : 0;
     for (let j = 0; j < list.length; j++) {
