@@ -10,6 +10,7 @@
  */
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -65,11 +66,18 @@ if (cli) {
     '--output-dir', 'native', '--js', 'index.js', '--dts', 'index.d.ts',
   ]);
 } else {
-  ok = run('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml']);
-  if (ok) {
-    const libName = { darwin: 'libspanmeter_native.dylib', win32: 'spanmeter_native.dll' }[process.platform] ?? 'libspanmeter_native.so';
-    const built = path.join(root, 'native', 'target', 'release', libName);
-    fs.copyFileSync(built, path.join(root, 'native', `spanmeter.${platformSuffix()}.node`));
+  // Installed as a dependency (no napi CLI): build outside the package and
+  // keep only the library; cargo's build directory (~95 MB) stayed in
+  // node_modules before.
+  const targetDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spanmeter-build-'));
+  try {
+    ok = run('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml', '--target-dir', targetDir]);
+    if (ok) {
+      const libName = { darwin: 'libspanmeter_native.dylib', win32: 'spanmeter_native.dll' }[process.platform] ?? 'libspanmeter_native.so';
+      fs.copyFileSync(path.join(targetDir, 'release', libName), path.join(root, 'native', `spanmeter.${platformSuffix()}.node`));
+    }
+  } finally {
+    fs.rmSync(targetDir, { recursive: true, force: true });
   }
 }
 if (!ok) giveUp('the native build failed (see the output above)');
