@@ -157,3 +157,11 @@ test('defaults: every key of the sections has a documented default', (t) => {
   t.like(config.trends.errorAnalysis, { enabled: true, top: 5, maxGroups: 1000, maxMessageLength: 200 });
   t.like(config.trends.health, { enabled: true, errorRateWindow: '5m' });
 });
+
+test('a config file named by SPANMETER_CONFIG that cannot be read names the variable', (t) => {
+  const error = t.throws(() => loadConfig(undefined, { SPANMETER_CONFIG: 'no-such-spanmeter-config.yaml' }), { instanceOf: ConfigError });
+  t.regex(error.message, /no-such-spanmeter-config\.yaml/);
+  t.regex(error.message, /named by SPANMETER_CONFIG/);
+  // a path given in code is not the variable's
+  t.notRegex(t.throws(() => loadConfig('no-such-spanmeter-config.yaml')).message, /SPANMETER_CONFIG/);
+});
