@@ -10,8 +10,8 @@ import type { SpanMeterConfig } from './config/sections';
 import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
-import type { AlertEvent, Diagnostics, StatsReport } from './report';
-import { OVERFLOW_NAME, SeriesTable } from './series-table';
+import type { AlertEvent, Diagnostics, OperationStats, StatsReport } from './report';
+import { SeriesTable } from './series-table';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
 import { toOperations, type SummaryRows } from './stats/operations';
@@ -296,7 +296,8 @@ export class SpanMeterProcessor implements SpanProcessor {
       throw error;
     });
     const { operations, ids } = toOperations(rows, this.table.allKeys());
-    const overflow = operations.find((op) => op.service === OVERFLOW_NAME && op.name === OVERFLOW_NAME);
+    // by id: a real operation can bear the overflow series' name
+    const overflow = operations[ids.indexOf(this.table.overflowId)] as OperationStats | undefined;
     let spans = 0;
     let errors = 0;
     for (const op of operations) {

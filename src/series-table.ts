@@ -7,6 +7,8 @@ export const SPAN_KIND_NAMES: readonly SpanKindName[] = ['internal', 'server', '
 export const UNKNOWN_SERVICE = 'unknown_service';
 /** The series that takes every span beyond `maxOperations`. */
 export const OVERFLOW_NAME = '__overflow__';
+/** The overflow series' id: the first a table hands out. */
+export const OVERFLOW_ID = 0;
 /** Span names longer than this are truncated when interned. */
 export const MAX_NAME_LENGTH = 1024;
 
@@ -51,7 +53,7 @@ export class SeriesTable {
   onNewSeries: ((id: number, key: SeriesKey) => void) | undefined;
 
   constructor(readonly maxOperations: number) {
-    this.overflowId = 0;
+    this.overflowId = OVERFLOW_ID;
     this.keys.push({ service: OVERFLOW_NAME, name: OVERFLOW_NAME, kind: 'internal' });
   }
 

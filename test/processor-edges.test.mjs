@@ -151,3 +151,17 @@ test('processor.config shows the stats options given in code, and onAlert must b
   const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', onAlert: 'x' }));
   t.regex(error.message, /onAlert/);
 });
+
+eachBackend('a real operation that bears the overflow series\' name is not taken for it', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend, maxOperations: 2 });
+  const service = { attributes: { 'service.name': '__overflow__' } };
+  for (let i = 0; i < 6; i++) processor.onEnd(fakeSpan({ name: '__overflow__', resource: service }));
+  processor.onEnd(fakeSpan({ name: 'second' }));
+  // past the cap: two spans fold into the overflow series
+  for (let i = 0; i < 2; i++) processor.onEnd(fakeSpan({ name: `late-${i}` }));
+  const report = await processor.stats();
+  t.is(report.totals.overflowSpans, 2);
+  t.is(report.totals.operations, 2);
+  t.is(report.totals.spans, 9);
+  await processor.shutdown();
+});

@@ -5,7 +5,7 @@
  * saved report).
  */
 import type { OperationStats, OperationTrend, WindowName, WindowTrend } from '../report';
-import { OVERFLOW_NAME } from '../series-table';
+import { OVERFLOW_ID } from '../series-table';
 import { operationKey, type BaselineEntry } from './baseline';
 import { TREND_WINDOWS, type TrendSamples } from './samples';
 import type { RegressionConfig } from './types';
@@ -22,8 +22,8 @@ export class TrendAnalysis {
     const out: OperationTrend[] = [];
     for (let i = 0; i < operations.length; i++) {
       const op = operations[i];
-      if (op.windows === undefined || op.service === OVERFLOW_NAME) continue;
       const id: number | undefined = ids[i];
+      if (op.windows === undefined || id === OVERFLOW_ID) continue;
       const windows: Partial<Record<WindowName, WindowTrend>> = {};
       TREND_WINDOWS.forEach(({ name }, k) => {
         const current = op.windows![name];
