@@ -165,3 +165,9 @@ test('a config file named by SPANMETER_CONFIG that cannot be read names the vari
   // a path given in code is not the variable's
   t.notRegex(t.throws(() => loadConfig('no-such-spanmeter-config.yaml')).message, /SPANMETER_CONFIG/);
 });
+
+test('trends.regression.ratio is a multiple: 150 (meant as 150%) is refused, naming the key', (t) => {
+  const error = t.throws(() => loadConfig({ trends: { regression: { ratio: 150 } } }), { instanceOf: ConfigError });
+  t.regex(error.message, /trends\.regression\.ratio: must be .*<= 100, got 150/);
+  t.is(loadConfig({ trends: { regression: { ratio: 2 } } }).trends.regression.ratio, 2);
+});

@@ -87,7 +87,8 @@ export function trendsSection(value: unknown, path: ConfigPath, issues: Issues, 
     regression: {
       enabled: boolean(r, 'enabled', rPath, issues, true),
       window: string(r, 'window', rPath, issues, { oneOf: WINDOWS }, '15m') as WindowName,
-      ratio: number(r, 'ratio', rPath, issues, { above: 1 }, 1.5),
+      // a multiple: 150 (meant as 150%) would never flag anything
+      ratio: number(r, 'ratio', rPath, issues, { above: 1, max: 100 }, 1.5),
       percentiles: (r.percentiles === undefined || r.percentiles === null ? ['p99', 'p50'] : percentiles) as ('p50' | 'p99')[],
       minCount: number(r, 'min_count', rPath, issues, { integer: true, min: 1 }, 20),
       baseline,
