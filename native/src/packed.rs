@@ -73,9 +73,14 @@ pub struct Packed {
 impl Packed {
     /// Packs a sealed piece (deflating its entries if that pays).
     pub fn pack(piece: Piece) -> Packed {
+        Packed::pack_as(piece, true)
+    }
+
+    /// `piece`, deflated if `deflate` and that pays, else kept as it is.
+    fn pack_as(piece: Piece, deflate: bool) -> Packed {
         let raw_len = piece.bytes.len();
-        let deflated = if raw_len >= MIN_PACKED_LEN {
-            deflate(&piece.bytes, raw_len - raw_len / 8)
+        let deflated = if deflate && raw_len >= MIN_PACKED_LEN {
+            deflate_bytes(&piece.bytes, raw_len - raw_len / 8)
         } else {
             None
         };
@@ -103,19 +108,6 @@ impl Packed {
         self.count == 0
     }
 
-    /// A piece kept as it is, never deflated.
-    pub fn raw(piece: Piece) -> Packed {
-        Packed {
-            index: piece.index,
-            count: piece.count,
-            errors: piece.errors,
-            entries: piece.entries,
-            raw_len: piece.bytes.len() as u32,
-            deflated: false,
-            bytes: piece.bytes.into_boxed_slice(),
-        }
-    }
-
     /// Adds `other`'s counts (its index is left unchanged): inflates, merges
     /// and, if `deflate`, deflates again (else keeps the result as it is).
     /// For the accumulators and the sealed lifetime, merged into once per
@@ -123,11 +115,7 @@ impl Packed {
     pub fn merge_from(&mut self, other: &Piece, deflate: bool) {
         let mut piece = self.unpack();
         piece.merge_from(other);
-        *self = if deflate {
-            Packed::pack(piece)
-        } else {
-            Packed::raw(piece)
-        };
+        *self = Packed::pack_as(piece, deflate);
     }
 
     /// True when the entries are kept deflated.
@@ -182,7 +170,7 @@ impl Entries for Packed {
 }
 
 /// `bytes` deflated (raw, level 2), if that takes at most `limit` bytes.
-fn deflate(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
+fn deflate_bytes(bytes: &[u8], limit: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(limit);
     let status = DEFLATER.with_borrow_mut(|z| {
         z.reset();

@@ -195,15 +195,7 @@ export class JsHistogramSet implements HistogramSet {
       if (s.lifetime !== null) items += writeCompact(w, MASK_LIFETIME, s.lifetime);
       const cur = curAt.get(s);
       const curMask = MASK_LIFETIME | maskOfOpen(0, s.curIndex, n);
-      if (cur !== undefined && curMask !== 0) {
-        w.u8(curMask);
-        w.f64(s.curCount);
-        w.f64(s.curErrors);
-        w.u32(cur.entries);
-        w.u32(cur.end - cur.start);
-        w.raw(cursBytes.subarray(cur.start, cur.end));
-        items++;
-      }
+      if (cur !== undefined) items += writeItem(w, curMask, s.curCount, s.curErrors, cur.entries, cursBytes.subarray(cur.start, cur.end));
       for (let level = 1; level < LEVELS; level++) {
         const acc = s.acc[level];
         // accumulators are part of the lifetime too
@@ -235,12 +227,17 @@ export class JsHistogramSet implements HistogramSet {
 }
 
 function writeCompact(w: ByteSink, mask: number, slice: CompactSlice): number {
-  if (mask === 0 || slice.count === 0) return 0;
+  return writeItem(w, mask, slice.count, slice.errors, slice.entryCount, slice.bytes);
+}
+
+/** One item of a series record (skipped when masked out or empty); returns the items written. */
+function writeItem(w: ByteSink, mask: number, count: number, errors: number, entries: number, bytes: Uint8Array): number {
+  if (mask === 0 || count === 0) return 0;
   w.u8(mask);
-  w.f64(slice.count);
-  w.f64(slice.errors);
-  w.u32(slice.entryCount);
-  w.u32(slice.bytes.byteLength);
-  w.raw(slice.bytes);
+  w.f64(count);
+  w.f64(errors);
+  w.u32(entries);
+  w.u32(bytes.byteLength);
+  w.raw(bytes);
   return 1;
 }
