@@ -5,13 +5,12 @@ import { snapshotForWorker, transferListOf } from './backend/snapshot-source';
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { SafeClock, monotonicEpochMs } from './clock';
 import { loadConfig } from './config/load';
-import { MAX_OPERATIONS, MAX_TIMER_MS, type StatsConfig } from './config/stats-section';
 import type { SpanMeterConfig } from './config/sections';
-import { invalidOption } from './errors';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
 import type { AlertEvent, Diagnostics, OperationStats, StatsReport } from './report';
 import { SeriesTable } from './series-table';
+import { resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
 import { toOperations, type SummaryRows } from './stats/operations';
@@ -111,18 +110,11 @@ export class SpanMeterProcessor implements SpanProcessor {
 
   constructor(options: SpanMeterOptions = {}) {
     const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
-    const maxOperations = positiveInteger('maxOperations', options.maxOperations, config.stats.maxOperations);
-    const significantDigits = positiveInteger('significantDigits', options.significantDigits, config.stats.significantDigits);
-    if (significantDigits > 5) throw invalidOption('significantDigits', significantDigits, 'an integer from 1 to 5');
-    if (maxOperations > MAX_OPERATIONS) throw invalidOption('maxOperations', maxOperations, `an integer from 1 to ${MAX_OPERATIONS}`);
-    const highestTrackableMs = positiveNumber('highestTrackableMs', options.highestTrackableMs, config.stats.highestTrackableMs);
-    this.batchSize = positiveInteger('batchSize', options.batchSize, config.stats.batchSize);
-    const flushIntervalMs = positiveNumber('flushIntervalMs', options.flushIntervalMs, config.stats.flushIntervalMs);
-    if (flushIntervalMs > MAX_TIMER_MS) throw invalidOption('flushIntervalMs', flushIntervalMs, `a number of milliseconds up to ${MAX_TIMER_MS}`);
-    if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', options.clock, 'a function returning epoch milliseconds');
-    if (options.onAlert !== undefined && typeof options.onAlert !== 'function') throw invalidOption('onAlert', options.onAlert, 'a function called with each alert event');
     // what it runs with: the options given in code override the file's `stats:`
-    this.config = { ...config, stats: { ...config.stats, maxOperations, significantDigits: significantDigits as StatsConfig['significantDigits'], highestTrackableMs, batchSize: this.batchSize, flushIntervalMs } };
+    const stats = resolveStatsOptions(options, config.stats);
+    const { maxOperations, significantDigits, highestTrackableMs, flushIntervalMs } = stats;
+    this.batchSize = stats.batchSize;
+    this.config = { ...config, stats };
 
     this.impl = loadBackend(options.backend);
     this.backend = this.impl.kind;
@@ -393,14 +385,3 @@ function recordable(us: number): boolean {
   return us >= 0 && us !== Infinity;
 }
 
-function positiveInteger(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalidOption(name, value, 'a positive integer');
-  return value;
-}
-
-function positiveNumber(name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalidOption(name, value, 'a positive number');
-  return value;
-}

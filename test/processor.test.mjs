@@ -229,8 +229,40 @@ eachBackend('shutdown is idempotent; stats() after shutdown returns the final re
 });
 
 test('option errors name the option', (t) => {
-  t.throws(() => new SpanMeterProcessor({ maxOperations: 0 }), { message: /option "maxOperations" must be a positive integer, got 0/ });
-  t.throws(() => new SpanMeterProcessor({ significantDigits: 7 }), { message: /option "significantDigits" must be an integer from 1 to 5, got 7/ });
-  t.throws(() => new SpanMeterProcessor({ batchSize: 1.5 }), { message: /option "batchSize"/ });
-  t.throws(() => new SpanMeterProcessor({ backend: 'gpu' }), { message: /backend/ });
+  const refused = (options, message) => t.throws(() => new SpanMeterProcessor(options), { code: 'SPANMETER_INVALID_OPTION', message }, JSON.stringify(options));
+  refused({ maxOperations: 0 }, /option "maxOperations" must be an integer from 1 to 1000000, got 0/);
+  refused({ maxOperations: 1_000_001 }, /option "maxOperations" must be an integer from 1 to 1000000, got 1000001/);
+  refused({ significantDigits: 7 }, /option "significantDigits" must be an integer from 1 to 5, got 7/);
+  refused({ batchSize: 1.5 }, /option "batchSize" must be an integer from 1 to 1048576, got 1.5/);
+  // a batch past the cap used to reach the typed-array allocation: "Invalid typed array length"
+  refused({ batchSize: 2 ** 53 }, /option "batchSize" must be an integer from 1 to 1048576/);
+  // outside 2 µs..2^53 - 1 µs the back ends refuse it: the option is named, not the back end's internals
+  refused({ highestTrackableMs: 0.001 }, /option "highestTrackableMs" must be a number of milliseconds from 0.002 to 9007199254740 .*got 0.001/);
+  refused({ highestTrackableMs: 1e13 }, /option "highestTrackableMs" must be a number of milliseconds .*got 10000000000000/);
+  refused({ flushIntervalMs: 0 }, /option "flushIntervalMs" must be a positive number of milliseconds up to 2147483647, got 0/);
+  refused({ backend: 'gpu' }, /option "backend" must be one of auto, native, js, got "gpu"/);
+  refused({ clock: 5 }, /option "clock" must be a function/);
+  refused({ exporters: {} }, /option "exporters" must be an array/);
+  refused({ onAlert: 'page me' }, /option "onAlert" must be a function/);
+  // with several bad options, the first in the README's table is named
+  refused({ onAlert: 1, maxOperations: 2e6, significantDigits: 6 }, /"maxOperations"/);
+  refused({ onAlert: 1, clock: 1, backend: 'gpu', highestTrackableMs: -1 }, /"highestTrackableMs"/);
+  refused({ onAlert: 1, exporters: 1, clock: 1, backend: 'gpu' }, /"backend"/);
+  refused({ onAlert: 1, exporters: 1, clock: 1 }, /"clock"/);
+  refused({ onAlert: 1, exporters: 1 }, /"exporters"/);
+});
+
+eachBackend('the extreme accepted options work', async (t, backend) => {
+  const widest = new SpanMeterProcessor({ backend, maxOperations: 1_000_000, highestTrackableMs: 9_007_199_254_740, batchSize: 1_048_576 });
+  const narrowest = new SpanMeterProcessor({ backend, highestTrackableMs: 0.002, batchSize: 1 });
+  for (const processor of [widest, narrowest]) {
+    const { provider, tracer } = makeProvider(processor);
+    endSpan(tracer, 'a', 1_000_000); // 1 ms
+    const report = await processor.stats();
+    await provider.shutdown();
+    t.is(report.totals.spans, 1);
+    // the narrowest range records 1 ms as its highest, 2 µs, and counts it
+    t.is(report.diagnostics.clampedSpans, processor === narrowest ? 1 : 0);
+    t.is(report.operations[0].latencyMs.max, processor === narrowest ? 0.002 : 1);
+  }
 });

@@ -9,6 +9,13 @@ import { ExportPipeline } from './pipeline';
  * for an `exporters` option that is not a list of SpanExporters.
  */
 export function createExportPipeline(config: ExportConfig, exporters: unknown): ExportPipeline | undefined {
+  const list = checkExporters(exporters);
+  if (!config.enabled && list.length === 0) return undefined;
+  return new ExportPipeline(config, list);
+}
+
+/** The `exporters` option as a list; throws naming the option (or the element) when it is not a list of SpanExporters. */
+export function checkExporters(exporters: unknown): SpanExporter[] {
   if (exporters !== undefined && !Array.isArray(exporters)) throw invalidOption('exporters', exporters, 'an array of SpanExporter instances');
   const list = (exporters ?? []) as unknown[];
   list.forEach((e, i) => {
@@ -16,6 +23,5 @@ export function createExportPipeline(config: ExportConfig, exporters: unknown): 
       throw invalidOption(`exporters[${i}]`, e, 'a SpanExporter (an object with export() and shutdown())');
     }
   });
-  if (!config.enabled && list.length === 0) return undefined;
-  return new ExportPipeline(config, list as SpanExporter[]);
+  return list as SpanExporter[];
 }

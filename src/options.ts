@@ -1,0 +1,65 @@
+/**
+ * The processor's options given in code, checked in the order the README's
+ * options table lists them, each completely before the next: a bad option
+ * fails with an error that names it, and with several bad ones, the first.
+ */
+import {
+  MAX_BATCH_SIZE,
+  MAX_HIGHEST_TRACKABLE_MS,
+  MAX_OPERATIONS,
+  MAX_TIMER_MS,
+  MIN_HIGHEST_TRACKABLE_MS,
+  type StatsConfig,
+} from './config/stats-section';
+import { invalidOption } from './errors';
+import { checkExporters } from './export/create';
+
+/** The options this module checks (a subset of `SpanMeterOptions`). */
+export interface CodeOptions {
+  maxOperations?: unknown;
+  significantDigits?: unknown;
+  highestTrackableMs?: unknown;
+  batchSize?: unknown;
+  flushIntervalMs?: unknown;
+  backend?: unknown;
+  clock?: unknown;
+  exporters?: unknown;
+  onAlert?: unknown;
+}
+
+/** The `stats:` settings the processor runs with: the code's options over the file's. */
+export function resolveStatsOptions(options: CodeOptions, file: StatsConfig): StatsConfig {
+  const stats: StatsConfig = {
+    maxOperations: integerIn('maxOperations', options.maxOperations, file.maxOperations, MAX_OPERATIONS),
+    significantDigits: integerIn('significantDigits', options.significantDigits, file.significantDigits, 5) as StatsConfig['significantDigits'],
+    highestTrackableMs: numberIn(
+      'highestTrackableMs',
+      options.highestTrackableMs,
+      file.highestTrackableMs,
+      MIN_HIGHEST_TRACKABLE_MS,
+      MAX_HIGHEST_TRACKABLE_MS,
+      `a number of milliseconds from ${MIN_HIGHEST_TRACKABLE_MS} to ${MAX_HIGHEST_TRACKABLE_MS} (2 µs to 2^53 - 1 µs)`,
+    ),
+    batchSize: integerIn('batchSize', options.batchSize, file.batchSize, MAX_BATCH_SIZE),
+    flushIntervalMs: numberIn('flushIntervalMs', options.flushIntervalMs, file.flushIntervalMs, Number.MIN_VALUE, MAX_TIMER_MS, `a positive number of milliseconds up to ${MAX_TIMER_MS}`),
+  };
+  const backend = options.backend;
+  if (backend !== undefined && backend !== 'auto' && backend !== 'native' && backend !== 'js') throw invalidOption('backend', backend, 'one of auto, native, js');
+  if (options.clock !== undefined && typeof options.clock !== 'function') throw invalidOption('clock', options.clock, 'a function returning epoch milliseconds');
+  checkExporters(options.exporters);
+  if (options.onAlert !== undefined && typeof options.onAlert !== 'function') throw invalidOption('onAlert', options.onAlert, 'a function called with each alert event');
+  return stats;
+}
+
+/** `value` when it is an integer from 1 to `max`, `fallback` when it is undefined. */
+function integerIn(name: string, value: unknown, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw invalidOption(name, value, `an integer from 1 to ${max}`);
+  return value;
+}
+
+function numberIn(name: string, value: unknown, fallback: number, min: number, max: number, expected: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= min && value <= max)) throw invalidOption(name, value, expected);
+  return value;
+}
