@@ -324,12 +324,20 @@ export interface StatsReport {
 
 /** `StatsReport.diagnostics`. */
 export interface Diagnostics {
+  /** Spans longer than `highestTrackableMs`, recorded as that. */
   clampedSpans: number;
+  /** Clock readings that threw or were not usable, replaced by the last good one. */
   clockFailures: number;
+  /** Spans without a resource or a usable `service.name` (recorded under `unknown_service`). */
   missingResource: number;
+  /** Spans whose kind was not an integer from 0 to 4 (recorded as `internal`). */
   invalidKind: number;
+  /** Spans whose name was not a string. */
   invalidName: number;
+  /** Names cut to 1024 characters: a span's name, or its resource's `service.name` (one each per span). */
   truncatedName: number;
+  /** Heap bytes of the histograms. */
   histogramBytes: number;
+  /** Batches recorded. */
   batches: number;
 }

@@ -43,10 +43,14 @@ export class SeriesTable {
   private readonly keys: SeriesKey[] = [];
   /** Resources without a usable `service.name`, cached as their entry is. */
   private readonly repairedResources = new WeakSet<object>();
+  /** Resources whose `service.name` was longer than MAX_NAME_LENGTH. */
+  private readonly truncatedResources = new WeakSet<object>();
   private lastResource: unknown = undefined;
   private lastEntry: ServiceEntry | undefined = undefined;
   /** The last resource had no usable `service.name` (or was no object). */
   private lastRepaired = false;
+  /** The last resource's `service.name` was truncated. */
+  private lastTruncated = false;
   readonly overflowId: number;
   readonly anomalies: InternAnomalies = { missingResource: 0, invalidKind: 0, truncatedName: 0, invalidName: 0 };
   /** Called once for every new series, with its id (never for the overflow series). */
@@ -80,12 +84,16 @@ export class SeriesTable {
       entry = this.serviceEntry(resource);
       this.lastResource = resource;
       this.lastEntry = entry;
-      this.lastRepaired = resource === null || typeof resource !== 'object' || this.repairedResources.has(resource);
+      const isObject = resource !== null && typeof resource === 'object';
+      this.lastRepaired = !isObject || this.repairedResources.has(resource);
+      this.lastTruncated = isObject && this.truncatedResources.has(resource);
     }
     // every span of such a resource counts, not only the first of a run
     if (this.lastRepaired) this.anomalies.missingResource++;
+    if (this.lastTruncated) this.anomalies.truncatedName++;
     const perKind = entry.byName.get(name);
-    const k = typeof kind === 'number' && kind >= 0 && kind <= 4 ? kind | 0 : -1;
+    // an integer from 0 to 4; anything else (2.5 too) is an invalid kind, counted
+    const k = typeof kind === 'number' && (kind | 0) === kind && kind >= 0 && kind <= 4 ? kind : -1;
     if (perKind !== undefined && k >= 0) {
       const id = perKind[k];
       if (id >= 0) return id;
@@ -97,8 +105,12 @@ export class SeriesTable {
     if (resource === null || typeof resource !== 'object') return this.entryForService(UNKNOWN_SERVICE);
     let entry = this.byResource.get(resource);
     if (entry === undefined) {
-      const service = serviceNameOf(resource);
+      let service = serviceNameOf(resource);
       if (service === undefined) this.repairedResources.add(resource);
+      else if (service.length > MAX_NAME_LENGTH) {
+        this.truncatedResources.add(resource);
+        service = service.slice(0, MAX_NAME_LENGTH);
+      }
       entry = this.entryForService(service ?? UNKNOWN_SERVICE);
       this.byResource.set(resource, entry);
     }
@@ -147,12 +159,12 @@ export class SeriesTable {
   }
 }
 
-/** The resource's `service.name`, or undefined when it has none usable. */
+/** The resource's `service.name` (untruncated), or undefined when it has none usable. */
 function serviceNameOf(resource: object): string | undefined {
   try {
     const attributes = (resource as { attributes?: Record<string, unknown> }).attributes;
     const value = attributes?.['service.name'];
-    if (typeof value === 'string' && value.length > 0) return value.slice(0, MAX_NAME_LENGTH);
+    if (typeof value === 'string' && value.length > 0) return value;
   } catch {
     // a resource whose attributes getter throws is treated as having none
   }

@@ -30,7 +30,8 @@ function feed(sets, seed) {
     for (let i = 0; i < n; i++) {
       ids[i] = Math.floor(random() * random() * 40);
       const garbage = random();
-      durations[i] = garbage < 0.002 ? NaN : garbage < 0.004 ? -1 : garbage < 0.006 ? 1e13 : Math.exp(Math.log(15_000) + 1.3 * normal(random));
+      // -0 is recorded as +0 by both (a -0 minimum would differ in the snapshot's bytes)
+      durations[i] = garbage < 0.002 ? NaN : garbage < 0.004 ? -1 : garbage < 0.006 ? 1e13 : garbage < 0.008 ? -0 : Math.exp(Math.log(15_000) + 1.3 * normal(random));
       flags[i] = random() < 0.05 ? 1 : 0;
     }
     const len = batch % 7 === 0 ? Math.floor(random() * n) : n;
@@ -54,6 +55,26 @@ nativeTest('native and JS write identical snapshots for identical input', (t) =>
   t.is(native.clampedCount, js.clampedCount);
   t.is(native.seriesCount, js.seriesCount);
   t.true(native.invalidCount > 0 && native.clampedCount > 0);
+});
+
+nativeTest('native and JS summarize to the same numbers, NaN and negative percentiles giving 0', (t) => {
+  const native = loadBackend('native').createSet(OPTIONS);
+  const js = loadBackend('js').createSet(OPTIONS);
+  const end = feed([native, js], 8);
+  const snapshot = Buffer.from(native.snapshot(end));
+  // a NaN among the percentiles used to break the JS sort: [99, NaN, 50] gave [990, 990, 990]
+  const percentiles = [99, NaN, 50, -1, 0, 100, 250];
+  const [a, b] = ['native', 'js'].map((kind) => loadBackend(kind).summarize(snapshot, percentiles, [50, NaN, 99], false));
+  t.deepEqual(a, b);
+  t.true(a.length > 10);
+  for (const series of a) {
+    t.is(series.percentilesUs[1], 0);
+    t.is(series.percentilesUs[3], 0);
+    t.true(series.percentilesUs[2] > 0 && series.percentilesUs[2] <= series.percentilesUs[0], 'p50 <= p99');
+    // past 100 is 100
+    t.is(series.percentilesUs[6], series.percentilesUs[5]);
+  }
+  t.true(a.some((series) => series.minUs === 0 && Object.is(series.minUs, 0)), 'a -0 duration is a +0 minimum');
 });
 
 nativeTest('native seals full slices on its own thread, with the same snapshots as sealing inline', (t) => {

@@ -8,10 +8,10 @@ import { endSpan, makeProvider, manualClock } from './helpers/spans.mjs';
 const MS = 1e6; // nanoseconds
 
 /** A ReadableSpan-shaped object; `getters` replaces fields with getters. */
-function fakeSpan({ name = 'GET /ok', durationMs = 5, error = false, resource = { attributes: { 'service.name': 'svc' } }, getters = {} } = {}) {
+function fakeSpan({ name = 'GET /ok', kind = 1, durationMs = 5, error = false, resource = { attributes: { 'service.name': 'svc' } }, getters = {} } = {}) {
   const span = {
     name,
-    kind: 1,
+    kind,
     resource,
     duration: [0, durationMs * 1e6],
     status: { code: error ? 2 : 0 },
@@ -164,4 +164,37 @@ eachBackend('a real operation that bears the overflow series\' name is not taken
   t.is(report.totals.operations, 2);
   t.is(report.totals.spans, 9);
   await processor.shutdown();
+});
+
+eachBackend('every repaired kind and name is counted exactly: fractional kinds, non-string names, long span and service names', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  // kinds that are not integers from 0 to 4: recorded as internal, each counted (2.5 used to pass as client)
+  for (const kind of [2.5, 0.5, 1e-9, 4.9, 7, -1, 'server', NaN]) processor.onEnd(fakeSpan({ name: 'k', kind }));
+  for (const kind of [0, 1, 2, 3, 4, -0]) processor.onEnd(fakeSpan({ name: 'k', kind }));
+  for (let i = 0; i < 5; i++) processor.onEnd(fakeSpan({ name: [null, 42, true, {}, Symbol('s')][i] }));
+  for (let i = 0; i < 4; i++) processor.onEnd(fakeSpan({ name: 'n'.repeat(2000) }));
+  // a service.name past 1024 characters is cut too, and counted for every span of it
+  const longService = { attributes: { 'service.name': 's'.repeat(1500) } };
+  for (let i = 0; i < 3; i++) processor.onEnd(fakeSpan({ name: 'short', resource: longService }));
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.like(report.diagnostics, { invalidKind: 8, invalidName: 5, truncatedName: 4 + 3, missingResource: 0 });
+  const kinds = report.operations.filter((op) => op.name === 'k');
+  t.deepEqual(
+    Object.fromEntries(kinds.map((op) => [op.kind, op.count])),
+    { internal: 8 + 2, server: 1, client: 1, producer: 1, consumer: 1 },
+  );
+  const cut = report.operations.find((op) => op.name === 'short');
+  t.is(cut.service, 's'.repeat(1024));
+  t.is(cut.count, 3);
+  t.is(report.operations.find((op) => op.name === 'n'.repeat(1024))?.count, 4);
+});
+
+eachBackend('a -0 duration is a +0 latency', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  processor.onEnd({ ...fakeSpan(), duration: [-0, -0] });
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.true(Object.is(report.operations[0].latencyMs.min, 0), `min is ${Object.is(report.operations[0].latencyMs.min, -0) ? '-0' : report.operations[0].latencyMs.min}`);
+  t.is(report.operations[0].count, 1);
 });

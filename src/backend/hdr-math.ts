@@ -113,7 +113,11 @@ export function percentilesOfEntries(
 ): number[] {
   const out = new Array<number>(percentiles.length).fill(0);
   if (total <= 0 || length === 0) return out;
-  const order = percentiles.map((_, i) => i).sort((a, b) => percentiles[a] - percentiles[b]);
+  // a NaN or negative percentile answers 0, as in the native back end (and would break the sort)
+  const order = percentiles
+    .map((_, i) => i)
+    .filter((i) => percentiles[i] >= 0)
+    .sort((a, b) => percentiles[a] - percentiles[b]);
   let cumulative = 0;
   let entry = 0;
   for (const slot of order) {

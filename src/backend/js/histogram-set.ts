@@ -58,7 +58,8 @@ export class JsHistogramSet implements HistogramSet {
         invalid++;
         continue;
       }
-      let value = Math.round(raw);
+      // + 0 turns -0 into +0, as the native back end records it (bit for bit the same snapshots)
+      let value = Math.round(raw) + 0;
       if (value > highest) {
         value = highest;
         clamped++;
