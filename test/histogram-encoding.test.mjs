@@ -93,3 +93,23 @@ eachBackend('decoding garbage gives a clear error', (t, backend) => {
   t.throws(() => decodeHistogram('not a histogram', { backend }), { message: /^spanmeter: cannot decode histogram/ });
   t.throws(() => decodeHistogram('', { backend }), { message: /^spanmeter: cannot decode histogram/ });
 });
+
+test('the JS V2 writer encodes large counts, zero runs and an empty histogram as HdrHistogram reads them', async (t) => {
+  const { encodeV2Base64 } = await import('../dist/backend/v2-encode.js');
+  const { hdrLayout, valueFromIndex } = await import('../dist/backend/hdr-math.js');
+  const layout = hdrLayout(3, 3_600_000_000);
+  // one zero between the first two entries, a long run before the third, counts past 2^32 and 2^50
+  const indices = [0, 2, 20_000];
+  const counts = [3, 2 ** 40, 2 ** 52];
+  const decoded = hdr.decodeFromCompressedBase64(encodeV2Base64(layout, indices, counts, 3), 64);
+  t.is(decoded.totalCount, 3 + 2 ** 40 + 2 ** 52);
+  t.is(decoded.numberOfSignificantValueDigits, 3);
+  t.is(decoded.highestTrackableValue, 3_600_000_000);
+  indices.forEach((index, k) => t.is(decoded.getCountAtIndex(index), counts[k], `index ${index}`));
+  t.is(decoded.getCountAtIndex(1), 0);
+  t.is(decoded.maxValue, decoded.highestEquivalentValue(valueFromIndex(layout, 20_000)));
+  const ours = decodeHistogram(encodeV2Base64(layout, indices, counts, 3), { backend: 'js' });
+  t.is(ours.count, 3 + 2 ** 40 + 2 ** 52);
+  const empty = hdr.decodeFromCompressedBase64(encodeV2Base64(layout, [], [], 0));
+  t.is(empty.totalCount, 0);
+});

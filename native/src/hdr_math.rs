@@ -202,6 +202,43 @@ where
     0
 }
 
+/// `value_at_percentile` of every `ps[k]` in one walk over the entries (any
+/// order of `ps`; a NaN or negative one gives 0, as there).
+pub fn values_at_percentiles<I>(math: &HdrMath, entries: I, total: u64, ps: &[f64]) -> Vec<f64>
+where
+    I: IntoIterator<Item = (usize, u64)>,
+{
+    let mut out = vec![0.0; ps.len()];
+    // (target rank, slot), ascending
+    let mut targets: Vec<(u64, usize)> = ps
+        .iter()
+        .enumerate()
+        .filter_map(|(k, &p)| percentile_target(p, total).map(|t| (t, k)))
+        .collect();
+    targets.sort_unstable();
+    let mut next = targets.iter().peekable();
+    let mut cum: u64 = 0;
+    for (i, c) in entries {
+        cum = cum.saturating_add(c);
+        while let Some(&&(target, k)) = next.peek() {
+            if cum < target {
+                break;
+            }
+            let v = math.value_from_index(i);
+            out[k] = if ps[k] == 0.0 {
+                math.lowest_equivalent(v)
+            } else {
+                math.highest_equivalent(v)
+            } as f64;
+            next.next();
+        }
+        if next.peek().is_none() {
+            break;
+        }
+    }
+    out
+}
+
 /// Validates a user-supplied (significantDigits, highestTrackableUs) pair.
 pub fn validate_options(digits: f64, highest: f64) -> Result<HdrMath, String> {
     if !(digits.fract() == 0.0 && (1.0..=5.0).contains(&digits)) {
@@ -384,6 +421,35 @@ mod tests {
         let e = [(m.index(2049), 3u64)];
         assert_eq!(value_at_percentile(&m, e, 3, 50.0), 2049);
         assert_eq!(value_at_percentile(&m, e, 3, 0.0), 2048);
+    }
+
+    #[test]
+    fn all_percentiles_in_one_walk_match_one_at_a_time() {
+        let m = HdrMath::new(3, 3_600_000_000).unwrap();
+        let entries: Vec<(usize, u64)> = (0..5000)
+            .map(|k| (k * 7 + 3, (k % 13 + 1) as u64))
+            .collect();
+        let total: u64 = entries.iter().map(|e| e.1).sum();
+        let ps = [
+            99.9,
+            0.0,
+            50.0,
+            f64::NAN,
+            100.0,
+            -1.0,
+            25.0,
+            99.0,
+            250.0,
+            50.0,
+        ];
+        let all = values_at_percentiles(&m, entries.iter().copied(), total, &ps);
+        for (k, &p) in ps.iter().enumerate() {
+            let one = value_at_percentile(&m, entries.iter().copied(), total, p) as f64;
+            assert_eq!(all[k], one, "p{p}");
+        }
+        assert_eq!(all[3], 0.0);
+        assert_eq!(all[5], 0.0);
+        assert!(all[2] > 0.0 && all[2] < all[0]);
     }
 
     #[test]

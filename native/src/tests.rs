@@ -763,6 +763,56 @@ fn wide_ranges_at_five_digits_summarize_like_a_histogram() {
     assert_eq!(sum[0].windows[0].count, 12_000.0);
 }
 
+/// Thin histograms over wide ranges (a few values far apart) are merged as
+/// lists, busy ones as counters, and a histogram that starts thin and turns
+/// busy stays a list: every way gives the standalone histogram's numbers.
+#[test]
+fn thin_and_busy_series_summarize_like_a_histogram() {
+    let math = HdrMath::new(5, HOUR).unwrap();
+    let mut s = HistogramSet::new(math, false);
+    let mut references: Vec<crate::histogram::Histogram> = (0..3)
+        .map(|_| crate::histogram::Histogram::new(math))
+        .collect();
+    let mut rng = Rng(5);
+    for slice in 0..7u32 {
+        for id in 0..3u32 {
+            // series 0: thin, then busy; 1: busy, then thin; 2: thin throughout
+            let busy = (id == 0 && slice >= 2) || (id == 1 && slice < 2);
+            let vals: Vec<f64> = if busy {
+                (0..3_000)
+                    .map(|_| rng.lognormal(20_000.0, 1.0).round())
+                    .collect()
+            } else {
+                vec![1.0, 250_000.0 + slice as f64]
+            };
+            let ids = vec![id; vals.len()];
+            let flags = vec![0u8; vals.len()];
+            s.record(&ids, &vals, &flags, vals.len(), slice as f64 * 10_000.0);
+            references[id as usize].record_batch(&vals);
+        }
+    }
+    let bytes = s.snapshot(75_000.0);
+    let snap = parse(&bytes).unwrap();
+    let ps = [0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0];
+    let sum = summarize(&snap, &ps, &ps, true).unwrap();
+    for (id, reference) in references.iter().enumerate() {
+        let expected: Vec<f64> = ps
+            .iter()
+            .map(|&p| reference.value_at_percentile(p) as f64)
+            .collect();
+        let series = sum.iter().find(|x| x.id == id as u32).unwrap();
+        assert_eq!(series.percentiles_us, expected, "series {id}");
+        assert_eq!(series.count, reference.count() as f64, "series {id}");
+        // the 1h window holds every slice so far
+        assert_eq!(
+            series.windows[3].percentiles_us, expected,
+            "series {id}, 1h"
+        );
+        let decoded = crate::histogram::Histogram::decode(&series.histogram).unwrap();
+        assert_eq!(decoded.count(), reference.count());
+    }
+}
+
 // ---- measurements (cargo test --release -- --ignored --nocapture) ----
 
 #[test]
