@@ -198,3 +198,34 @@ eachBackend('a -0 duration is a +0 latency', async (t, backend) => {
   t.true(Object.is(report.operations[0].latencyMs.min, 0), `min is ${Object.is(report.operations[0].latencyMs.min, -0) ? '-0' : report.operations[0].latencyMs.min}`);
   t.is(report.operations[0].count, 1);
 });
+
+eachBackend('a clock returning a string, Infinity, a BigInt or an object is counted like one that throws', async (t, backend) => {
+  const good = manualClock();
+  const bad = ['1767225600000', Infinity, -Infinity, 10n ** 15n, { valueOf: () => 5 }, undefined];
+  let reading = 0;
+  const clock = () => (reading === 0 ? good() : bad[reading - 1]);
+  const processor = new SpanMeterProcessor({ backend, clock, batchSize: 1 });
+  processor.onEnd(fakeSpan());
+  for (reading = 1; reading <= bad.length; reading++) t.notThrows(() => processor.onEnd(fakeSpan()));
+  reading = 0;
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.is(report.totals.spans, 1 + bad.length);
+  t.is(report.diagnostics.clockFailures, bad.length);
+  t.is(report.operations[0].windows['1m'].count, 1 + bad.length, 'every span lands at the last good reading');
+});
+
+eachBackend('the documented defaults, and batchSize spans per back-end call', async (t, backend) => {
+  const defaults = new SpanMeterProcessor({ backend });
+  // README, "Options"
+  t.deepEqual(defaults.config.stats, { maxOperations: 1000, significantDigits: 3, highestTrackableMs: 3_600_000, batchSize: 2048, flushIntervalMs: 1000 });
+  await defaults.shutdown();
+  const processor = new SpanMeterProcessor({ backend, batchSize: 64 });
+  for (let i = 0; i < 1000; i++) processor.onEnd(fakeSpan());
+  await processor.forceFlush();
+  const report = await processor.stats();
+  await processor.shutdown();
+  // 15 full batches, then forceFlush records the 40 left
+  t.is(report.diagnostics.batches, 16);
+  t.is(report.totals.spans, 1000);
+});
