@@ -30,14 +30,9 @@ export async function javaHdr() {
   fs.mkdirSync(tools, { recursive: true });
   const jar = path.join(tools, `HdrHistogram-${HDR_JAVA_VERSION}.jar`);
   if (!fs.existsSync(jar)) {
-    let bytes;
-    try {
-      const response = await fetch(JAR_URL, { signal: AbortSignal.timeout(60_000) });
-      if (!response.ok) return { reason: `${JAR_URL} answered ${response.status}` };
-      bytes = Buffer.from(await response.arrayBuffer());
-    } catch (error) {
-      return { reason: `cannot fetch ${JAR_URL}: ${error.cause?.message ?? error.message}` };
-    }
+    const fetched = await fetchJar();
+    if (fetched.reason !== undefined) return fetched;
+    const bytes = fetched.bytes;
     const sha1 = createHash('sha1').update(bytes).digest('hex');
     if (sha1 !== JAR_SHA1) throw new Error(`${JAR_URL}: SHA-1 ${sha1}, expected ${JAR_SHA1}`);
     // atomic: another test process may be reading it
@@ -74,4 +69,20 @@ export async function javaHdr() {
         });
     },
   };
+}
+
+/** The jar's bytes, with three tries (a registry hiccup is not a test failure), or `{ reason }`. */
+async function fetchJar() {
+  let reason;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      const response = await fetch(JAR_URL, { signal: AbortSignal.timeout(60_000) });
+      if (response.ok) return { bytes: Buffer.from(await response.arrayBuffer()) };
+      reason = `${JAR_URL} answered ${response.status}`;
+    } catch (error) {
+      reason = `cannot fetch ${JAR_URL}: ${error.cause?.message ?? error.message}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
+  }
+  return { reason };
 }
