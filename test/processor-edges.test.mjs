@@ -229,3 +229,21 @@ eachBackend('the documented defaults, and batchSize spans per back-end call', as
   t.is(report.diagnostics.batches, 16);
   t.is(report.totals.spans, 1000);
 });
+
+eachBackend('diagnostics.histogramBytes follows the histograms: it grows as operations and sealed slices accumulate', async (t, backend) => {
+  const clock = manualClock();
+  const processor = new SpanMeterProcessor({ backend, clock });
+  const empty = (await processor.stats()).diagnostics.histogramBytes;
+  t.true(empty > 0);
+  for (let i = 0; i < 2000; i++) processor.onEnd(fakeSpan({ name: `op ${i % 50}`, durationMs: 1 + (i % 97) }));
+  const open = (await processor.stats()).diagnostics.histogramBytes;
+  t.true(open > empty, `${open} > ${empty}`);
+  // six 10 s slices sealed into every window of 50 series
+  for (let slice = 0; slice < 6; slice++) {
+    clock.advance(10_000);
+    for (let i = 0; i < 500; i++) processor.onEnd(fakeSpan({ name: `op ${i % 50}`, durationMs: 1 + (i % 89) }));
+  }
+  const sealed = (await processor.stats()).diagnostics.histogramBytes;
+  await processor.shutdown();
+  t.true(sealed > open, `${sealed} > ${open}`);
+});

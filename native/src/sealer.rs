@@ -20,11 +20,9 @@
 use std::collections::VecDeque;
 use std::mem::size_of;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-#[cfg(test)]
-use std::sync::atomic::Ordering;
 
 use crate::series::{FullSlice, Series};
 use crate::sparse::PageScratch;
@@ -121,6 +119,9 @@ pub struct Store {
     pub slices_failed: u64,
     /// The thread that sealed the latest slice.
     pub sealed_by: Option<std::thread::ThreadId>,
+    /// `heap_bytes()`, kept up to date by `seal` (walking every series for
+    /// it took the store's lock for as long, and waited for the sealer).
+    bytes: usize,
 }
 
 impl Store {
@@ -138,17 +139,31 @@ impl Store {
             panic!("injected panic while sealing series {id}");
         }
         let id = id as usize;
+        let table_before = self.table_bytes();
         if self.series.len() <= id {
             self.series.resize_with(id + 1, || None);
         }
-        self.series[id]
-            .get_or_insert_with(Box::default)
-            .seal_slice(piece);
+        let slot = &mut self.series[id];
+        let before = slot.as_ref().map_or(0, |s| s.heap_bytes());
+        let series = slot.get_or_insert_with(Box::default);
+        series.seal_slice(piece);
+        let after = series.heap_bytes();
+        self.bytes =
+            (self.bytes + after + self.table_bytes()).saturating_sub(before + table_before);
     }
 
-    /// Heap bytes owned: the table and every series.
-    pub fn heap_bytes(&self) -> usize {
+    fn table_bytes(&self) -> usize {
         self.series.capacity() * size_of::<Option<Box<Series>>>()
+    }
+
+    /// `heap_bytes()` as `seal` keeps it, without walking the series.
+    pub fn tracked_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Heap bytes owned: the table and every series (walks them all).
+    pub fn heap_bytes(&self) -> usize {
+        self.table_bytes()
             + self
                 .series
                 .iter()
@@ -178,6 +193,8 @@ struct Shared {
     /// Signalled when the queue is drained and no job is held.
     idle: Condvar,
     store: Mutex<Store>,
+    /// The store's heap bytes after the latest job, readable without its lock.
+    store_bytes: AtomicUsize,
 }
 
 /// Locks `m`, also after a panic elsewhere (the data stay consistent: every
@@ -210,6 +227,7 @@ impl Shared {
         }
         store.sealing_ns += started.elapsed().as_nanos() as u64;
         store.sealed_by = Some(std::thread::current().id());
+        self.store_bytes.store(store.bytes, Ordering::Relaxed);
     }
 
     fn run(&self) {
@@ -337,6 +355,13 @@ impl Sealer {
             Ok(_) => Mode::Thread,
             Err(_) => Mode::Inline(Box::default()),
         }
+    }
+
+    /// Heap bytes of the sealed state as of the latest slice sealed: no
+    /// waiting for the queue, no lock (`stats()` reports it on the event
+    /// loop, right when a 10 s boundary may have queued every busy series).
+    pub fn stored_bytes(&self) -> usize {
+        self.shared.store_bytes.load(Ordering::Relaxed)
     }
 
     /// The sealed state once every queued slice is sealed (waits for the

@@ -520,7 +520,8 @@ impl HistogramSet {
     }
 
     /// Heap bytes owned: the series tables, the page pool, the snapshot
-    /// buffers and every series.
+    /// buffers and every series (the sealed parts as of the latest slice
+    /// sealed: this never waits for the sealer).
     pub fn heap_bytes(&self) -> usize {
         self.hot.capacity() * size_of::<Hot>()
             + self.hot.iter().map(Hot::heap_bytes).sum::<usize>()
@@ -529,7 +530,7 @@ impl HistogramSet {
             + self.pending.capacity() * size_of::<u32>()
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
-            + self.sealer.store().heap_bytes()
+            + self.sealer.stored_bytes()
     }
 }
 

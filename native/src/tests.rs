@@ -320,7 +320,11 @@ fn sealing_off_thread_matches_sealing_inline() {
     assert_ne!(t.sealed_by, Some(here));
     assert_eq!(i.sealed_by, Some(here));
     assert_eq!(t.heap_bytes(), i.heap_bytes());
+    // the bytes `memoryBytes` reports without walking (or waiting), kept up to date by every seal
+    assert_eq!(t.tracked_bytes(), t.heap_bytes());
+    assert_eq!(i.tracked_bytes(), i.heap_bytes());
     drop((t, i));
+    assert_eq!(threaded.heap_bytes(), inline.heap_bytes());
     // slices queued, then the set dropped before they are sealed
     let mut s = threaded_and_inline().0;
     fill_50_slices(&mut s, &mut rng);
@@ -888,6 +892,7 @@ fn memory_after_two_hours(per_slice: usize, sigma: f64) -> (usize, usize, String
             slice as f64 * 10_000.0 + 5_000.0,
         );
     }
+    drop(s.sealed()); // every queued slice sealed
     let before = s.heap_bytes();
     let _ = s.snapshot(7_200_000.0);
     let store = s.sealed();
