@@ -109,6 +109,12 @@ export declare class NativeHistogramSet {
   /** Values above highestTrackableUs, recorded as highestTrackableUs. */
   get clampedCount(): number
   /**
+   * Slices lost to a failure while sealing so far (a bug; expected 0).
+   * Unlike `sealingStats`, never waits for the sealer: `stats()` reads it
+   * on the event loop.
+   */
+  get failedSlices(): number
+  /**
    * Slices sealed so far, the sealer's wall time on them (ms), and slices
    * lost to a failure while sealing (a bug; expected 0). Waits for queued
    * slices to be sealed.

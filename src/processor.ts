@@ -299,7 +299,8 @@ export class SpanMeterProcessor implements SpanProcessor {
     const dropped: Record<string, number> = { ...this.dropped };
     if (this.set.invalidCount > 0) dropped.invalid_duration = this.set.invalidCount;
     // slices, not spans: a failure while sealing (a bug) loses a whole slice of one operation
-    const sealingFailed = this.set.sealingStats().failed;
+    // not sealingStats(): it seals (JS) or waits for the sealer (native) first
+    const sealingFailed = this.set.failedSlices;
     if (sealingFailed > 0) dropped.sealing_failed_slices = sealingFailed;
     const report: StatsReport & { diagnostics: Diagnostics } = {
       schemaVersion: 1,

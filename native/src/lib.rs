@@ -227,6 +227,14 @@ impl NativeHistogramSet {
         self.inner.clamped_count() as f64
     }
 
+    /// Slices lost to a failure while sealing so far (a bug; expected 0).
+    /// Unlike `sealingStats`, never waits for the sealer: `stats()` reads it
+    /// on the event loop.
+    #[napi(getter)]
+    pub fn failed_slices(&self) -> f64 {
+        self.inner.failed_slices() as f64
+    }
+
     /// Slices sealed so far, the sealer's wall time on them (ms), and slices
     /// lost to a failure while sealing (a bug; expected 0). Waits for queued
     /// slices to be sealed.

@@ -195,6 +195,8 @@ struct Shared {
     store: Mutex<Store>,
     /// The store's heap bytes after the latest job, readable without its lock.
     store_bytes: AtomicUsize,
+    /// `Store::slices_failed`, readable without waiting or locking.
+    slices_failed: AtomicUsize,
 }
 
 /// Locks `m`, also after a panic elsewhere (the data stay consistent: every
@@ -223,7 +225,10 @@ impl Shared {
         let mut store = lock(&self.store);
         match sealed {
             Ok(()) => store.slices_sealed += 1,
-            Err(_) => store.slices_failed += 1,
+            Err(_) => {
+                store.slices_failed += 1;
+                self.slices_failed.fetch_add(1, Ordering::Relaxed);
+            }
         }
         store.sealing_ns += started.elapsed().as_nanos() as u64;
         store.sealed_by = Some(std::thread::current().id());
@@ -362,6 +367,11 @@ impl Sealer {
     /// loop, right when a 10 s boundary may have queued every busy series).
     pub fn stored_bytes(&self) -> usize {
         self.shared.store_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Slices lost to a failure while sealing so far (no waiting, no lock).
+    pub fn failed_slices(&self) -> usize {
+        self.shared.slices_failed.load(Ordering::Relaxed)
     }
 
     /// The sealed state once every queued slice is sealed (waits for the

@@ -504,6 +504,11 @@ impl HistogramSet {
         }
     }
 
+    /// Slices lost to a failure while sealing, as of now (never waits).
+    pub fn failed_slices(&self) -> usize {
+        self.sealer.failed_slices()
+    }
+
     /// True when full slices are sealed on the recording thread.
     pub fn seals_inline(&self) -> bool {
         self.sealer.is_inline()

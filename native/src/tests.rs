@@ -414,6 +414,8 @@ fn a_panic_while_sealing_loses_one_slice_and_is_counted() {
             "inline {inline}: only the first slice is lost"
         );
         assert_eq!(count(1), 10 + 5 + 7);
+        // what stats() reads without waiting: the snapshot above waited already
+        assert_eq!(s.failed_slices(), 1, "inline {inline}");
         let store = s.sealed();
         assert_eq!((store.slices_failed, store.slices_sealed), (1, 3));
     }

@@ -41,6 +41,8 @@ export interface HistogramSet {
    * and slices lost to a failure while sealing (a bug). Seals what is queued first.
    */
   sealingStats(): SealingStats;
+  /** Slices lost to a failure while sealing so far (a bug), without sealing or waiting for anything first. */
+  readonly failedSlices: number;
 }
 
 /** How a set seals the 10 s slices its series fill (docs/internals.md, "Where sealing runs"). */

@@ -113,6 +113,11 @@ export class JsHistogramSet implements HistogramSet {
     return { slices, ms, failed: 0, mode: 'deferred', steps: this.sealing.stepPercentiles() };
   }
 
+  /** Always 0: a JS slice is sealed in a batch or a snapshot call, where a throw (a bug) reaches the caller (a batch counts it as processor_error). */
+  get failedSlices(): number {
+    return 0;
+  }
+
   /** Full slices queued and not yet sealed (the next batches seal them). */
   get pendingSeals(): number {
     return this.sealing.pending;
