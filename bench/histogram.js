@@ -113,6 +113,10 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
   hWasm.destroy();
   for (const h of hWasmPerSeries) h.destroy();
 
+  // Thin series: many operations with a few values far apart (light traffic),
+  // whose histograms span far more buckets than they hold.
+  const thin = thinSeries(backends, percentiles, quick);
+
   const rows = cases.map((c) => [c.name, fmt(med[c.name]), fmt(1e3 / med[c.name], 1), ratio(wasmNs, med[c.name])]);
   const markdown = [
     `Values recorded, median of ${rounds} interleaved rounds (benchmark.js), ${BATCH} values per operation; lognormal latencies, median 20 ms.`,
@@ -141,6 +145,52 @@ module.exports = async function run({ quick = false, log = console.log } = {}) {
         ]),
       ],
     ),
+    '',
+    `Summaries of ${THIN_SERIES.toLocaleString('en-US')} thin series, each of two values far apart (1 µs and 250 ms: a light operation's spread, no buckets between), as \`stats()\` asks for them: 5 percentiles of the lifetime, 2 of each window, the V2 string (worker thread). The reference keeps one hdr-histogram-js histogram per series (built beforehand) and asks each for the 5 percentiles and its V2 string; at 5 digits one such histogram takes 16 MiB, so there is no 5-digit reference.`,
+    '',
+    table(
+      ['what', '3 digits', '5 digits', 'vs the reference (3 digits)'],
+      [
+        ['hdr-histogram-js: 5 percentiles and V2 string per histogram', `${fmt(thin.referenceMs, 1)} ms`, '—', '1.00×'],
+        ...thin.rows.map((r) => [`spanmeter ${r.kind} summarize`, `${fmt(r.ms[3], 1)} ms`, `${fmt(r.ms[5], 1)} ms`, ratio(r.ms[3], thin.referenceMs)]),
+      ],
+    ),
   ].join('\n');
-  return { title: 'Histogram recording and percentile extraction', markdown, figures: { recordNs: med, hdrPercentileUs, extraction } };
+  return { title: 'Histogram recording and percentile extraction', markdown, figures: { recordNs: med, hdrPercentileUs, extraction, thin } };
 };
+
+const THIN_SERIES = 1000;
+
+/** Summary time (ms) of THIN_SERIES two-value series at 3 and 5 digits, per back end, and the hdr-histogram-js reference at 3 digits. */
+function thinSeries(backends, percentiles, quick) {
+  const n = 2 * THIN_SERIES;
+  const ids = Uint32Array.from({ length: n }, (_, k) => k >> 1);
+  const values = Float64Array.from({ length: n }, (_, k) => (k & 1 ? 250_000 : 1));
+  const rows = backends.map((b) => {
+    const ms = {};
+    for (const digits of [3, 5]) {
+      const set = b.createSet({ significantDigits: digits, highestTrackableUs: HIGHEST });
+      set.record(ids, values, new Uint8Array(n), n, 1_767_225_600_000);
+      const snapshot = set.snapshot(1_767_225_600_000);
+      ms[digits] = timeLoop(() => b.summarize(snapshot, percentiles, [50, 99], true), quick ? 1 : 3) / 1e6;
+    }
+    return { kind: b.kind, ms };
+  });
+  const histograms = Array.from({ length: THIN_SERIES }, () => {
+    const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST, numberOfSignificantValueDigits: 3, bitBucketSize: 64, useWebAssembly: false });
+    h.recordValue(1);
+    h.recordValue(250_000);
+    return h;
+  });
+  const referenceMs =
+    timeLoop(
+      () => {
+        for (const h of histograms) {
+          for (const p of percentiles) h.getValueAtPercentile(p);
+          hdr.encodeIntoCompressedBase64(h);
+        }
+      },
+      quick ? 1 : 3,
+    ) / 1e6;
+  return { rows, referenceMs };
+}
