@@ -42,7 +42,7 @@ test('a process that never calls shutdown() still exits by itself', async (t) =>
 });
 
 /** An app with spanmeter installed without (or with a broken) native binary; runs it and returns its result and warnings. */
-async function runWithoutNative(name, nativeFile) {
+async function runWithoutNative(name, nativeFile, env = {}) {
   const dir = freshDir(name);
   const pkg = path.join(dir, 'node_modules', 'spanmeter');
   fs.mkdirSync(path.join(pkg, 'native'), { recursive: true });
@@ -56,7 +56,7 @@ async function runWithoutNative(name, nativeFile) {
   const { stdout, stderr } = await run(process.execPath, [path.join(dir, 'app.cjs')], {
     cwd: dir,
     timeout: 60_000,
-    env: { ...process.env, SPANMETER_BACKEND: '' },
+    env: { ...process.env, SPANMETER_BACKEND: '', ...env },
   });
   return { result: JSON.parse(stdout.trim()), warnings: stderr.split('\n').filter((line) => line.includes('SpanMeterWarning')), stderr };
 }
@@ -70,6 +70,16 @@ test('installed without a native binary: JS fallback, one warning that says how 
   // the reason is that the binary is missing, not napi's generic advice about npm's optional dependencies
   t.regex(warnings[0], /no native\/spanmeter\.[a-z0-9]+-[a-z0-9]+\*\.node in this package/);
   t.notRegex(warnings[0], /npm has a bug/);
+});
+
+test('SPANMETER_BACKEND without a native binary: js runs with no warning, native is an error that names the variable, anything else is refused', async (t) => {
+  const js = await runWithoutNative('env-js', undefined, { SPANMETER_BACKEND: 'js' });
+  t.deepEqual(js.result, { backend: 'js', spans: 500 });
+  t.deepEqual(js.warnings, [], js.stderr);
+  const native = await t.throwsAsync(runWithoutNative('env-native', undefined, { SPANMETER_BACKEND: 'native' }));
+  t.regex(native.stderr, /the native addon is required \(SPANMETER_BACKEND=native\) but did not load: no native\/spanmeter\./);
+  const gpu = await t.throwsAsync(runWithoutNative('env-gpu', undefined, { SPANMETER_BACKEND: 'gpu' }));
+  t.regex(gpu.stderr, /SPANMETER_BACKEND must be one of auto, native, js; got "gpu"/);
 });
 
 test('a native binary that does not load: the warning gives its loader error', async (t) => {

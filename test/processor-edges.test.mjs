@@ -247,3 +247,20 @@ eachBackend('diagnostics.histogramBytes follows the histograms: it grows as oper
   await processor.shutdown();
   t.true(sealed > open, `${sealed} > ${open}`);
 });
+
+eachBackend('flushIntervalMs: a partial batch is recorded by the timer, at the clock of that moment', async (t, backend) => {
+  const clock = manualClock();
+  const processor = new SpanMeterProcessor({ backend, clock, flushIntervalMs: 20 });
+  for (let i = 0; i < 10; i++) processor.onEnd(fakeSpan());
+  // the timer records them (no stats() or forceFlush() here); polled, as a loaded machine may fire it late
+  const deadline = Date.now() + 20_000;
+  while (processor.pending > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(processor.pending, 0, 'the timer recorded the partial batch');
+  // 70 s later they are out of the 1m window, in the 5m one: they were recorded at the earlier clock
+  clock.advance(70_000);
+  const report = await processor.stats();
+  await processor.shutdown();
+  t.is(report.operations[0].count, 10);
+  t.is(report.operations[0].windows['1m'].count, 0);
+  t.is(report.operations[0].windows['5m'].count, 10);
+});
