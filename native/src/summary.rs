@@ -43,8 +43,6 @@ struct Dense {
     hi: usize,
     /// The entries, when the indices span too much for `counts`.
     sparse: Option<Vec<(u32, u64)>>,
-    /// Entries merged in so far (with repeats).
-    added: usize,
     total: u64,
     errors: u64,
 }
@@ -52,9 +50,8 @@ struct Dense {
 /// The widest index range merged in a dense array (2 MiB of counts); at 3
 /// digits every histogram fits (24k counters up to an hour).
 const MAX_DENSE_SPAN: usize = 1 << 18;
-/// A histogram stays dense while its span is at most this plus
-/// `SPAN_PER_ENTRY` counters per entry merged into it so far; beyond, it is
-/// a list. Before this rule, 1,000 series of two values 2^18 indices apart
+/// A histogram is merged dense when its span is at most this plus
+/// `SPAN_PER_ENTRY` counters per entry of its items; beyond, as a list. Before this rule, 1,000 series of two values 2^18 indices apart
 /// took 7 s to summarize (clearing and walking 2 MiB per histogram).
 const THIN_SPAN: usize = 4096;
 const SPAN_PER_ENTRY: usize = 32;
@@ -75,11 +72,7 @@ impl Dense {
         } else {
             (a as usize, b as usize + 1)
         };
-        self.added += entries.len();
-        // a thin histogram over a wide range (a few values far apart; at 5
-        // digits, or a light series at any precision) is cheaper as a list
-        // than as counters to clear and walk: its cost follows its entries
-        if hi - lo > MAX_DENSE_SPAN || hi - lo > THIN_SPAN + SPAN_PER_ENTRY * self.added {
+        if hi - lo > MAX_DENSE_SPAN {
             let mut list: Vec<(u32, u64)> =
                 self.dense_entries().map(|(i, c)| (i as u32, c)).collect();
             list.extend_from_slice(entries);
@@ -91,6 +84,18 @@ impl Dense {
         for &(i, c) in entries {
             let slot = &mut self.counts[i as usize - self.base];
             *slot = slot.saturating_add(c);
+        }
+    }
+
+    /// Chooses how the next `entries` entries, over indices `lo..hi`, are
+    /// merged: a thin histogram over a wide range (a few values far apart;
+    /// any series at 5 digits, a light one at any precision) as a list,
+    /// since counters to clear and walk would cost its span, not its entries.
+    /// Decided once per histogram, knowing all its items: a histogram whose
+    /// first item was thin and the rest busy would otherwise sort them all.
+    fn plan(&mut self, entries: usize, lo: usize, hi: usize) {
+        if hi > lo && hi - lo > THIN_SPAN + SPAN_PER_ENTRY * entries {
+            self.sparse = Some(Vec::with_capacity(entries));
         }
     }
 
@@ -162,7 +167,7 @@ impl Dense {
     fn clear(&mut self) {
         self.clear_dense();
         self.sparse = None;
-        (self.added, self.total, self.errors) = (0, 0, 0);
+        (self.total, self.errors) = (0, 0);
     }
 }
 
@@ -177,21 +182,40 @@ const MERGED_MASKS: [u8; 5] = [
 ];
 
 /// Merges a series' items into its lifetime and window histograms: each item
-/// is decoded once, and checked as it is (`Item::decode`), and added into
-/// every histogram its mask names.
+/// is decoded once, and checked as it is (`Item::decode`), into `scratch`
+/// (its entries from `offsets[k]`), then each histogram plans its merge from
+/// the items its mask bit names and adds them.
 fn merge_series(
     items: &[Item<'_>],
     counts_len: u64,
     merged: &mut [Dense; 5],
     scratch: &mut Vec<(u32, u64)>,
+    offsets: &mut Vec<usize>,
 ) -> Result<(), String> {
+    scratch.clear();
+    offsets.clear();
     for it in items {
-        scratch.clear();
+        offsets.push(scratch.len());
         it.decode(counts_len, |i, c| scratch.push((i, c)))
             .map_err(|e| e.to_string())?;
-        for (dense, &bit) in merged.iter_mut().zip(&MERGED_MASKS) {
+    }
+    offsets.push(scratch.len());
+    let entries_of = |k: usize| &scratch[offsets[k]..offsets[k + 1]];
+    for (dense, &bit) in merged.iter_mut().zip(&MERGED_MASKS) {
+        let (mut n, mut lo, mut hi) = (0, usize::MAX, 0);
+        for (k, it) in items.iter().enumerate() {
+            let e = entries_of(k);
+            if let (true, Some(&(a, _)), Some(&(b, _))) = (it.mask & bit != 0, e.first(), e.last())
+            {
+                n += e.len();
+                lo = lo.min(a as usize);
+                hi = hi.max(b as usize + 1);
+            }
+        }
+        dense.plan(n, lo, hi);
+        for (k, it) in items.iter().enumerate() {
             if it.mask & bit != 0 {
-                dense.add(it, scratch);
+                dense.add(it, entries_of(k));
             }
         }
     }
@@ -211,9 +235,15 @@ pub fn summarize(
     let counts_len = math.counts_len() as u64;
     let mut out = Vec::with_capacity(snap.series.len());
     let mut merged: [Dense; 5] = Default::default();
-    let mut scratch = Vec::new();
+    let (mut scratch, mut offsets) = (Vec::new(), Vec::new());
     for s in &snap.series {
-        merge_series(&s.items, counts_len, &mut merged, &mut scratch)?;
+        merge_series(
+            &s.items,
+            counts_len,
+            &mut merged,
+            &mut scratch,
+            &mut offsets,
+        )?;
         merged.iter_mut().for_each(Dense::finish);
         let [life, windows @ ..] = &merged;
         let histogram = if include_histogram {
