@@ -10,6 +10,7 @@ import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
 import type { AlertEvent, Diagnostics, OperationStats, StatsReport } from './report';
 import { SeriesTable } from './series-table';
+import { SpanMeterError } from './errors';
 import { resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
@@ -107,6 +108,10 @@ export class SpanMeterProcessor implements SpanProcessor {
   private shutdownPromise: Promise<void> | undefined;
   private isShutdown = false;
   private finalReport: StatsReport | undefined;
+  /** Why `finalReport` is missing, when shutdown could not compute it. */
+  private finalReportError: unknown;
+  /** `stats()` calls not settled yet: shutdown closes the pool after them. */
+  private readonly reportsInFlight = new Set<Promise<StatsReport>>();
 
   constructor(options: SpanMeterOptions = {}) {
     const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
@@ -232,11 +237,22 @@ export class SpanMeterProcessor implements SpanProcessor {
       if (r.status === 'rejected') this.count('shutdown_error');
     });
     try {
-      this.finalReport = await this.computeReport();
+      this.finalReport = await this.computeReport().catch(() => {
+        // a worker lost mid-task (killed, out of memory): the data are still here, try once more
+        this.count('shutdown_error');
+        return this.computeReport();
+      });
+    } catch (error) {
+      this.finalReportError = error;
+      throw error;
     } finally {
+      // stats() calls made before shutdown() run their extensions' tasks after
+      // their summary: the pool closes once they are done, not under them
+      await Promise.allSettled([...this.reportsInFlight]);
       await this.pool.close();
     }
   }
+
 
   /**
    * Runs one SLO and alert evaluation now, at the current clock (what the
@@ -258,8 +274,15 @@ export class SpanMeterProcessor implements SpanProcessor {
     if (this.shutdownPromise !== undefined) {
       await this.shutdownPromise.catch(() => undefined);
       if (this.finalReport !== undefined) return this.withLateDrops(this.finalReport);
+      throw new SpanMeterError(`spanmeter: the final report could not be computed at shutdown: ${describeError(this.finalReportError)}`, 'SPANMETER_NO_FINAL_REPORT');
     }
-    return this.computeReport();
+    const report = this.computeReport();
+    this.reportsInFlight.add(report);
+    const settled = (): void => {
+      this.reportsInFlight.delete(report);
+    };
+    report.then(settled, settled);
+    return report;
   }
 
   /**
@@ -386,3 +409,6 @@ function recordable(us: number): boolean {
   return us >= 0 && us !== Infinity;
 }
 
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -38,6 +38,38 @@ eachBackend.serial('stats() calls made just before shutdown() all resolve, with 
   for (const r of results) t.is(r.value.totals.spans, 500);
 });
 
+eachBackend.serial('stats() calls made just before shutdown() all resolve with an SLO configured too (its evaluation is a second task after the summary)', async (t, backend) => {
+  const config = { slos: [{ name: 'a', selector: { service: 'svc' }, indicator: 'availability', objective: 99, time_window: '30d' }] };
+  for (let round = 0; round < 5; round++) {
+    const processor = new SpanMeterProcessor({ backend, clock: manualClock(), config });
+    for (let i = 0; i < 1000; i++) processor.onEnd(fakeSpan({ name: `op ${i % 50}` }));
+    const calls = [processor.stats(), processor.stats(), processor.stats()];
+    const shutdown = processor.shutdown();
+    const results = await Promise.allSettled(calls);
+    await shutdown;
+    // the pool used to close under them: "the worker pool is closed"
+    t.deepEqual(
+      results.filter((r) => r.status === 'rejected').map((r) => String(r.reason)),
+      [],
+    );
+    for (const r of results) t.is(r.value.totals.spans, 1000);
+  }
+});
+
+eachBackend.serial('a worker lost while shutdown() computes the final report: shutdown resolves and the final report holds every span', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend, clock: manualClock() });
+  for (let i = 0; i < 20_000; i++) processor.onEnd(fakeSpan({ name: `op ${i % 2000}` }));
+  await processor.stats(); // the pool has a thread
+  const shutdown = processor.shutdown();
+  // as if the worker were killed (out of memory, say) mid-task
+  setTimeout(() => {
+    for (const thread of processor.pool.pool?.threads ?? []) thread.terminate();
+  }, 5);
+  await t.notThrowsAsync(shutdown);
+  const report = await processor.stats();
+  t.is(report.totals.spans, 20_000);
+});
+
 eachBackend('an error span whose getters throw leaves the spans before it in their own series', async (t, backend) => {
   // error spans are interned in onEnd (error analysis is on by default), after the pending ones
   const processor = new SpanMeterProcessor({ backend });
