@@ -17,6 +17,11 @@ export function invalidOption(name: string, value: unknown, expected: string): S
   return new SpanMeterError(`spanmeter: option "${name}" must be ${expected}, got ${describe(value)}`, 'SPANMETER_INVALID_OPTION');
 }
 
+/** The message of a caught error, or the thrown value as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** A short, safe description of a value for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);

@@ -10,7 +10,7 @@ import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
 import type { AlertEvent, Diagnostics, OperationStats, StatsReport } from './report';
 import { SeriesTable } from './series-table';
-import { SpanMeterError } from './errors';
+import { SpanMeterError, errorMessage } from './errors';
 import { resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
@@ -253,7 +253,6 @@ export class SpanMeterProcessor implements SpanProcessor {
     }
   }
 
-
   /**
    * Runs one SLO and alert evaluation now, at the current clock (what the
    * `alerting.evaluation_interval` timer does), after recording pending spans.
@@ -274,7 +273,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     if (this.shutdownPromise !== undefined) {
       await this.shutdownPromise.catch(() => undefined);
       if (this.finalReport !== undefined) return this.withLateDrops(this.finalReport);
-      throw new SpanMeterError(`spanmeter: the final report could not be computed at shutdown: ${describeError(this.finalReportError)}`, 'SPANMETER_NO_FINAL_REPORT');
+      throw new SpanMeterError(`spanmeter: the final report could not be computed at shutdown: ${errorMessage(this.finalReportError)}`, 'SPANMETER_NO_FINAL_REPORT');
     }
     const report = this.computeReport();
     this.reportsInFlight.add(report);
@@ -407,8 +406,4 @@ const NO_SERIES = 0xffff_ffff;
 /** A duration the back ends record (finite, not negative). */
 function recordable(us: number): boolean {
   return us >= 0 && us !== Infinity;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -24,6 +24,15 @@ interface ServiceEntry {
   readonly byName: Map<unknown, Int32Array>;
 }
 
+/** What a resource gives its spans: their service's entry, and the repairs its `service.name` needed (counted for every span). */
+interface ResourceEntry {
+  readonly service: ServiceEntry;
+  /** No resource, or no usable `service.name`: `unknown_service`. */
+  readonly missingService: boolean;
+  /** A `service.name` cut to MAX_NAME_LENGTH. */
+  readonly truncatedService: boolean;
+}
+
 /** Counters of span fields that had to be repaired while interning. */
 export interface InternAnomalies {
   missingResource: number;
@@ -38,19 +47,13 @@ export interface InternAnomalies {
  * it), then one Map lookup on the span name and one array read on the kind.
  */
 export class SeriesTable {
-  private readonly byResource = new WeakMap<object, ServiceEntry>();
+  private readonly byResource = new WeakMap<object, ResourceEntry>();
   private readonly byService = new Map<string, ServiceEntry>();
   private readonly keys: SeriesKey[] = [];
-  /** Resources without a usable `service.name`, cached as their entry is. */
-  private readonly repairedResources = new WeakSet<object>();
-  /** Resources whose `service.name` was longer than MAX_NAME_LENGTH. */
-  private readonly truncatedResources = new WeakSet<object>();
+  /** Spans without a resource object (null, a string): one entry for them all. */
+  private noResource: ResourceEntry | undefined = undefined;
   private lastResource: unknown = undefined;
-  private lastEntry: ServiceEntry | undefined = undefined;
-  /** The last resource had no usable `service.name` (or was no object). */
-  private lastRepaired = false;
-  /** The last resource's `service.name` was truncated. */
-  private lastTruncated = false;
+  private lastEntry: ResourceEntry | undefined = undefined;
   readonly overflowId: number;
   readonly anomalies: InternAnomalies = { missingResource: 0, invalidKind: 0, truncatedName: 0, invalidName: 0 };
   /** Called once for every new series, with its id (never for the overflow series). */
@@ -77,20 +80,16 @@ export class SeriesTable {
 
   /** The series id of a span; O(1) on the common path. */
   idFor(resource: unknown, name: unknown, kind: unknown): number {
-    let entry: ServiceEntry | undefined;
-    if (resource === this.lastResource && this.lastEntry !== undefined) {
-      entry = this.lastEntry;
-    } else {
-      entry = this.serviceEntry(resource);
+    let resourceEntry = this.lastEntry;
+    if (resource !== this.lastResource || resourceEntry === undefined) {
+      resourceEntry = this.resourceEntry(resource);
       this.lastResource = resource;
-      this.lastEntry = entry;
-      const isObject = resource !== null && typeof resource === 'object';
-      this.lastRepaired = !isObject || this.repairedResources.has(resource);
-      this.lastTruncated = isObject && this.truncatedResources.has(resource);
+      this.lastEntry = resourceEntry;
     }
     // every span of such a resource counts, not only the first of a run
-    if (this.lastRepaired) this.anomalies.missingResource++;
-    if (this.lastTruncated) this.anomalies.truncatedName++;
+    if (resourceEntry.missingService) this.anomalies.missingResource++;
+    if (resourceEntry.truncatedService) this.anomalies.truncatedName++;
+    const entry = resourceEntry.service;
     const perKind = entry.byName.get(name);
     // an integer from 0 to 4; anything else (2.5 too) is an invalid kind, counted
     const k = typeof kind === 'number' && (kind | 0) === kind && kind >= 0 && kind <= 4 ? kind : -1;
@@ -101,17 +100,20 @@ export class SeriesTable {
     return this.intern(entry, name, k);
   }
 
-  private serviceEntry(resource: unknown): ServiceEntry {
-    if (resource === null || typeof resource !== 'object') return this.entryForService(UNKNOWN_SERVICE);
+  private resourceEntry(resource: unknown): ResourceEntry {
+    if (resource === null || typeof resource !== 'object') {
+      this.noResource ??= { service: this.entryForService(UNKNOWN_SERVICE), missingService: true, truncatedService: false };
+      return this.noResource;
+    }
     let entry = this.byResource.get(resource);
     if (entry === undefined) {
-      let service = serviceNameOf(resource);
-      if (service === undefined) this.repairedResources.add(resource);
-      else if (service.length > MAX_NAME_LENGTH) {
-        this.truncatedResources.add(resource);
-        service = service.slice(0, MAX_NAME_LENGTH);
-      }
-      entry = this.entryForService(service ?? UNKNOWN_SERVICE);
+      const service = serviceNameOf(resource);
+      const truncatedService = service !== undefined && service.length > MAX_NAME_LENGTH;
+      entry = {
+        service: this.entryForService(service === undefined ? UNKNOWN_SERVICE : service.slice(0, MAX_NAME_LENGTH)),
+        missingService: service === undefined,
+        truncatedService,
+      };
       this.byResource.set(resource, entry);
     }
     return entry;

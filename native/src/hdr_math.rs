@@ -184,31 +184,18 @@ pub fn value_at_percentile<I>(math: &HdrMath, entries: I, total: u64, p: f64) ->
 where
     I: IntoIterator<Item = (usize, u64)>,
 {
-    let Some(target) = percentile_target(p, total) else {
-        return 0;
-    };
-    let mut cum: u64 = 0;
-    for (i, c) in entries {
-        cum = cum.saturating_add(c);
-        if cum >= target {
-            let v = math.value_from_index(i);
-            return if p == 0.0 {
-                math.lowest_equivalent(v)
-            } else {
-                math.highest_equivalent(v)
-            };
-        }
-    }
-    0
+    values_at_percentiles(math, entries, total, &[p])[0]
 }
 
-/// `value_at_percentile` of every `ps[k]` in one walk over the entries (any
-/// order of `ps`; a NaN or negative one gives 0, as there).
-pub fn values_at_percentiles<I>(math: &HdrMath, entries: I, total: u64, ps: &[f64]) -> Vec<f64>
+/// `valueAtPercentile` of every `ps[k]` in one walk over the entries (any
+/// order of `ps`; 0 for a NaN or negative one, or when `total` is 0): the
+/// lowest equivalent value of the entry at the percentile's rank for p0, the
+/// highest for the others.
+pub fn values_at_percentiles<I>(math: &HdrMath, entries: I, total: u64, ps: &[f64]) -> Vec<u64>
 where
     I: IntoIterator<Item = (usize, u64)>,
 {
-    let mut out = vec![0.0; ps.len()];
+    let mut out = vec![0; ps.len()];
     // (target rank, slot), ascending
     let mut targets: Vec<(u64, usize)> = ps
         .iter()
@@ -229,7 +216,7 @@ where
                 math.lowest_equivalent(v)
             } else {
                 math.highest_equivalent(v)
-            } as f64;
+            };
             next.next();
         }
         if next.peek().is_none() {
@@ -444,12 +431,12 @@ mod tests {
         ];
         let all = values_at_percentiles(&m, entries.iter().copied(), total, &ps);
         for (k, &p) in ps.iter().enumerate() {
-            let one = value_at_percentile(&m, entries.iter().copied(), total, p) as f64;
+            let one = value_at_percentile(&m, entries.iter().copied(), total, p);
             assert_eq!(all[k], one, "p{p}");
         }
-        assert_eq!(all[3], 0.0);
-        assert_eq!(all[5], 0.0);
-        assert!(all[2] > 0.0 && all[2] < all[0]);
+        assert_eq!(all[3], 0);
+        assert_eq!(all[5], 0);
+        assert!(all[2] > 0 && all[2] < all[0]);
     }
 
     #[test]

@@ -155,6 +155,9 @@ impl Dense {
     /// Every percentile of `ps` in one walk over the entries.
     fn percentiles(&self, math: &HdrMath, ps: &[f64]) -> Vec<f64> {
         values_at_percentiles(math, self.entries(), self.total, ps)
+            .into_iter()
+            .map(|v| v as f64)
+            .collect()
     }
 
     fn clear_dense(&mut self) {

@@ -1,4 +1,5 @@
 /** What notifiers receive and report. */
+import { errorMessage } from '../errors';
 import type { AlertEvent, NotifierStatus } from '../report';
 
 /** An alert as notifiers see it: firing (now, or still) or resolved. */
@@ -32,7 +33,7 @@ export function notifierStatus(name: string, type: NotifierStatus['type']): Noti
 /** Records a failure on a status. */
 export function recordFailure(status: NotifierStatus, error: unknown, nowMs: number): void {
   status.failed++;
-  status.lastError = error instanceof Error ? error.message : String(error);
+  status.lastError = errorMessage(error);
   status.lastErrorAt = new Date(nowMs).toISOString();
 }
 

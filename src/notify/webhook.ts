@@ -8,7 +8,7 @@
 import { redactUrl, type WebhookConfig } from '../config/notifiers-section';
 import type { AlertEvent, NotifierStatus } from '../report';
 import { apiAlerts, webhookPayloads } from './alertmanager';
-import { isWebhookStatus } from '../errors';
+import { errorMessage, isWebhookStatus } from '../errors';
 import { postJson } from './http';
 import { alertOfEvent, notifierStatus, recordFailure, type Notifier, type NotifyAlert } from './types';
 
@@ -119,7 +119,7 @@ export class WebhookNotifier implements Notifier {
           return;
         }
         this.status.retries++;
-        this.status.lastError = error instanceof Error ? error.message : String(error);
+        this.status.lastError = errorMessage(error);
         const delay = Math.min(this.config.maxBackoffMs, this.config.retryBackoffMs * 2 ** attempt);
         const until = Date.now() + delay;
         // At shutdown, a retry due after the deadline would be abandoned anyway: count it now.
