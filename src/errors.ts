@@ -52,3 +52,16 @@ export function isWebhookStatus(error: unknown): error is WebhookStatusError {
 export function webhookTimeout(timeoutMs: number): SpanMeterError {
   return new SpanMeterError(`no answer within ${timeoutMs} ms`, 'SPANMETER_WEBHOOK_TIMEOUT');
 }
+
+/** A task given to the worker pool after `shutdown()` closed it. */
+export function poolClosed(): SpanMeterError {
+  return new SpanMeterError('spanmeter: the worker pool is closed (shutdown() was called)', 'SPANMETER_POOL_CLOSED');
+}
+
+/** A `stats()` summary or an SLO evaluation took longer than `workerTimeoutMs` on the worker pool. */
+export function workerTimeout(timeoutMs: number): SpanMeterError {
+  return new SpanMeterError(
+    `spanmeter: the worker pool gave no result within ${timeoutMs} ms (option workerTimeoutMs); the pool is restarted for the next task`,
+    'SPANMETER_WORKER_TIMEOUT',
+  );
+}

@@ -21,6 +21,7 @@ export interface CodeOptions {
   highestTrackableMs?: unknown;
   batchSize?: unknown;
   flushIntervalMs?: unknown;
+  workerTimeoutMs?: unknown;
   backend?: unknown;
   clock?: unknown;
   exporters?: unknown;
@@ -42,6 +43,7 @@ export function resolveStatsOptions(options: CodeOptions, file: StatsConfig): St
     ),
     batchSize: integerIn('batchSize', options.batchSize, file.batchSize, MAX_BATCH_SIZE),
     flushIntervalMs: numberIn('flushIntervalMs', options.flushIntervalMs, file.flushIntervalMs, Number.MIN_VALUE, MAX_TIMER_MS, `a positive number of milliseconds up to ${MAX_TIMER_MS}`),
+    workerTimeoutMs: numberIn('workerTimeoutMs', options.workerTimeoutMs, file.workerTimeoutMs, 1, MAX_TIMER_MS, `a number of milliseconds from 1 to ${MAX_TIMER_MS}`),
   };
   const backend = options.backend;
   if (backend !== undefined && backend !== 'auto' && backend !== 'native' && backend !== 'js') throw invalidOption('backend', backend, 'one of auto, native, js');

@@ -47,6 +47,12 @@ export interface SpanMeterOptions {
   batchSize?: number;
   /** A partial batch is recorded at least this often. Default 1000 ms. */
   flushIntervalMs?: number;
+  /**
+   * How long a `stats()` summary or an SLO evaluation may take on the worker
+   * pool: past it, the call rejects (`SPANMETER_WORKER_TIMEOUT`) and the pool
+   * starts afresh for the next one. Default 60 000 ms.
+   */
+  workerTimeoutMs?: number;
   /** Histogram back end: `auto` (native when it loads), `native` or `js`. Default: SPANMETER_BACKEND, else auto. */
   backend?: BackendKind | 'auto';
   /**
@@ -99,7 +105,7 @@ export class SpanMeterProcessor implements SpanProcessor {
   /** Pending spans [0, interned) have their series id in `ids`. */
   private interned = 0;
   private readonly timer: NodeJS.Timeout;
-  private readonly pool = new LazyPool(STATS_WORKER);
+  private readonly pool: LazyPool;
   private readonly extensions: ProcessorExtension[];
   private readonly spanEndHooks: ProcessorExtension[];
   private readonly errorSpanHooks: ProcessorExtension[];
@@ -110,6 +116,8 @@ export class SpanMeterProcessor implements SpanProcessor {
   private finalReport: StatsReport | undefined;
   /** Why `finalReport` is missing, when shutdown could not compute it. */
   private finalReportError: unknown;
+  /** Set once shutdown waits for the last `stats()` calls before it closes the pool. */
+  private poolClosing = false;
   /** `stats()` calls not settled yet: shutdown closes the pool after them. */
   private readonly reportsInFlight = new Set<Promise<StatsReport>>();
 
@@ -120,6 +128,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     const { maxOperations, significantDigits, highestTrackableMs, flushIntervalMs } = stats;
     this.batchSize = stats.batchSize;
     this.config = { ...config, stats };
+    this.pool = new LazyPool(STATS_WORKER, stats.workerTimeoutMs);
 
     this.impl = loadBackend(options.backend);
     this.backend = this.impl.kind;
@@ -248,6 +257,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     } finally {
       // stats() calls made before shutdown() run their extensions' tasks after
       // their summary: the pool closes once they are done, not under them
+      this.poolClosing = true;
       await Promise.allSettled([...this.reportsInFlight]);
       await this.pool.close();
     }
@@ -267,10 +277,16 @@ export class SpanMeterProcessor implements SpanProcessor {
 
   /**
    * The statistics of every span recorded so far, computed on a worker thread.
-   * After `shutdown()` it returns the final report.
+   * After `shutdown()` it returns the final report (while shutdown is still
+   * computing it, a report of the same spans). Rejects with
+   * `SPANMETER_WORKER_TIMEOUT` when the worker pool gives no result within
+   * `workerTimeoutMs`.
    */
   async stats(): Promise<StatsReport> {
-    if (this.shutdownPromise !== undefined) {
+    // Until shutdown's final report exists, a report of the spans so far (all
+    // flushed when shutdown began): an onAlert callback awaiting stats() while
+    // shutdown waits for that callback must not wait for shutdown in turn
+    if (this.shutdownPromise !== undefined && (this.finalReport !== undefined || this.finalReportError !== undefined || this.poolClosing)) {
       await this.shutdownPromise.catch(() => undefined);
       if (this.finalReport !== undefined) return this.withLateDrops(this.finalReport);
       throw new SpanMeterError(`spanmeter: the final report could not be computed at shutdown: ${errorMessage(this.finalReportError)}`, 'SPANMETER_NO_FINAL_REPORT');

@@ -64,3 +64,34 @@ test('the log notifier writes one JSON line per firing/resolved transition, or l
   t.truthy(resolved.ends_at);
   t.regex(lines[2], /^time=\S+ level=warn msg="spanmeter alert firing" alertname=CheckoutErrors status=firing severity=page fingerprint=[0-9a-f]{16} value=1 value_unit=ratio starts_at=\S+ summary="error rate over 10s above 50%" labels.alertname=CheckoutErrors labels.service=checkout labels.severity=page\n$/);
 });
+
+test('an onAlert that awaits stats() during shutdown() gets a report of every span, and shutdown waits for it rather than the other way round', async (t) => {
+  const order = [];
+  let openGate;
+  const gate = new Promise((resolve) => (openGate = resolve));
+  let inCallback;
+  const h = sloHarness(
+    { alerting: { rules: [rule] } },
+    {
+      onAlert: (event) => {
+        inCallback = (async () => {
+          await gate;
+          const report = await h.processor.stats();
+          order.push(`callback's stats(): ${report.totals.spans} spans`);
+        })();
+        return inCallback;
+      },
+    },
+  );
+  await h.tick(TICK, () => h.traffic(10, 10));
+  t.truthy(inCallback, 'the alert fired');
+  const shutdown = h.processor.shutdown().then(() => order.push('shutdown'));
+  await new Promise(setImmediate);
+  openGate();
+  await shutdown;
+  await inCallback;
+  // before: the callback's stats() waited for shutdown, which waited 5 s for the callback
+  t.deepEqual(order, ["callback's stats(): 10 spans", 'shutdown']);
+  t.is((await h.processor.stats()).totals.spans, 10, 'the final report after shutdown');
+  await h.close();
+});

@@ -63,7 +63,7 @@ eachBackend.serial('a worker lost while shutdown() computes the final report: sh
   const shutdown = processor.shutdown();
   // as if the worker were killed (out of memory, say) mid-task
   setTimeout(() => {
-    for (const thread of processor.pool.pool?.threads ?? []) thread.terminate();
+    for (const thread of processor.pool.threads) thread.terminate();
   }, 5);
   await t.notThrowsAsync(shutdown);
   const report = await processor.stats();
@@ -250,7 +250,7 @@ eachBackend('a clock returning a string, Infinity, a BigInt or an object is coun
 eachBackend('the documented defaults, and batchSize spans per back-end call', async (t, backend) => {
   const defaults = new SpanMeterProcessor({ backend });
   // README, "Options"
-  t.deepEqual(defaults.config.stats, { maxOperations: 1000, significantDigits: 3, highestTrackableMs: 3_600_000, batchSize: 2048, flushIntervalMs: 1000 });
+  t.deepEqual(defaults.config.stats, { maxOperations: 1000, significantDigits: 3, highestTrackableMs: 3_600_000, batchSize: 2048, flushIntervalMs: 1000, workerTimeoutMs: 60_000 });
   await defaults.shutdown();
   const processor = new SpanMeterProcessor({ backend, batchSize: 64 });
   for (let i = 0; i < 1000; i++) processor.onEnd(fakeSpan());

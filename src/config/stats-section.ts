@@ -11,6 +11,8 @@ export interface StatsConfig {
   batchSize: number;
   /** A partial batch is recorded at least this often. */
   flushIntervalMs: number;
+  /** A task on the worker pool (a stats() summary, an SLO evaluation) taking longer fails, and the pool restarts. */
+  workerTimeoutMs: number;
 }
 
 /** The cap on `max_operations`: series ids stay below 2^20 in both back ends (id 0 is the overflow series). */
@@ -23,7 +25,7 @@ export const MAX_BATCH_SIZE = 1_048_576;
 export const MIN_HIGHEST_TRACKABLE_MS = 0.002;
 export const MAX_HIGHEST_TRACKABLE_MS = 9_007_199_254_740;
 
-export const STATS_KEYS = ['max_operations', 'significant_digits', 'highest_trackable', 'batch_size', 'flush_interval'] as const;
+export const STATS_KEYS = ['max_operations', 'significant_digits', 'highest_trackable', 'batch_size', 'flush_interval', 'worker_timeout'] as const;
 
 export function statsSection(value: unknown, path: ConfigPath, issues: Issues, _env: NodeJS.ProcessEnv): StatsConfig {
   const m = mapping(value, path, issues, STATS_KEYS);
@@ -33,5 +35,6 @@ export function statsSection(value: unknown, path: ConfigPath, issues: Issues, _
     highestTrackableMs: duration(m, 'highest_trackable', path, issues, { minMs: 1, maxMs: MAX_HIGHEST_TRACKABLE_MS }, 3_600_000),
     batchSize: number(m, 'batch_size', path, issues, { integer: true, min: 1, max: MAX_BATCH_SIZE }, 2048),
     flushIntervalMs: duration(m, 'flush_interval', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 1000),
+    workerTimeoutMs: duration(m, 'worker_timeout', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 60_000),
   };
 }

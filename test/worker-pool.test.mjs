@@ -1,0 +1,79 @@
+// The worker pool that stats() and SLO evaluations run on: a task that takes
+// too long or loses its worker fails with a clear error, and the next task
+// gets a fresh pool instead of waiting behind the broken one.
+import test from 'ava';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { SpanMeterProcessor } from 'spanmeter';
+import { eachBackend } from './helpers/backends.mjs';
+
+const require = createRequire(import.meta.url);
+const { LazyPool } = require('../dist/stats/pool.js');
+const WORKER = fileURLToPath(new URL('./fixtures/pool-worker.cjs', import.meta.url));
+
+test('a task past the timeout rejects with SPANMETER_WORKER_TIMEOUT, and the next task runs on a fresh pool', async (t) => {
+  const pool = new LazyPool(WORKER, 200);
+  const first = await pool.run('a');
+  const error = await t.throwsAsync(pool.run(null, { name: 'hang' }));
+  t.is(error.code, 'SPANMETER_WORKER_TIMEOUT');
+  t.regex(error.message, /within 200 ms \(option workerTimeoutMs\)/);
+  t.is(pool.restarts, 1);
+  const next = await pool.run('b');
+  t.deepEqual(next.echo, 'b');
+  t.not(next.threadId, first.threadId, 'the hung worker is not reused');
+  await pool.close();
+});
+
+test('a task whose worker dies rejects with the worker\'s error, and the next task runs on a fresh pool', async (t) => {
+  const pool = new LazyPool(WORKER, 60_000);
+  await pool.run('a');
+  const error = await t.throwsAsync(pool.run(null, { name: 'exit' }));
+  t.regex(error.message, /exited/);
+  t.is(pool.restarts, 1);
+  t.is((await pool.run('b')).echo, 'b');
+  t.is(pool.restarts, 1, 'a task that succeeds restarts nothing');
+  await pool.close();
+});
+
+test('close() waits for the tasks given before it, then refuses new ones with SPANMETER_POOL_CLOSED', async (t) => {
+  const pool = new LazyPool(WORKER, 60_000);
+  const before = pool.run('a');
+  await pool.close();
+  t.is((await before).echo, 'a');
+  const error = await t.throwsAsync(pool.run('b'));
+  t.is(error.code, 'SPANMETER_POOL_CLOSED');
+});
+
+eachBackend.serial('stats() after its worker threads were stopped over and over returns every span', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  for (let i = 0; i < 1000; i++) processor.onEnd(span(`op ${i % 10}`));
+  t.is((await processor.stats()).totals.spans, 1000);
+  // threads stopped as a crash would, while stats() calls are made: some of these
+  // fail with the worker's error (a clear rejection, not a hang)
+  const calls = [];
+  for (let round = 0; round < 20; round++) {
+    calls.push(processor.stats().then((r) => r.totals.spans, (e) => e.message));
+    for (const thread of processor.pool.threads) await thread.terminate();
+    await new Promise(setImmediate);
+  }
+  const outcomes = await Promise.all(calls);
+  for (const outcome of outcomes) t.true(outcome === 1000 || /exited|terminated/.test(outcome), String(outcome));
+  t.true(processor.pool.restarts > 0, 'stopped workers retired their pool');
+  // the next one gets a fresh pool
+  t.is((await processor.stats()).totals.spans, 1000);
+  await processor.shutdown();
+});
+
+test('workerTimeoutMs and stats.worker_timeout are checked', (t) => {
+  t.throws(() => new SpanMeterProcessor({ workerTimeoutMs: 0 }), { code: 'SPANMETER_INVALID_OPTION', message: /option "workerTimeoutMs" must be a number of milliseconds from 1 to 2147483647, got 0/ });
+  t.throws(() => new SpanMeterProcessor({ workerTimeoutMs: '5s' }), { message: /workerTimeoutMs/ });
+  t.throws(() => new SpanMeterProcessor({ config: { stats: { worker_timeout: '30d' } } }), { message: /worker_timeout/ });
+  const fromFile = new SpanMeterProcessor({ config: { stats: { worker_timeout: '5s' } } });
+  t.is(fromFile.config.stats.workerTimeoutMs, 5000);
+  return fromFile.shutdown();
+});
+
+/** A ReadableSpan-shaped object of 5 ms. */
+function span(name) {
+  return { name, kind: 1, resource: { attributes: { 'service.name': 'svc' } }, duration: [0, 5e6], status: { code: 0 } };
+}
