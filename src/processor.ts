@@ -120,6 +120,9 @@ export class SpanMeterProcessor implements SpanProcessor {
   private poolClosing = false;
   /** `stats()` calls not settled yet: shutdown closes the pool after them. */
   private readonly reportsInFlight = new Set<Promise<StatsReport>>();
+  /** The report being computed, and the one every `stats()` call made meanwhile waits for. */
+  private reportRunning: Promise<StatsReport> | undefined;
+  private reportQueued: Promise<StatsReport> | undefined;
 
   constructor(options: SpanMeterOptions = {}) {
     const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
@@ -291,13 +294,46 @@ export class SpanMeterProcessor implements SpanProcessor {
       if (this.finalReport !== undefined) return this.withLateDrops(this.finalReport);
       throw new SpanMeterError(`spanmeter: the final report could not be computed at shutdown: ${errorMessage(this.finalReportError)}`, 'SPANMETER_NO_FINAL_REPORT');
     }
+    if (this.reportRunning === undefined) return this.startReport();
+    if (this.reportQueued === undefined) {
+      const queued = this.reportRunning.then(this.startQueuedReport, this.startQueuedReport);
+      this.reportQueued = queued;
+      this.track(queued);
+    }
+    // shared: each caller gets a copy of its own to edit
+    return this.reportQueued.then((report) => structuredClone(report));
+  }
+
+  /**
+   * Computes one report, the only one running. Calls made meanwhile share the
+   * next, which starts when this one ends and takes its snapshot after all of
+   * them: at most two reports are in flight, however many calls overlap (200
+   * overlapping calls took 200 snapshots, each holding a copy of every
+   * sealed slice).
+   */
+  private startReport(): Promise<StatsReport> {
     const report = this.computeReport();
+    this.reportRunning = report;
+    this.track(report);
+    const settled = (): void => {
+      if (this.reportRunning === report) this.reportRunning = undefined;
+    };
+    report.then(settled, settled);
+    return report;
+  }
+
+  private readonly startQueuedReport = (): Promise<StatsReport> => {
+    this.reportQueued = undefined;
+    return this.startReport();
+  };
+
+  /** Keeps `report` in `reportsInFlight` until it settles: shutdown closes the pool after them. */
+  private track(report: Promise<StatsReport>): void {
     this.reportsInFlight.add(report);
     const settled = (): void => {
       this.reportsInFlight.delete(report);
     };
     report.then(settled, settled);
-    return report;
   }
 
   /**

@@ -56,6 +56,37 @@ eachBackend.serial('stats() calls made just before shutdown() all resolve with a
   }
 });
 
+eachBackend.serial('overlapping stats() calls share at most two reports, and each still holds every span ended before it', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend, clock: manualClock() });
+  let tasks = 0;
+  const run = processor.pool.run.bind(processor.pool);
+  processor.pool.run = (...args) => {
+    tasks++;
+    return run(...args);
+  };
+  const expected = [];
+  const calls = [];
+  for (let i = 0; i < 40; i++) {
+    processor.onEnd(fakeSpan({ name: `op ${i % 4}` }));
+    expected.push(i + 1);
+    calls.push(processor.stats());
+  }
+  const reports = await Promise.all(calls);
+  // one report for the first call, one shared by the 39 made while it ran
+  t.is(tasks, 2);
+  t.is(reports[0].totals.spans, 1);
+  reports.forEach((r, i) => t.true(r.totals.spans >= expected[i], `call ${i} sees the spans ended before it`));
+  t.is(reports[39].totals.spans, 40);
+  // shared, yet each caller's own to edit
+  reports[1].operations.length = 0;
+  t.is(reports[2].operations.length, 4);
+  // once they settle, the next call computes afresh
+  processor.onEnd(fakeSpan());
+  t.is((await processor.stats()).totals.spans, 41);
+  t.is(tasks, 3);
+  await processor.shutdown();
+});
+
 eachBackend.serial('a worker lost while shutdown() computes the final report: shutdown resolves and the final report holds every span', async (t, backend) => {
   const processor = new SpanMeterProcessor({ backend, clock: manualClock() });
   for (let i = 0; i < 20_000; i++) processor.onEnd(fakeSpan({ name: `op ${i % 2000}` }));
