@@ -65,3 +65,11 @@ export function workerTimeout(timeoutMs: number): SpanMeterError {
     'SPANMETER_WORKER_TIMEOUT',
   );
 }
+
+/** A task of a worker pool that was replaced after another task on it failed. */
+export function poolRestarted(cause: string): SpanMeterError {
+  return new SpanMeterError(
+    `spanmeter: the worker pool was restarted (a task on it failed) while this task waited or ran (${cause}); the next call runs on the fresh pool`,
+    'SPANMETER_POOL_RESTARTED',
+  );
+}

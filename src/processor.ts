@@ -397,6 +397,7 @@ export class SpanMeterProcessor implements SpanProcessor {
         truncatedName: this.table.anomalies.truncatedName,
         histogramBytes: this.set.memoryBytes(),
         batches: this.batches,
+        workerRestarts: this.pool.restarts,
       },
     };
     for (const e of this.extensions) await e.contribute?.(report, ids);

@@ -340,4 +340,9 @@ export interface Diagnostics {
   histogramBytes: number;
   /** Batches recorded. */
   batches: number;
+  /**
+   * Times the worker pool started afresh because a task on it failed (its
+   * worker lost, or no result within `workerTimeoutMs`).
+   */
+  workerRestarts: number;
 }

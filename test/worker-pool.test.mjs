@@ -3,6 +3,9 @@
 // gets a fresh pool instead of waiting behind the broken one.
 import test from 'ava';
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SpanMeterProcessor } from 'spanmeter';
 import { eachBackend } from './helpers/backends.mjs';
@@ -35,6 +38,40 @@ test('a task whose worker dies rejects with the worker\'s error, and the next ta
   await pool.close();
 });
 
+/** A pool of the worker that dies while starting while `failing()` says so. */
+function bootstrapPool(t) {
+  const marker = path.join(os.tmpdir(), `spanmeter-bootstrap-${process.pid}-${Math.random()}`);
+  process.env.SPANMETER_TEST_BOOTSTRAP_FAILS = marker;
+  const pool = new LazyPool(fileURLToPath(new URL('./fixtures/pool-worker-bootstrap.cjs', import.meta.url)), 60_000);
+  t.teardown(() => fs.rmSync(marker, { force: true }));
+  return { pool, failing: (on) => (on ? fs.writeFileSync(marker, '') : fs.rmSync(marker, { force: true })) };
+}
+
+test.serial('tasks given while the worker dies starting fail (its error or SPANMETER_POOL_RESTARTED), and a fresh pool runs the next', async (t) => {
+  const { pool, failing } = bootstrapPool(t);
+  failing(true);
+  const results = await Promise.allSettled([pool.run('a'), pool.run('b'), pool.run('c')]);
+  for (const r of results) t.regex(r.status === 'rejected' ? `${r.reason.code} ${r.reason.message}` : 'resolved', /exited|SPANMETER_POOL_RESTARTED/);
+  failing(false);
+  t.is((await pool.run('d')).echo, 'd');
+  await pool.close();
+});
+
+test.serial('a pool left without threads (a replacement worker died starting, piscina started no other) is replaced at the next task', async (t) => {
+  const { pool, failing } = bootstrapPool(t);
+  await pool.run('a');
+  failing(true);
+  // the idle worker is lost; its replacement dies while starting, and piscina stops there
+  for (const thread of pool.threads) await thread.terminate();
+  for (let wait = 0; wait < 500 && pool.threads.length > 0; wait++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.is(pool.threads.length, 0, 'no thread left');
+  failing(false);
+  // before: queued behind no thread, for good
+  t.is((await pool.run('b')).echo, 'b');
+  t.is(pool.restarts, 1);
+  await pool.close();
+});
+
 test('close() waits for the tasks given before it, then refuses new ones with SPANMETER_POOL_CLOSED', async (t) => {
   const pool = new LazyPool(WORKER, 60_000);
   const before = pool.run('a');
@@ -57,10 +94,13 @@ eachBackend.serial('stats() after its worker threads were stopped over and over 
     await new Promise(setImmediate);
   }
   const outcomes = await Promise.all(calls);
-  for (const outcome of outcomes) t.true(outcome === 1000 || /exited|terminated/.test(outcome), String(outcome));
+  for (const outcome of outcomes) t.true(outcome === 1000 || /exited|terminated|SPANMETER_POOL_RESTARTED|restarted/.test(outcome), String(outcome));
   t.true(processor.pool.restarts > 0, 'stopped workers retired their pool');
-  // the next one gets a fresh pool
-  t.is((await processor.stats()).totals.spans, 1000);
+  // the next one gets a fresh pool, and the report counts the restarts
+  const report = await processor.stats();
+  t.is(report.totals.spans, 1000);
+  t.is(report.diagnostics.workerRestarts, processor.pool.restarts);
+  t.is(outcomes.filter((o) => o !== 1000).length > 0, report.diagnostics.workerRestarts > 0, 'a failed call restarted the pool');
   await processor.shutdown();
 });
 

@@ -2,7 +2,7 @@ import type { TransferListItem, Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { poolClosed, workerTimeout } from '../errors';
+import { errorMessage, poolClosed, poolRestarted, workerTimeout } from '../errors';
 
 /** How long a task may take on the pool by default (`workerTimeoutMs`). */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
@@ -11,6 +11,7 @@ export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 interface Generation {
   readonly piscina: Piscina;
   readonly running: Set<Promise<unknown>>;
+  retired: boolean;
 }
 
 /**
@@ -19,16 +20,18 @@ interface Generation {
  * and is destroyed on shutdown.
  *
  * A task that fails (its worker lost: killed, out of memory) or takes longer
- * than `timeoutMs` retires the pool it ran on: the next task starts a fresh
- * one. Piscina does not always replace a worker that died while starting, and
- * then queued tasks waited for a worker that never came.
+ * than `timeoutMs` retires the pool it ran on, and so does a pool left with
+ * tasks and no thread: the next task starts a fresh one. Piscina stops
+ * replacing workers once one dies while starting, and then queued tasks
+ * waited for a worker that never came. A retired pool is destroyed at once:
+ * its other tasks fail with `SPANMETER_POOL_RESTARTED` rather than wait.
  */
 export class LazyPool {
   private current: Generation | undefined;
   private closed = false;
   /** Tasks not yet settled, on any generation: `close()` lets them finish first. */
   private readonly running = new Set<Promise<unknown>>();
-  /** Retired generations being destroyed once their own tasks settle. */
+  /** Retired generations being destroyed. */
   private readonly retiring = new Set<Promise<void>>();
   private restartCount = 0;
 
@@ -40,12 +43,20 @@ export class LazyPool {
   /** Runs `task` on the worker's `name` export (default export when omitted). */
   run<T>(task: unknown, options: { name?: string; transferList?: TransferListItem[] } = {}): Promise<T> {
     if (this.closed) return Promise.reject(poolClosed());
+    // no thread at all: its last worker died and piscina started none (see above)
+    if (this.current !== undefined && this.current.piscina.threads.length === 0) this.retire(this.current);
     const generation = (this.current ??= this.start());
     const signal = AbortSignal.timeout(this.timeoutMs);
     const result = (generation.piscina.run(task, { ...options, signal } as { name?: string; transferList?: never; signal: AbortSignal }) as Promise<T>).catch(
       (error: unknown) => {
+        if (signal.aborted) {
+          this.retire(generation);
+          throw workerTimeout(this.timeoutMs);
+        }
+        // destroyed under it: another task's failure retired its pool
+        if (generation.retired) throw poolRestarted(errorMessage(error));
         this.retire(generation);
-        throw signal.aborted ? workerTimeout(this.timeoutMs) : error;
+        throw error;
       },
     );
     generation.running.add(result);
@@ -67,7 +78,7 @@ export class LazyPool {
     return this.current?.piscina.threads ?? [];
   }
 
-  /** How many times a failed or timed-out task made the pool start afresh. */
+  /** How many times a failed or stuck pool was replaced by a fresh one. */
   get restarts(): number {
     return this.restartCount;
   }
@@ -89,17 +100,27 @@ export class LazyPool {
   private start(): Generation {
     const maxThreads = Math.max(1, Math.min(2, os.availableParallelism() - 1));
     const piscina = new Piscina({ filename: this.filename, minThreads: 1, maxThreads, idleTimeout: 10_000 });
-    return { piscina, running: new Set() };
+    const generation: Generation = { piscina, running: new Set(), retired: false };
+    // a worker that fails with no task of ours: piscina emits 'error', which
+    // would throw (an uncaught exception in the application) without a listener
+    piscina.on('error', () => this.retire(generation));
+    // piscina replaces a lost worker in the same turn, unless one died while
+    // starting: then tasks wait for a thread that never comes
+    piscina.on('workerDestroy', () => {
+      setImmediate(() => {
+        if (piscina.threads.length === 0 && generation.running.size > 0) this.retire(generation);
+      });
+    });
+    return generation;
   }
 
-  /** Stops giving tasks to `generation`; destroys it once its other tasks settle (each within the timeout). */
+  /** Stops giving tasks to `generation` and destroys it; the next task starts a fresh pool. */
   private retire(generation: Generation): void {
-    if (this.current !== generation) return;
-    this.current = undefined;
+    if (generation.retired) return;
+    generation.retired = true;
+    if (this.current === generation) this.current = undefined;
     this.restartCount++;
-    const destroyed = Promise.allSettled([...generation.running])
-      .then(() => generation.piscina.destroy())
-      .catch(() => undefined);
+    const destroyed = generation.piscina.destroy().catch(() => undefined);
     this.retiring.add(destroyed);
     void destroyed.then(() => this.retiring.delete(destroyed));
   }
