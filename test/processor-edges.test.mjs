@@ -87,6 +87,25 @@ eachBackend.serial('overlapping stats() calls share at most two reports, and eac
   await processor.shutdown();
 });
 
+test.serial('JS back end: right after a 10 s boundary, stats() seals the slices it left a budget per event-loop turn, not all in the calling turn', async (t) => {
+  const clock = manualClock(Date.UTC(2026, 0, 1));
+  const processor = new SpanMeterProcessor({ backend: 'js', clock });
+  const spans = 200 * 500;
+  // 200 busy series, each over many buckets
+  for (let i = 0; i < spans; i++) processor.onEnd(fakeSpan({ name: `op ${i % 200}`, durationMs: 1 + ((i * 7919) % 5000) / 10 }));
+  await processor.forceFlush();
+  clock.advance(10_000); // every series' slice is now full, queued for sealing by the next step
+  const report = processor.stats();
+  // before: the snapshot sealed all 200 slices here, in the calling turn (0.6 ms each)
+  t.true(processor.set.sealing.pending > 0, 'slices are still queued after the calling turn');
+  const r = await report;
+  t.is(processor.set.sealing.pending, 0);
+  t.is(r.totals.spans, spans);
+  t.is(r.operations.length, 200);
+  for (const op of r.operations) t.is(op.windows['1m'].count, spans / 200);
+  await processor.shutdown();
+});
+
 eachBackend.serial('a worker lost while shutdown() computes the final report: shutdown resolves and the final report holds every span', async (t, backend) => {
   const processor = new SpanMeterProcessor({ backend, clock: manualClock() });
   for (let i = 0; i < 20_000; i++) processor.onEnd(fakeSpan({ name: `op ${i % 2000}` }));

@@ -32,9 +32,25 @@ const MAX_SEALING_TURNS = 10_000;
  * native set (its sealer thread does this work).
  */
 export async function sealBeforeSnapshot(set: HistogramSet, nowMs: number): Promise<void> {
-  if (set.snapshotTicket !== undefined || set.advanceTo === undefined || set.sealStep === undefined) return;
+  await startSealing(set, nowMs);
+}
+
+/**
+ * `sealBeforeSnapshot`, synchronous while nothing is left to seal after the
+ * first budget: then it returns undefined, and a snapshot taken next is in
+ * the calling turn still; otherwise a promise of the remaining turns.
+ */
+export function startSealing(set: HistogramSet, nowMs: number): Promise<void> | undefined {
+  if (set.snapshotTicket !== undefined || set.advanceTo === undefined || set.sealStep === undefined) return undefined;
   set.advanceTo(nowMs);
-  for (let turn = 0; turn < MAX_SEALING_TURNS && set.sealStep(); turn++) await new Promise(setImmediate);
+  if (!set.sealStep()) return undefined;
+  const step = set.sealStep.bind(set);
+  return (async () => {
+    for (let turn = 1; turn < MAX_SEALING_TURNS; turn++) {
+      await new Promise(setImmediate);
+      if (!step()) return;
+    }
+  })();
 }
 
 /** What to transfer (not copy) with a task that carries `source`: the bytes' whole ArrayBuffer, when it is theirs alone. */
