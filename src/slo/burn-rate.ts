@@ -82,14 +82,20 @@ export function errorBudget(total: number, bad: number, target: number): ErrorBu
 }
 
 /**
- * Time until the remaining budget is spent at `currentBurnRate` (a burn rate of 1
- * spends the whole budget in one period). 0 when it is already spent; null when
- * nothing is being spent.
+ * Time until the remaining budget is spent if the last `windowMs` (`bad` of `total` events) goes on.
+ * Budgets are occurrence based, so the budget grows with the traffic, by `total x (1 - target)` a
+ * window, while `bad` a window spend it: it lasts `remainingEvents / (bad - total x (1 - target))`
+ * windows, i.e. `remainingEvents / ((burn - 1) x (1 - target) x total)`. 0 when already spent; null
+ * when the burn rate is at most 1 (the budget grows at least as fast as it is spent).
  */
-export function timeToExhaustionMs(remainingFraction: number, currentBurnRate: number, periodMs: number): number | null {
-  if (remainingFraction <= 0) return 0;
-  if (!(currentBurnRate > 0)) return null;
-  return (remainingFraction * periodMs) / currentBurnRate;
+export function timeToExhaustionMs(remainingEvents: number, bad: number, total: number, target: number, windowMs: number): number | null {
+  if (remainingEvents <= 0) return 0;
+  if (!(total > 0)) return null;
+  // exact integers where possible, so that a window at exactly burn rate 1 gives null, not a huge time
+  const { badScaled, allowedScaled, den } = scaled(bad, total, target);
+  const netScaled = badScaled - allowedScaled; // (bad - allowed) x den per window
+  if (!(netScaled > 0)) return null;
+  return (remainingEvents * den * windowMs) / netScaled;
 }
 
 /**
