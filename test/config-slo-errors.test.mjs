@@ -65,6 +65,16 @@ const CASES = [
     ['tracing.yaml:4 alerting.rules[0].type: must be one of latency, error_rate, request_rate, attribute, got "errors"'],
   ],
   ['attribute sum without attribute', 'alerting:\n  rules:\n    - name: r\n      type: attribute\n      above: 10\n', ['tracing.yaml:3 alerting.rules[0].attribute: is required for an attribute rule that sums (aggregate: sum)']],
+  [
+    'request_rate window shorter than three slices',
+    'alerting:\n  rules:\n    - name: r\n      type: request_rate\n      window: 10s\n      above: 150\n',
+    ['tracing.yaml:5 alerting.rules[0].window: must be at least 30s for request_rate rules (their value is estimated from 10s slices, one of them pro-rated), got 10s'],
+  ],
+  [
+    'attribute window shorter than three slices',
+    'alerting:\n  rules:\n    - name: r\n      type: attribute\n      aggregate: count\n      window: 20s\n      below: 5\n',
+    ['tracing.yaml:6 alerting.rules[0].window: must be at least 30s for attribute rules (their value is estimated from 10s slices, one of them pro-rated), got 20s'],
+  ],
   ['rule window too long', 'alerting:\n  rules:\n    - name: r\n      type: request_rate\n      window: 2d\n      above: 10\n', ['tracing.yaml:5 alerting.rules[0].window: must be at most 1d, got "2d"']],
   ['error rate over 100%', 'alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 150\n', ['tracing.yaml:5 alerting.rules[0].above: must be <= 100 (percent), got 150']],
   [

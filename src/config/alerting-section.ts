@@ -76,6 +76,8 @@ export const DEFAULT_TIERS: readonly BurnRateTierConfig[] = [
 export const MAX_TIER_WINDOW_MS = 259_200_000;
 /** Rule windows: at most one day. */
 export const MAX_RULE_WINDOW_MS = 86_400_000;
+/** request_rate and attribute windows: at least three 10 s slices, so that the pro-rated one weighs at most a third. */
+export const MIN_ESTIMATED_WINDOW_MS = 30_000;
 
 export const ALERTING_KEYS = ['evaluation_interval', 'history_size', 'burn_rate', 'rules'] as const;
 const BURN_RATE_KEYS = ['enabled', 'min_events', 'min_bad_events', 'for', 'keep_firing_for', 'tiers'] as const;
@@ -165,6 +167,9 @@ function ruleConfig(item: unknown, path: ConfigPath, issues: Issues): RuleConfig
   const type = string(m, 'type', path, issues, { oneOf: RULE_TYPES }) as RuleType | undefined;
   const selector = selectorConfig(m.selector, [...path, 'selector'], issues);
   const windowMs = duration(m, 'window', path, issues, { minMs: 10_000, maxMs: MAX_RULE_WINDOW_MS }, 300_000);
+  if ((type === 'request_rate' || type === 'attribute') && windowMs < MIN_ESTIMATED_WINDOW_MS) {
+    issues.add([...path, 'window'], `must be at least 30s for ${type} rules (their value is estimated from 10s slices, one of them pro-rated), got ${formatDuration(windowMs)}`);
+  }
   const percentile = number(m, 'percentile', path, issues, { above: 0, max: 100 }, 99);
   const aggregate = string(m, 'aggregate', path, issues, { oneOf: ['count', 'sum'] }, 'sum') as 'count' | 'sum';
   const attribute = string(m, 'attribute', path, issues, { nonEmpty: true });
