@@ -10,7 +10,7 @@
  */
 import type { RuleConfig } from '../config/alerting-section';
 import { formatDuration } from '../config/schema';
-import { percentileRank } from '../slo/burn-rate';
+import { percentileRank, ratioAbove } from '../slo/burn-rate';
 import { sliceMsFor, slicesFor, type RingArena } from '../slo/counters';
 import type { IngestTarget } from '../slo/ingest';
 import type { PlanRule } from '../slo/plan';
@@ -111,7 +111,9 @@ export function evaluateRule(rule: PlanRule, w: RuleWindow, runningMs: number): 
     }
     case 'error_rate': {
       const value = w.total === 0 ? 0 : w.bad / w.total;
-      return { active: w.total > 0 && w.total >= rule.minEvents && compare(rule, value), value };
+      // in integers: 7 errors in 1000 is not above 0.7% (0.7 / 100 < 0.007 in floating point)
+      const above = rule.above !== null && w.total > 0 && ratioAbove(w.bad, w.total, rule.above);
+      return { active: above && w.total >= rule.minEvents, value };
     }
     case 'request_rate': {
       // over the time counted, but at least one slice: a first evaluation right after a flush is no spike

@@ -12,28 +12,53 @@ export function burnRateThreshold(budgetConsumedPercent: number, periodMs: numbe
 }
 
 /**
- * The allowed bad ratio `1 - target` as an exact fraction `num / den` of integers when the
- * objective is a short decimal (99.9% -> 1/1000, 99.95% -> 5/10000), so that a window exactly at
- * its objective is exactly at it: `1 - 0.999` is 0.0010000000000000009 in floating point, which made
- * 1 bad span in 1000 against 99.9% "breached". Other targets fall back to `(1 - target) / 1`.
+ * A ratio as an exact fraction `num / den` of integers when it is a short decimal (0.007 -> 7/1000,
+ * den a power of ten up to 10^9), so that comparisons at the boundary are exact: 0.7 / 100 is
+ * 0.006999999999999999 in floating point, under 7 / 1000. Other ratios fall back to `ratio / 1`.
+ */
+export function decimalFraction(ratio: number): { num: number; den: number } {
+  let cached = fractionCache.get(ratio);
+  if (cached === undefined) {
+    cached = { num: ratio, den: 1 };
+    for (let den = 1; den <= 1e9; den *= 10) {
+      const num = Math.round(ratio * den);
+      if (Math.abs(ratio * den - num) < 1e-6) {
+        cached = { num, den };
+        break;
+      }
+    }
+    if (fractionCache.size > 1000) fractionCache.clear();
+    fractionCache.set(ratio, cached);
+  }
+  return cached;
+}
+const fractionCache = new Map<number, { num: number; den: number }>();
+
+/**
+ * The allowed bad ratio `1 - target` as an exact fraction (99.9% -> 1/1000, 99.95% -> 5/10000), so
+ * that a window exactly at its objective is exactly at it: `1 - 0.999` is 0.0010000000000000009 in
+ * floating point, which made 1 bad span in 1000 against 99.9% "breached".
  */
 export function allowedBadRatio(target: number): { num: number; den: number } {
   let cached = ratioCache.get(target);
   if (cached === undefined) {
-    cached = { num: 1 - target, den: 1 };
-    for (let den = 1; den <= 1e9; den *= 10) {
-      const good = Math.round(target * den);
-      if (Math.abs(target * den - good) < 1e-6) {
-        cached = { num: den - good, den };
-        break;
-      }
-    }
+    const { num, den } = decimalFraction(target);
+    cached = den === 1 ? { num: 1 - target, den: 1 } : { num: den - num, den };
     if (ratioCache.size > 1000) ratioCache.clear();
     ratioCache.set(target, cached);
   }
   return cached;
 }
 const ratioCache = new Map<number, { num: number; den: number }>();
+
+/** Whether `part / whole` exceeds `ratio`, exactly (in integers) while the products are safe integers. */
+export function ratioAbove(part: number, whole: number, ratio: number): boolean {
+  const { num, den } = decimalFraction(ratio);
+  const left = part * den;
+  const right = whole * num;
+  if (Number.isSafeInteger(left) && Number.isSafeInteger(right)) return left > right;
+  return part / whole > ratio;
+}
 
 /**
  * `bad x den` and `total x num` (so `bad / total` against `num / den`), exact while both are safe
