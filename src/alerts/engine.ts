@@ -54,6 +54,8 @@ export class AlertEngine {
       };
       if (transition === 'firing' || transition === 'resolved') event.startsAt = new Date(table.firedAt[i]).toISOString();
       if (transition === 'resolved') event.endsAt = event.at;
+      // one object for the history and every notifier: read-only, like its labels
+      Object.freeze(event);
       this.history.push(event);
       events.push(event);
     }
@@ -69,8 +71,9 @@ export class AlertEngine {
       const alert = this.alerts[i];
       out.push({
         alertname: alert.alertname,
-        labels: alert.labels as Record<string, string>,
-        annotations: alert.annotations as Record<string, string>,
+        // copies: a report is its reader's to edit
+        labels: { ...alert.labels },
+        annotations: { ...alert.annotations },
         fingerprint: alert.fingerprint,
         state: state === FIRING ? 'firing' : 'pending',
         source: alert.source,
