@@ -36,7 +36,8 @@ export class AlertEngine {
       const alert = this.alerts[i];
       const suppressed = alert.group >= 0 && this.groupFiring[alert.group] === 1;
       const from = table.state[i];
-      const transition = table.step(i, active[i] === 1 && !suppressed, values[i], nowMs, alert.forMs, alert.keepFiringForMs);
+      // a suppressed tier resolves at once: keep_firing_for would leave two tiers of one SLO firing
+      const transition = table.step(i, active[i] === 1 && !suppressed, values[i], nowMs, alert.forMs, suppressed ? 0 : alert.keepFiringForMs);
       if (alert.group >= 0 && table.state[i] === FIRING) this.groupFiring[alert.group] = 1;
       if (transition === undefined) continue;
       const event: AlertEvent = {
