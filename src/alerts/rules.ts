@@ -9,6 +9,7 @@
  * 500ms. Its value is the fraction of spans slower than the threshold.
  */
 import type { RuleConfig } from '../config/alerting-section';
+import { ruleLabels } from '../config/alert-labels';
 import { formatDuration } from '../config/schema';
 import { percentileRank, ratioAbove } from '../slo/burn-rate';
 import { sliceMsFor, slicesFor, type RingArena } from '../slo/counters';
@@ -31,8 +32,7 @@ export function compileRules(rules: readonly RuleConfig[], arena: RingArena, cat
     // one slot more than the window's slices: request_rate and attribute rules pro-rate the oldest (ringEstimate)
     const ring = arena.allocate(slices + 1, sliceMs, RULE_STRIDE);
     const selector = compileSelector(rule.selector);
-    const labels: Record<string, string> = { ...rule.labels, severity: rule.severity };
-    if (selector.literalService !== undefined && labels.service === undefined) labels.service = selector.literalService;
+    const labels = ruleLabels(rule);
     const valueUnit: AlertValueUnit = rule.type === 'attribute' && rule.aggregate === 'sum' ? 'sum' : UNITS[rule.type];
     const alert = catalog.add({
       alertname: rule.name,

@@ -180,6 +180,9 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days; beyond, they fire after 1 ms): the bound of every timer-like duration. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A duration given as a string ("30s", "5m", "30d") or a number of milliseconds. */
 export function duration(obj: Record<string, unknown>, key: string, path: ConfigPath, issues: Issues, rule: { minMs?: number; maxMs?: number }, fallback: number): number;
 export function duration(obj: Record<string, unknown>, key: string, path: ConfigPath, issues: Issues, rule?: { minMs?: number; maxMs?: number }): number | undefined;

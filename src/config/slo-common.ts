@@ -82,6 +82,10 @@ export function stringMap(value: unknown, path: ConfigPath, issues: Issues, labe
       issues.add([...path, key], 'is not a valid label name (letters, digits and _, not starting with a digit)');
       continue;
     }
+    if (labelNames && key.startsWith('__')) {
+      issues.add([...path, key], 'is reserved: label names starting with __ are for internal use (Prometheus drops or refuses them)');
+      continue;
+    }
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
     else issues.add([...path, key], `must be a string, got ${quoted(v)}`);
   }
