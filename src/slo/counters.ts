@@ -74,6 +74,14 @@ export class RingArena {
   }
 }
 
+/**
+ * `x` held within the finite doubles: attribute sums saturate at +-Number.MAX_VALUE instead of
+ * overflowing to Infinity (and then to NaN, once a negative value meets it).
+ */
+export function saturate(x: number): number {
+  return x > Number.MAX_VALUE ? Number.MAX_VALUE : x < -Number.MAX_VALUE ? -Number.MAX_VALUE : x;
+}
+
 /** Adds counts to the slice of `nowMs`, clearing the slot first when it held an older slice. */
 export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, total: number, bad: number, sum: number): void {
   const index = Math.floor(nowMs / ring.sliceMs);
@@ -85,7 +93,7 @@ export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, tot
   }
   data[base + TOTAL] += total;
   data[base + BAD] += bad;
-  if (ring.stride > SUM) data[base + SUM] += sum;
+  if (ring.stride > SUM) data[base + SUM] = saturate(data[base + SUM] + sum);
 }
 
 /**
@@ -159,5 +167,5 @@ export function ringEstimate(data: Float64Array, ring: RingLayout, nowMs: number
   }
   out[0] = total;
   out[1] = bad;
-  out[2] = sum;
+  out[2] = saturate(sum);
 }

@@ -11,7 +11,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AlertDefinition } from '../alerts/catalog';
 import { MAX_NAME_LENGTH, SPAN_KIND_NAMES, UNKNOWN_SERVICE, ownCopy, type SeriesKey } from '../series-table';
-import { ringAdd, type RingLayout } from './counters';
+import { ringAdd, saturate, type RingLayout } from './counters';
 import { attributesMatch, type CompiledSelector } from './selector';
 
 /** Something spans are counted for: an SLO or a rule. */
@@ -130,7 +130,7 @@ export class Ingest {
       const a = t * ACC;
       this.acc[a] += 1;
       this.acc[a + 1] += (error & this.errorIsBad[t]) | (d > this.slowUs[t] ? 1 : 0);
-      this.acc[a + 2] += sum;
+      this.acc[a + 2] = saturate(this.acc[a + 2] + sum);
     }
   }
 
