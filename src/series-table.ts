@@ -110,7 +110,7 @@ export class SeriesTable {
       const service = serviceNameOf(resource);
       const truncatedService = service !== undefined && service.length > MAX_NAME_LENGTH;
       entry = {
-        service: this.entryForService(service === undefined ? UNKNOWN_SERVICE : service.slice(0, MAX_NAME_LENGTH)),
+        service: this.entryForService(service === undefined ? UNKNOWN_SERVICE : truncated(service)),
         missingService: service === undefined,
         truncatedService,
       };
@@ -141,7 +141,7 @@ export class SeriesTable {
       name = safeString(rawName);
     } else if (rawName.length > MAX_NAME_LENGTH) {
       this.anomalies.truncatedName++;
-      name = rawName.slice(0, MAX_NAME_LENGTH);
+      name = truncated(rawName);
     } else {
       name = rawName;
     }
@@ -173,9 +173,19 @@ function serviceNameOf(resource: object): string | undefined {
   return undefined;
 }
 
+/** A string that shares no storage with `text`: in V8 a slice or concatenation may keep its whole parent alive. */
+export function ownCopy(text: string): string {
+  return text.length <= 12 ? text : (JSON.parse(JSON.stringify(text)) as string);
+}
+
+/** `text` cut to MAX_NAME_LENGTH, as its own copy when cut (the interned name outlives the span). */
+function truncated(text: string): string {
+  return text.length > MAX_NAME_LENGTH ? ownCopy(text.slice(0, MAX_NAME_LENGTH)) : text;
+}
+
 function safeString(value: unknown): string {
   try {
-    return String(value).slice(0, MAX_NAME_LENGTH);
+    return truncated(String(value));
   } catch {
     return '(invalid name)';
   }

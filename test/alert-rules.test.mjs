@@ -80,8 +80,18 @@ test('request rate below a bound waits for one full window, then fires on missin
   t.truthy(fired);
   t.is(fired.valueUnit, 'per_second');
   t.true(fired.value < 1);
-  const rate = (await h.processor.stats()).alerts.firing[0];
-  t.true(Math.abs(rate.value - 0.5) < 0.05, `rate ${rate.value}/s`);
+  // At 180 s the window [120 s, 180 s] holds the 20 spans of the 2/s traffic recorded at 120 s (the
+  // first instant of the window's oldest slice, which lies wholly inside it) and the 30 spans of the
+  // 0.5/s traffic: 50/60 per second. Ten seconds later the 2/s traffic has left it: [130 s, 190 s]
+  // holds the one-span flushes at 130, 132, ..., 190 s, 31 spans.
+  t.is((await h.processor.stats()).alerts.firing[0].value, 50 / 60);
+  for (let s = 0; s < 4; s++) {
+    h.clock.advance(2 * SECOND);
+    h.traffic(1);
+    await h.flush();
+  }
+  await h.tick(2 * SECOND, () => h.traffic(1));
+  t.is((await h.processor.stats()).alerts.firing[0].value, 31 / 60);
   await h.close();
 });
 
@@ -126,8 +136,12 @@ test('business rules: the sum and the count of a span attribute over a window', 
     ['RevenueHigh', 1051, 'sum'],
     ['Declines', 4, 'count'],
   ]);
-  // After a quiet minute the 1m sum is 0: RevenueLow fires; the 5m rules still hold.
+  // The orders recorded at 20 s sit on the first instant of the window [20 s, 80 s] six ticks later
+  // (their slice [20 s, 30 s) lies wholly inside it, so it counts whole); at 90 s the 1m sum is 0:
+  // RevenueLow fires; the 5m rules still hold.
   for (let i = 0; i < 6; i++) await h.tick(TICK);
+  t.false((await h.processor.stats()).alerts.firing.some((a) => a.alertname === 'RevenueLow'), 'the 1m sum at 80 s is 101');
+  await h.tick(TICK);
   firing = (await h.processor.stats()).alerts.firing.map((a) => a.alertname);
   t.deepEqual(firing, ['RevenueHigh', 'Declines', 'RevenueLow']);
   await h.close();

@@ -69,11 +69,21 @@ test('error budget: allowed, consumed and remaining, in events and as fractions'
   t.true(over.remainingFraction < 0, 'an exhausted budget goes negative');
 });
 
-test('time to exhaustion at the current burn rate', (t) => {
-  // 75% left at burn rate 1 (one budget per 30 days): 22.5 days.
-  close(t, timeToExhaustionMs(0.75, 1, 30 * DAY), 22.5 * DAY, 'burn 1');
-  // At burn 14.4, 2% of the budget goes per hour: 75% in 37.5 hours.
-  close(t, timeToExhaustionMs(0.75, 14.4, 30 * DAY), 37.5 * HOUR, 'burn 14.4');
-  t.is(timeToExhaustionMs(0.75, 0, 30 * DAY), null);
-  t.is(timeToExhaustionMs(-0.1, 5, 30 * DAY), 0);
+test('time to exhaustion: the remaining budget over what the last hour spends net of the budget it adds', (t) => {
+  // Budgets are occurrence based: each span adds (1 - target) of an event to the budget.
+  // 36 events left; the last hour had 30 bad of 6000 spans against 99.9%: it spent 30 and
+  // added 6000 x 0.001 = 6, a net 24 an hour, so 36 last 36 / 24 = 1.5 h.
+  t.is(timeToExhaustionMs(36, 30, 6000, 0.999, HOUR), 1.5 * HOUR);
+  // 750 left, 1000 bad of 10^6 spans an hour against 99.9% (burn rate 1) adds as much as it
+  // spends: never exhausted. 999 bad (burn 0.999): the budget grows.
+  t.is(timeToExhaustionMs(750, 1000, 1_000_000, 0.999, HOUR), null);
+  t.is(timeToExhaustionMs(750, 999, 1_000_000, 0.999, HOUR), null);
+  // 750 left, 14 400 bad of 10^6 an hour (burn 14.4): net 14 400 - 1000 = 13 400 an hour,
+  // 750 / 13 400 h = 201 492.537... ms.
+  close(t, timeToExhaustionMs(750, 14_400, 1_000_000, 0.999, HOUR), (750 / 13_400) * HOUR, 'burn 14.4');
+  // 5 left against 99% (1/100), the last 5 minutes 20 bad of 100: net 20 - 1 = 19 per 5 min, 5/19 of 5 min.
+  close(t, timeToExhaustionMs(5, 20, 100, 0.99, 5 * MINUTE), (5 / 19) * 5 * MINUTE, '99%, 5m');
+  t.is(timeToExhaustionMs(36, 0, 0, 0.999, HOUR), null, 'no spans in the last hour');
+  t.is(timeToExhaustionMs(0, 30, 6000, 0.999, HOUR), 0, 'spent exactly');
+  t.is(timeToExhaustionMs(-3, 30, 6000, 0.999, HOUR), 0, 'overspent');
 });

@@ -2,7 +2,7 @@
 // do (names truncated to 1024 characters), globs never backtrack catastrophically,
 // and an SLO exactly at its objective is not breached.
 import test from 'ava';
-import { sloHarness } from './helpers/slo.mjs';
+import { HOUR, MINUTE, sloHarness } from './helpers/slo.mjs';
 
 const MAX_NAME_LENGTH = 1024;
 
@@ -134,7 +134,32 @@ test('one good span past the boundary leaves budget, with a burn rate matching t
   t.not(s.compliance, 'breached');
   t.true(s.errorBudget.remainingEvents > 0);
   t.true(s.errorBudget.remainingFraction > 0);
-  t.true(s.timeToExhaustionMs > 0);
+  // the hour added 1001 x 0.001 = 1.001 events of budget and spent 1: never exhausted at this pace
+  t.is(s.timeToExhaustionMs, null);
   t.is(s.burnRates['1h'], s.errorBudget.consumedFraction);
+  await h.close();
+});
+
+test('time to exhaustion of a process younger than the SLO window counts the budget its traffic adds', async (t) => {
+  // 30-day SLO at 99.9%: 10 h clean at 6000 spans an hour, then 1 h at 0.5% errors.
+  // Budget: 66 000 x 0.001 = 66 events, 30 spent, 36 left. The last hour spends 30 bad an hour
+  // and adds 6000 x 0.001 = 6 events of budget an hour: 36 / (30 - 6) = 1.5 h.
+  // (The old formula, 36/66 of 30 days at burn rate 5, said 78.5 h.)
+  const h = sloHarness({ slos: [slo('a', { span_name: 'op' }, 99.9)] });
+  for (let i = 0; i < 60; i++) {
+    h.clock.advance(10 * MINUTE);
+    h.traffic(1000, 0, { name: 'op' });
+    await h.flush();
+  }
+  for (let i = 0; i < 6; i++) {
+    h.clock.advance(10 * MINUTE);
+    h.traffic(1000, 5, { name: 'op' });
+    await h.flush();
+  }
+  const [s] = (await h.processor.stats()).slos;
+  t.deepEqual(s.events, { total: 66_000, good: 65_970, bad: 30 });
+  t.is(s.errorBudget.remainingEvents, 36);
+  t.is(s.burnRates['1h'], 5);
+  t.is(s.timeToExhaustionMs, 1.5 * HOUR);
   await h.close();
 });

@@ -122,9 +122,10 @@ test('compliance, error budget and time to exhaustion', async (t) => {
   t.true(Math.abs(slo.errorBudget.totalEvents - 10) < 1e-9);
   t.is(slo.errorBudget.consumedEvents, 5);
   t.true(Math.abs(slo.errorBudget.remainingFraction - 0.5) < 1e-9);
-  // All of it happened within the last hour: the 1h burn rate is 0.5, so 50% left lasts one period.
+  // All of it happened within the last hour: the 1h burn rate is 0.5. That hour added 1000 x 1% = 10
+  // events of budget and spent 5: at this pace the budget grows, and is never exhausted.
   t.true(Math.abs(slo.burnRates['1h'] - 0.5) < 1e-9);
-  t.true(Math.abs(slo.timeToExhaustionMs - 30 * 86_400_000) < 1);
+  t.is(slo.timeToExhaustionMs, null);
   t.deepEqual(slo.tiers, [], 'alerting disabled: no tiers');
 
   h.span({ error: true });

@@ -34,14 +34,16 @@ export class AlertCatalog {
   readonly alerts: AlertDefinition[] = [];
 
   add(spec: Omit<AlertDefinition, 'index' | 'fingerprint' | 'labels' | 'services'> & { labels: Record<string, string> }): AlertDefinition {
-    const labels = sortedLabels({ ...spec.labels, alertname: spec.alertname });
+    // Frozen: every event, report and payload of the alert reads them, so an onAlert callback that
+    // edits them fails (counted) instead of changing what everyone else sees.
+    const labels = Object.freeze(sortedLabels({ ...spec.labels, alertname: spec.alertname }));
     // An explicit literal, not a spread: every definition gets one hidden class, and
     // the evaluation loop reads these fields for every alert.
     const alert: AlertDefinition = {
       index: this.alerts.length,
       alertname: spec.alertname,
       labels,
-      annotations: spec.annotations,
+      annotations: Object.freeze({ ...spec.annotations }),
       fingerprint: alertFingerprint(labels),
       forMs: spec.forMs,
       keepFiringForMs: spec.keepFiringForMs,

@@ -36,7 +36,8 @@ export class AlertEngine {
       const alert = this.alerts[i];
       const suppressed = alert.group >= 0 && this.groupFiring[alert.group] === 1;
       const from = table.state[i];
-      const transition = table.step(i, active[i] === 1 && !suppressed, values[i], nowMs, alert.forMs, alert.keepFiringForMs);
+      // a suppressed tier resolves at once: keep_firing_for would leave two tiers of one SLO firing
+      const transition = table.step(i, active[i] === 1 && !suppressed, values[i], nowMs, alert.forMs, suppressed ? 0 : alert.keepFiringForMs);
       if (alert.group >= 0 && table.state[i] === FIRING) this.groupFiring[alert.group] = 1;
       if (transition === undefined) continue;
       const event: AlertEvent = {
@@ -54,6 +55,8 @@ export class AlertEngine {
       };
       if (transition === 'firing' || transition === 'resolved') event.startsAt = new Date(table.firedAt[i]).toISOString();
       if (transition === 'resolved') event.endsAt = event.at;
+      // one object for the history and every notifier: read-only, like its labels
+      Object.freeze(event);
       this.history.push(event);
       events.push(event);
     }
@@ -69,8 +72,9 @@ export class AlertEngine {
       const alert = this.alerts[i];
       out.push({
         alertname: alert.alertname,
-        labels: alert.labels as Record<string, string>,
-        annotations: alert.annotations as Record<string, string>,
+        // copies: a report is its reader's to edit
+        labels: { ...alert.labels },
+        annotations: { ...alert.annotations },
         fingerprint: alert.fingerprint,
         state: state === FIRING ? 'firing' : 'pending',
         source: alert.source,

@@ -17,13 +17,13 @@ export class AlertHistory {
     this.total++;
   }
 
-  /** Newest first. */
+  /** Newest first; copies (the ring's events are frozen and shared with the notifiers; a report is its reader's to edit). */
   recent(): AlertEvent[] {
     const out: AlertEvent[] = [];
     for (let k = 1; k <= this.capacity; k++) {
       const event = this.ring[(this.next - k + this.capacity) % this.capacity];
       if (event === undefined) break;
-      out.push(event);
+      out.push({ ...event, labels: { ...event.labels }, annotations: { ...event.annotations } });
     }
     return out;
   }

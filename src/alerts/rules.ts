@@ -9,8 +9,9 @@
  * 500ms. Its value is the fraction of spans slower than the threshold.
  */
 import type { RuleConfig } from '../config/alerting-section';
+import { ruleLabels } from '../config/alert-labels';
 import { formatDuration } from '../config/schema';
-import { percentileRank } from '../slo/burn-rate';
+import { percentileRank, ratioAbove } from '../slo/burn-rate';
 import { sliceMsFor, slicesFor, type RingArena } from '../slo/counters';
 import type { IngestTarget } from '../slo/ingest';
 import type { PlanRule } from '../slo/plan';
@@ -28,10 +29,10 @@ export function compileRules(rules: readonly RuleConfig[], arena: RingArena, cat
   for (const rule of rules) {
     const sliceMs = sliceMsFor(rule.windowMs);
     const slices = slicesFor(rule.windowMs, sliceMs);
-    const ring = arena.allocate(slices, sliceMs, RULE_STRIDE);
+    // one slot more than the window's slices: request_rate and attribute rules pro-rate the oldest (ringEstimate)
+    const ring = arena.allocate(slices + 1, sliceMs, RULE_STRIDE);
     const selector = compileSelector(rule.selector);
-    const labels: Record<string, string> = { ...rule.labels, severity: rule.severity };
-    if (selector.literalService !== undefined && labels.service === undefined) labels.service = selector.literalService;
+    const labels = ruleLabels(rule);
     const valueUnit: AlertValueUnit = rule.type === 'attribute' && rule.aggregate === 'sum' ? 'sum' : UNITS[rule.type];
     const alert = catalog.add({
       alertname: rule.name,
@@ -90,12 +91,11 @@ export function describeRule(rule: RuleConfig): string {
   }
 }
 
-/** Window counts of one rule, as `ringSums` writes them. */
+/** Window counts of one rule: whole slices (`ringSums`) for latency and error rate, else estimated over the window (`ringEstimate`). */
 export interface RuleWindow {
   total: number;
   bad: number;
   sum: number;
-  coveredMs: number;
 }
 
 /**
@@ -111,11 +111,14 @@ export function evaluateRule(rule: PlanRule, w: RuleWindow, runningMs: number): 
     }
     case 'error_rate': {
       const value = w.total === 0 ? 0 : w.bad / w.total;
-      return { active: w.total > 0 && w.total >= rule.minEvents && compare(rule, value), value };
+      // in integers: 7 errors in 1000 is not above 0.7% (0.7 / 100 < 0.007 in floating point)
+      const above = rule.above !== null && w.total > 0 && ratioAbove(w.bad, w.total, rule.above);
+      return { active: above && w.total >= rule.minEvents, value };
     }
     case 'request_rate': {
-      const seconds = Math.min(w.coveredMs, runningMs) / 1000;
-      const value = seconds > 0 ? w.total / seconds : 0;
+      // over the time counted, but at least one slice: a first evaluation right after a flush is no spike
+      const seconds = Math.min(rule.windowMs, Math.max(runningMs, rule.ring.sliceMs)) / 1000;
+      const value = w.total / seconds;
       const warm = rule.below === null || runningMs >= rule.windowMs;
       return { active: warm && w.total >= rule.minEvents && compare(rule, value), value };
     }

@@ -2,7 +2,7 @@
  * `alerting:` — the evaluation loop, the multi-window multi-burn-rate tiers every
  * SLO gets, and alert rules over latency, errors, traffic and span attributes.
  */
-import { boolean, duration, formatDuration, list, mapping, number, required, string, type ConfigPath, type Issues } from './schema';
+import { boolean, duration, formatDuration, list, mapping, MAX_TIMER_MS, number, required, string, type ConfigPath, type Issues } from './schema';
 import { percent, selectorConfig, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
 
 /** One burn-rate tier: fires when both windows burn the budget faster than its factor. */
@@ -76,6 +76,8 @@ export const DEFAULT_TIERS: readonly BurnRateTierConfig[] = [
 export const MAX_TIER_WINDOW_MS = 259_200_000;
 /** Rule windows: at most one day. */
 export const MAX_RULE_WINDOW_MS = 86_400_000;
+/** request_rate and attribute windows: at least three 10 s slices, so that the pro-rated one weighs at most a third. */
+export const MIN_ESTIMATED_WINDOW_MS = 30_000;
 
 export const ALERTING_KEYS = ['evaluation_interval', 'history_size', 'burn_rate', 'rules'] as const;
 const BURN_RATE_KEYS = ['enabled', 'min_events', 'min_bad_events', 'for', 'keep_firing_for', 'tiers'] as const;
@@ -102,6 +104,13 @@ const RULE_TYPES: readonly RuleType[] = ['latency', 'error_rate', 'request_rate'
 /** Burn-rate tiers per validation run, for the `slos:` section to check its references against. */
 const tiersOfRun = new WeakMap<Issues, readonly BurnRateTierConfig[]>();
 
+/** Valid rules per validation run, with their key paths, for the `slos:` section's fingerprint check. */
+const rulesOfRun = new WeakMap<Issues, readonly { rule: RuleConfig; path: ConfigPath }[]>();
+
+export function rulesValidatedIn(issues: Issues): readonly { rule: RuleConfig; path: ConfigPath }[] {
+  return rulesOfRun.get(issues) ?? [];
+}
+
 /** The tiers the `alerting:` section of this validation run defined (the defaults when it failed). */
 export function tiersValidatedIn(issues: Issues): readonly BurnRateTierConfig[] {
   return tiersOfRun.get(issues) ?? DEFAULT_TIERS;
@@ -112,7 +121,13 @@ export function alertingSection(value: unknown, path: ConfigPath, issues: Issues
   const burnRate = burnRateConfig(m.burn_rate, [...path, 'burn_rate'], issues);
   tiersOfRun.set(issues, burnRate.tiers);
   const rulesPath = [...path, 'rules'];
-  const rules = list(m.rules, rulesPath, issues, (item, at) => ruleConfig(item, at, issues));
+  const valid: { rule: RuleConfig; path: ConfigPath }[] = [];
+  const rules = list(m.rules, rulesPath, issues, (item, at) => {
+    const rule = ruleConfig(item, at, issues);
+    if (rule !== undefined) valid.push({ rule, path: at });
+    return rule;
+  });
+  rulesOfRun.set(issues, valid);
   uniqueNames(m.rules, rulesPath, issues, 'rule');
   return {
     evaluationIntervalMs: duration(m, 'evaluation_interval', path, issues, { minMs: 1000, maxMs: 600_000 }, 10_000),
@@ -134,8 +149,8 @@ function burnRateConfig(value: unknown, path: ConfigPath, issues: Issues): BurnR
     enabled: boolean(m, 'enabled', path, issues, true),
     minEvents: number(m, 'min_events', path, issues, { integer: true, min: 0 }, 10),
     minBadEvents: number(m, 'min_bad_events', path, issues, { integer: true, min: 0 }, 2),
-    forMs: duration(m, 'for', path, issues, {}, 0),
-    keepFiringForMs: duration(m, 'keep_firing_for', path, issues, {}, 0),
+    forMs: duration(m, 'for', path, issues, { maxMs: MAX_TIMER_MS }, 0),
+    keepFiringForMs: duration(m, 'keep_firing_for', path, issues, { maxMs: MAX_TIMER_MS }, 0),
     tiers,
   };
 }
@@ -165,6 +180,9 @@ function ruleConfig(item: unknown, path: ConfigPath, issues: Issues): RuleConfig
   const type = string(m, 'type', path, issues, { oneOf: RULE_TYPES }) as RuleType | undefined;
   const selector = selectorConfig(m.selector, [...path, 'selector'], issues);
   const windowMs = duration(m, 'window', path, issues, { minMs: 10_000, maxMs: MAX_RULE_WINDOW_MS }, 300_000);
+  if ((type === 'request_rate' || type === 'attribute') && windowMs < MIN_ESTIMATED_WINDOW_MS) {
+    issues.add([...path, 'window'], `must be at least 30s for ${type} rules (their value is estimated from 10s slices, one of them pro-rated), got ${formatDuration(windowMs)}`);
+  }
   const percentile = number(m, 'percentile', path, issues, { above: 0, max: 100 }, 99);
   const aggregate = string(m, 'aggregate', path, issues, { oneOf: ['count', 'sum'] }, 'sum') as 'count' | 'sum';
   const attribute = string(m, 'attribute', path, issues, { nonEmpty: true });
@@ -176,14 +194,14 @@ function ruleConfig(item: unknown, path: ConfigPath, issues: Issues): RuleConfig
     if (m.attribute !== undefined) issues.add([...path, 'attribute'], 'only applies to attribute rules');
     if (m.aggregate !== undefined) issues.add([...path, 'aggregate'], 'only applies to attribute rules');
   }
-  const above = threshold(m, 'above', type, path, issues);
-  const below = threshold(m, 'below', type, path, issues);
+  const above = threshold(m, 'above', type, aggregate, path, issues);
+  const below = threshold(m, 'below', type, aggregate, path, issues);
   if (m.above !== undefined && m.below !== undefined) issues.add([...path, 'below'], 'give either above or below, not both');
   else if ((m.above === undefined || m.above === null) && (m.below === undefined || m.below === null)) issues.add([...path, 'above'], 'is required (or below)');
   const defaultMinEvents = type === 'latency' || type === 'error_rate' ? 10 : 0;
   const minEvents = number(m, 'min_events', path, issues, { integer: true, min: 0 }, defaultMinEvents);
-  const forMs = duration(m, 'for', path, issues, {}, 0);
-  const keepFiringForMs = duration(m, 'keep_firing_for', path, issues, {}, 0);
+  const forMs = duration(m, 'for', path, issues, { maxMs: MAX_TIMER_MS }, 0);
+  const keepFiringForMs = duration(m, 'keep_firing_for', path, issues, { maxMs: MAX_TIMER_MS }, 0);
   const severity = string(m, 'severity', path, issues, { nonEmpty: true }, 'warning');
   const labels = stringMap(m.labels, [...path, 'labels'], issues, true);
   const annotations = stringMap(m.annotations, [...path, 'annotations'], issues, false);
@@ -191,23 +209,33 @@ function ruleConfig(item: unknown, path: ConfigPath, issues: Issues): RuleConfig
   return { name, type, selector, windowMs, percentile, attribute, aggregate, above, below, minEvents, forMs, keepFiringForMs, severity, labels, annotations };
 }
 
-/** A rule threshold in the rule type's unit: a duration, a percentage, or a number. */
-function threshold(m: Record<string, unknown>, key: 'above' | 'below', type: RuleType | undefined, path: ConfigPath, issues: Issues): number | undefined {
+/**
+ * A rule threshold in the rule type's unit: a duration, a percentage, or a number. Thresholds that
+ * could never or would always fire are refused: a latency of 0, an error rate of 100% (nothing is
+ * above it), a negative rate or count, a rate or count below 0 or below a negative number.
+ */
+function threshold(m: Record<string, unknown>, key: 'above' | 'below', type: RuleType | undefined, aggregate: 'count' | 'sum', path: ConfigPath, issues: Issues): number | undefined {
   if (m[key] === undefined || m[key] === null) return undefined;
   if (key === 'below' && (type === 'latency' || type === 'error_rate')) {
     issues.add([...path, key], `${type} rules alert above a threshold; use above`);
     return undefined;
   }
   switch (type) {
-    case 'latency':
-      return duration(m, key, path, issues, {});
+    case 'latency': {
+      const ms = duration(m, key, path, issues, {});
+      if (ms === 0) issues.add([...path, key], 'must be above 0 (every span takes at least 0)');
+      return ms === 0 ? undefined : ms;
+    }
     case 'error_rate': {
-      const p = percent(m, key, path, issues, { min: 0, max: 100 });
+      const p = percent(m, key, path, issues, { min: 0, below: 100 });
       return p === undefined ? undefined : p / 100;
     }
     case 'request_rate':
-    case 'attribute':
-      return number(m, key, path, issues, {});
+    case 'attribute': {
+      // a sum may be negative (refunds, deltas); a rate or a count is not
+      if (type === 'attribute' && aggregate === 'sum') return number(m, key, path, issues, {});
+      return number(m, key, path, issues, key === 'above' ? { min: 0 } : { above: 0 });
+    }
     default:
       return undefined;
   }

@@ -3,7 +3,7 @@
  * structured log line and webhooks speaking Alertmanager's formats.
  */
 import { validateHeaderName, validateHeaderValue } from 'node:http';
-import { boolean, duration, list, mapping, number, required, string, type ConfigPath, type Issues } from './schema';
+import { boolean, duration, formatDuration, list, mapping, MAX_TIMER_MS, number, required, string, type ConfigPath, type Issues } from './schema';
 import { LABEL_NAME, stringList, stringMap, uniqueNames } from './slo-common';
 
 export interface LogNotifierConfig {
@@ -87,6 +87,9 @@ export function notifiersSection(value: unknown, path: ConfigPath, issues: Issue
   };
 }
 
+/** Re-sending more often than the default evaluation interval floods a receiver for nothing. */
+const MIN_REPEAT_MS = 10_000;
+
 function webhookConfig(item: unknown, path: ConfigPath, issues: Issues): WebhookConfig | undefined {
   const m = mapping(item, path, issues, WEBHOOK_KEYS);
   const hasName = required(m, 'name', path, issues);
@@ -107,15 +110,16 @@ function webhookConfig(item: unknown, path: ConfigPath, issues: Issues): Webhook
     groupBy: stringList(m.group_by, [...path, 'group_by'], issues, (s) => (LABEL_NAME.test(s) ? undefined : `${JSON.stringify(s)} is not a valid label name`)),
     maxAlerts: number(m, 'max_alerts', path, issues, { integer: true, min: 0 }, 0),
     // Alertmanager forgets an alert that is not re-sent; Prometheus re-sends every minute.
-    repeatIntervalMs: duration(m, 'repeat_interval', path, issues, {}, format === 'alertmanager_api' ? 60_000 : 4 * 3_600_000),
+    repeatIntervalMs: duration(m, 'repeat_interval', path, issues, { maxMs: MAX_TIMER_MS }, format === 'alertmanager_api' ? 60_000 : 4 * 3_600_000),
     queueSize: number(m, 'queue_size', path, issues, { integer: true, min: 1, max: 100_000 }, 100),
   };
+  if (config.repeatIntervalMs > 0 && config.repeatIntervalMs < MIN_REPEAT_MS) {
+    issues.add([...path, 'repeat_interval'], `must be 0 (send changes only) or at least ${formatDuration(MIN_REPEAT_MS)}, got ${formatDuration(config.repeatIntervalMs)}`);
+  }
   if (format === 'alertmanager_api' && config.repeatIntervalMs === 0) issues.add([...path, 'repeat_interval'], 'must be above 0 for format alertmanager_api (Alertmanager resolves alerts that are not re-sent)');
   if (!hasName || !hasUrl || name === undefined || url === undefined) return undefined;
   return { name, url, format, ...config };
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Header names and values checked as Node checks them when sending, so a bad one fails at load. */
 function headerMap(value: unknown, path: ConfigPath, issues: Issues): Record<string, string> {

@@ -3,6 +3,8 @@
  * or code), collect every problem with its key path, and never throw; the loader
  * turns paths into file:line positions.
  */
+import { describe } from '../errors';
+
 export type ConfigPath = readonly (string | number)[];
 
 export interface ConfigIssue {
@@ -32,11 +34,17 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function typeName(value: unknown): string {
+/** A value's type and value for a message ("number 42", "a mapping"); never throws (cycles, BigInts). */
+export function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${describe(value)}`;
+}
+
+/** A value for a message: a string quoted, a number as written (Infinity too), else its type; never throws. */
+export function quoted(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? describe(value) : typeName(value);
 }
 
 /**
@@ -128,7 +136,7 @@ export function string(
     return fallback;
   }
   if (options.oneOf && !options.oneOf.includes(value)) {
-    issues.add(at, `must be one of ${options.oneOf.join(', ')}, got ${JSON.stringify(value)}`);
+    issues.add(at, `must be one of ${options.oneOf.join(', ')}, got ${quoted(value)}`);
     return fallback;
   }
   return value;
@@ -172,6 +180,9 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days; beyond, they fire after 1 ms): the bound of every timer-like duration. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A duration given as a string ("30s", "5m", "30d") or a number of milliseconds. */
 export function duration(obj: Record<string, unknown>, key: string, path: ConfigPath, issues: Issues, rule: { minMs?: number; maxMs?: number }, fallback: number): number;
 export function duration(obj: Record<string, unknown>, key: string, path: ConfigPath, issues: Issues, rule?: { minMs?: number; maxMs?: number }): number | undefined;
@@ -194,11 +205,11 @@ export function duration(
     return fallback;
   }
   if (rule.minMs !== undefined && ms < rule.minMs) {
-    issues.add(at, `must be at least ${formatDuration(rule.minMs)}, got ${JSON.stringify(value)}`);
+    issues.add(at, `must be at least ${formatDuration(rule.minMs)}, got ${quoted(value)}`);
     return fallback;
   }
   if (rule.maxMs !== undefined && ms > rule.maxMs) {
-    issues.add(at, `must be at most ${formatDuration(rule.maxMs)}, got ${JSON.stringify(value)}`);
+    issues.add(at, `must be at most ${formatDuration(rule.maxMs)}, got ${quoted(value)}`);
     return fallback;
   }
   return ms;

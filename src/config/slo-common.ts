@@ -3,7 +3,7 @@
  * span selectors, label maps, percentages and name lists.
  */
 import type { SpanKindName } from '../report';
-import { isPlainObject, mapping, type ConfigPath, type Issues } from './schema';
+import { isPlainObject, mapping, quoted, type ConfigPath, type Issues } from './schema';
 
 /** Which spans an SLO or a rule looks at. Globs use `*` (any run) and `?` (one character). */
 export interface SelectorConfig {
@@ -34,7 +34,7 @@ function globString(m: Record<string, unknown>, key: string, path: ConfigPath, i
   const value = m[key];
   if (value === undefined || value === null) return '*';
   if (typeof value !== 'string' || value === '') {
-    issues.add([...path, key], `must be a non-empty string (a glob such as "checkout" or "GET /api/*"), got ${JSON.stringify(value)}`);
+    issues.add([...path, key], `must be a non-empty string (a glob such as "checkout" or "GET /api/*"), got ${quoted(value)}`);
     return '*';
   }
   return value;
@@ -47,7 +47,7 @@ function spanKinds(value: unknown, path: ConfigPath, issues: Issues): SpanKindNa
   items.forEach((item, i) => {
     const at = Array.isArray(value) ? [...path, i] : path;
     if (typeof item !== 'string' || !(KINDS as readonly string[]).includes(item)) {
-      issues.add(at, `must be one of ${KINDS.join(', ')} (or a list of them), got ${JSON.stringify(item)}`);
+      issues.add(at, `must be one of ${KINDS.join(', ')} (or a list of them), got ${quoted(item)}`);
     } else if (!out.includes(item as SpanKindName)) {
       out.push(item as SpanKindName);
     }
@@ -64,7 +64,7 @@ function attributeMatches(value: unknown, path: ConfigPath, issues: Issues): Rec
   const out: Record<string, string | number | boolean> = {};
   for (const [key, v] of Object.entries(value)) {
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[key] = v;
-    else issues.add([...path, key], `must be a string, number or boolean, got ${JSON.stringify(v)}`);
+    else issues.add([...path, key], `must be a string, number or boolean, got ${quoted(v)}`);
   }
   return out;
 }
@@ -82,8 +82,12 @@ export function stringMap(value: unknown, path: ConfigPath, issues: Issues, labe
       issues.add([...path, key], 'is not a valid label name (letters, digits and _, not starting with a digit)');
       continue;
     }
+    if (labelNames && key.startsWith('__')) {
+      issues.add([...path, key], 'is reserved: label names starting with __ are for internal use (Prometheus drops or refuses them)');
+      continue;
+    }
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
-    else issues.add([...path, key], `must be a string, got ${JSON.stringify(v)}`);
+    else issues.add([...path, key], `must be a string, got ${quoted(v)}`);
   }
   return out;
 }
@@ -109,7 +113,7 @@ export function percent(
   if (typeof value === 'number' && Number.isFinite(value)) n = value;
   else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*%\s*$/.test(value)) n = Number(value.trim().slice(0, -1));
   if (n === undefined) {
-    issues.add(at, `must be a percentage such as 99.9 or "99.9%", got ${JSON.stringify(value)}`);
+    issues.add(at, `must be a percentage such as 99.9 or "99.9%", got ${quoted(value)}`);
     return undefined;
   }
   const problems: string[] = [];
@@ -118,7 +122,7 @@ export function percent(
   if (rule.below !== undefined && n >= rule.below) problems.push(`< ${rule.below}`);
   if (rule.max !== undefined && n > rule.max) problems.push(`<= ${rule.max}`);
   if (problems.length > 0) {
-    issues.add(at, `must be ${problems.join(' and ')} (percent), got ${JSON.stringify(value)}`);
+    issues.add(at, `must be ${problems.join(' and ')} (percent), got ${quoted(value)}`);
     return undefined;
   }
   return n;
@@ -132,7 +136,7 @@ export function stringList(value: unknown, path: ConfigPath, issues: Issues, che
   items.forEach((item, i) => {
     const at = Array.isArray(value) ? [...path, i] : path;
     if (typeof item !== 'string' || item === '') {
-      issues.add(at, `must be a non-empty string, got ${JSON.stringify(item)}`);
+      issues.add(at, `must be a non-empty string, got ${quoted(item)}`);
       return;
     }
     const problem = check?.(item);

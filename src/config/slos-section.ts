@@ -2,8 +2,9 @@
  * `slos:` — service level objectives over the spans a selector picks. Field names
  * follow OpenSLO and Sloth: objective, time_window, budgeting_method, indicator.
  */
-import { tiersValidatedIn } from './alerting-section';
-import { boolean, duration, formatDuration, list, mapping, number, required, string, type ConfigPath, type Issues } from './schema';
+import { rulesValidatedIn, tiersValidatedIn } from './alerting-section';
+import { labelSetKey, ruleLabels, tierLabels } from './alert-labels';
+import { boolean, duration, formatDuration, list, mapping, MAX_TIMER_MS, number, required, string, type ConfigPath, type Issues } from './schema';
 import { percent, selectorConfig, stringList, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
 
 export type IndicatorType = 'availability' | 'latency' | 'latency_and_availability';
@@ -70,7 +71,26 @@ export function noteBurnRateAlerting(issues: Issues, enabled: boolean): void {
 export function slosSection(value: unknown, path: ConfigPath, issues: Issues, _env: NodeJS.ProcessEnv): SloConfig[] {
   const slos = list(value, path, issues, (item, at) => sloConfig(item, at, issues));
   uniqueNames(value, path, issues, 'SLO');
+  if (burnRateAlertingOfRun.get(issues) !== false) refuseSharedLabels(slos, issues);
   return slos;
+}
+
+/** A rule whose labels equal a burn-rate tier alert's would share its fingerprint: refused, at the rule. */
+function refuseSharedLabels(slos: readonly SloConfig[], issues: Issues): void {
+  const tierOf = new Map<string, string>();
+  for (const slo of slos) {
+    if (!slo.alerting.enabled) continue;
+    for (const tier of tiersValidatedIn(issues)) {
+      if (!tier.enabled || slo.alerting.disabledTiers.includes(tier.name)) continue;
+      tierOf.set(labelSetKey(slo.alerting.name, tierLabels(slo, tier)), `SLO "${slo.name}", tier ${tier.name}`);
+    }
+  }
+  for (const { rule, path } of rulesValidatedIn(issues)) {
+    const tier = tierOf.get(labelSetKey(rule.name, ruleLabels(rule)));
+    if (tier !== undefined) {
+      issues.add([...path, 'labels'], `with the rule's name and severity, give the same labels (so the same fingerprint) as the burn-rate alert of ${tier}; alerts must differ in at least one label`);
+    }
+  }
 }
 
 function sloConfig(item: unknown, path: ConfigPath, issues: Issues): SloConfig | undefined {
@@ -148,8 +168,8 @@ function sloAlertingConfig(value: unknown, path: ConfigPath, issues: Issues, tim
     disabledTiers,
     minEvents: number(m, 'min_events', path, issues, { integer: true, min: 0 }),
     minBadEvents: number(m, 'min_bad_events', path, issues, { integer: true, min: 0 }),
-    forMs: duration(m, 'for', path, issues, {}),
-    keepFiringForMs: duration(m, 'keep_firing_for', path, issues, {}),
+    forMs: duration(m, 'for', path, issues, { maxMs: MAX_TIMER_MS }),
+    keepFiringForMs: duration(m, 'keep_firing_for', path, issues, { maxMs: MAX_TIMER_MS }),
     annotations: stringMap(m.annotations, [...path, 'annotations'], issues, false),
   };
 }

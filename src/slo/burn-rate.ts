@@ -12,28 +12,53 @@ export function burnRateThreshold(budgetConsumedPercent: number, periodMs: numbe
 }
 
 /**
- * The allowed bad ratio `1 - target` as an exact fraction `num / den` of integers when the
- * objective is a short decimal (99.9% -> 1/1000, 99.95% -> 5/10000), so that a window exactly at
- * its objective is exactly at it: `1 - 0.999` is 0.0010000000000000009 in floating point, which made
- * 1 bad span in 1000 against 99.9% "breached". Other targets fall back to `(1 - target) / 1`.
+ * A ratio as an exact fraction `num / den` of integers when it is a short decimal (0.007 -> 7/1000,
+ * den a power of ten up to 10^9), so that comparisons at the boundary are exact: 0.7 / 100 is
+ * 0.006999999999999999 in floating point, under 7 / 1000. Other ratios fall back to `ratio / 1`.
+ */
+export function decimalFraction(ratio: number): { num: number; den: number } {
+  let cached = fractionCache.get(ratio);
+  if (cached === undefined) {
+    cached = { num: ratio, den: 1 };
+    for (let den = 1; den <= 1e9; den *= 10) {
+      const num = Math.round(ratio * den);
+      if (Math.abs(ratio * den - num) < 1e-6) {
+        cached = { num, den };
+        break;
+      }
+    }
+    if (fractionCache.size > 1000) fractionCache.clear();
+    fractionCache.set(ratio, cached);
+  }
+  return cached;
+}
+const fractionCache = new Map<number, { num: number; den: number }>();
+
+/**
+ * The allowed bad ratio `1 - target` as an exact fraction (99.9% -> 1/1000, 99.95% -> 5/10000), so
+ * that a window exactly at its objective is exactly at it: `1 - 0.999` is 0.0010000000000000009 in
+ * floating point, which made 1 bad span in 1000 against 99.9% "breached".
  */
 export function allowedBadRatio(target: number): { num: number; den: number } {
   let cached = ratioCache.get(target);
   if (cached === undefined) {
-    cached = { num: 1 - target, den: 1 };
-    for (let den = 1; den <= 1e9; den *= 10) {
-      const good = Math.round(target * den);
-      if (Math.abs(target * den - good) < 1e-6) {
-        cached = { num: den - good, den };
-        break;
-      }
-    }
+    const { num, den } = decimalFraction(target);
+    cached = den === 1 ? { num: 1 - target, den: 1 } : { num: den - num, den };
     if (ratioCache.size > 1000) ratioCache.clear();
     ratioCache.set(target, cached);
   }
   return cached;
 }
 const ratioCache = new Map<number, { num: number; den: number }>();
+
+/** Whether `part / whole` exceeds `ratio`, exactly (in integers) while the products are safe integers. */
+export function ratioAbove(part: number, whole: number, ratio: number): boolean {
+  const { num, den } = decimalFraction(ratio);
+  const left = part * den;
+  const right = whole * num;
+  if (Number.isSafeInteger(left) && Number.isSafeInteger(right)) return left > right;
+  return part / whole > ratio;
+}
 
 /**
  * `bad x den` and `total x num` (so `bad / total` against `num / den`), exact while both are safe
@@ -82,14 +107,20 @@ export function errorBudget(total: number, bad: number, target: number): ErrorBu
 }
 
 /**
- * Time until the remaining budget is spent at `currentBurnRate` (a burn rate of 1
- * spends the whole budget in one period). 0 when it is already spent; null when
- * nothing is being spent.
+ * Time until the remaining budget is spent if the last `windowMs` (`bad` of `total` events) goes on.
+ * Budgets are occurrence based, so the budget grows with the traffic, by `total x (1 - target)` a
+ * window, while `bad` a window spend it: it lasts `remainingEvents / (bad - total x (1 - target))`
+ * windows, i.e. `remainingEvents / ((burn - 1) x (1 - target) x total)`. 0 when already spent; null
+ * when the burn rate is at most 1 (the budget grows at least as fast as it is spent).
  */
-export function timeToExhaustionMs(remainingFraction: number, currentBurnRate: number, periodMs: number): number | null {
-  if (remainingFraction <= 0) return 0;
-  if (!(currentBurnRate > 0)) return null;
-  return (remainingFraction * periodMs) / currentBurnRate;
+export function timeToExhaustionMs(remainingEvents: number, bad: number, total: number, target: number, windowMs: number): number | null {
+  if (remainingEvents <= 0) return 0;
+  if (!(total > 0)) return null;
+  // exact integers where possible, so that a window at exactly burn rate 1 gives null, not a huge time
+  const { badScaled, allowedScaled, den } = scaled(bad, total, target);
+  const netScaled = badScaled - allowedScaled; // (bad - allowed) x den per window
+  if (!(netScaled > 0)) return null;
+  return (remainingEvents * den * windowMs) / netScaled;
 }
 
 /**

@@ -74,6 +74,14 @@ export class RingArena {
   }
 }
 
+/**
+ * `x` held within the finite doubles: attribute sums saturate at +-Number.MAX_VALUE instead of
+ * overflowing to Infinity (and then to NaN, once a negative value meets it).
+ */
+export function saturate(x: number): number {
+  return x > Number.MAX_VALUE ? Number.MAX_VALUE : x < -Number.MAX_VALUE ? -Number.MAX_VALUE : x;
+}
+
 /** Adds counts to the slice of `nowMs`, clearing the slot first when it held an older slice. */
 export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, total: number, bad: number, sum: number): void {
   const index = Math.floor(nowMs / ring.sliceMs);
@@ -85,7 +93,7 @@ export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, tot
   }
   data[base + TOTAL] += total;
   data[base + BAD] += bad;
-  if (ring.stride > SUM) data[base + SUM] += sum;
+  if (ring.stride > SUM) data[base + SUM] = saturate(data[base + SUM] + sum);
 }
 
 /**
@@ -125,4 +133,39 @@ export function ringSums(data: Float64Array, ring: RingLayout, nowMs: number, sl
     out[o + 2] = sum;
     out[o + 3] = nowMs - Math.max(0, now - slices[w] + 1) * ring.sliceMs;
   }
+}
+
+/**
+ * A sliding-window estimate of a ring's total, bad and sum over the `windowMs` up to `nowMs`, for
+ * rules whose value scales with the window (request rate, attribute count and sum): the slices
+ * inside it count whole, the current (partial) one included, and the oldest by the share of its
+ * counted time (since `startMs`) that lies inside the window, as if its spans were spread evenly
+ * over it. Off by at most that slice's uneven spread; the ring needs one slot more than
+ * `slicesFor(windowMs)`. Writes total, bad, sum to `out[0..2]`.
+ */
+export function ringEstimate(data: Float64Array, ring: RingLayout, nowMs: number, windowMs: number, startMs: number, out: Float64Array): void {
+  const s = ring.sliceMs;
+  const from = Math.max(nowMs - windowMs, startMs); // no span was counted before startMs
+  const first = Math.floor(from / s);
+  const now = Math.floor(nowMs / s);
+  let total = 0;
+  let bad = 0;
+  let sum = 0;
+  for (let index = now; index >= first && index > now - ring.slots && index >= 0; index--) {
+    const base = ring.offset + (index % ring.slots) * ring.stride;
+    if (data[base + TAG] !== index) continue;
+    let weight = 1;
+    if (index === first) {
+      const end = Math.min((index + 1) * s, nowMs);
+      const counted = end - Math.max(index * s, startMs);
+      if (counted > 0) weight = Math.min(1, (end - from) / counted);
+    }
+    // bad before total, as in ringSums
+    if (ring.stride > SUM) sum += data[base + SUM] * weight;
+    bad += data[base + BAD] * weight;
+    total += data[base + TOTAL] * weight;
+  }
+  out[0] = total;
+  out[1] = bad;
+  out[2] = saturate(sum);
 }

@@ -13,7 +13,7 @@ import type { SnapshotSource } from '../backend/snapshot-source';
 import type { BackendKind } from '../backend/types';
 import type { SloStatus } from '../report';
 import { burnRate } from './burn-rate';
-import { ringSums } from './counters';
+import { ringEstimate, ringSums } from './counters';
 import { readPlan, type Plan, type PlanSlo } from './plan';
 import { sloStatus } from './status';
 
@@ -82,8 +82,10 @@ export function evaluate(task: EvaluateTask): EvaluateResult {
   }
   const out = new Float64Array(4);
   for (const rule of plan.rules) {
-    ringSums(task.counters, rule.ring, task.nowMs, [rule.slices], out, 0);
-    const result = evaluateRule(rule, { total: out[0], bad: out[1], sum: out[2], coveredMs: out[3] }, task.runningMs);
+    // ratios (latency, error rate) from whole slices, exact counts; rates, counts and sums scale with the window: estimated over exactly it
+    if (rule.type === 'latency' || rule.type === 'error_rate') ringSums(task.counters, rule.ring, task.nowMs, [rule.slices], out, 0);
+    else ringEstimate(task.counters, rule.ring, task.nowMs, rule.windowMs, task.nowMs - task.runningMs, out);
+    const result = evaluateRule(rule, { total: out[0], bad: out[1], sum: out[2] }, task.runningMs);
     active[rule.alert] = result.active ? 1 : 0;
     values[rule.alert] = result.value;
   }

@@ -10,8 +10,8 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { AlertDefinition } from '../alerts/catalog';
-import { MAX_NAME_LENGTH, SPAN_KIND_NAMES, UNKNOWN_SERVICE, type SeriesKey } from '../series-table';
-import { ringAdd, type RingLayout } from './counters';
+import { MAX_NAME_LENGTH, SPAN_KIND_NAMES, UNKNOWN_SERVICE, ownCopy, type SeriesKey } from '../series-table';
+import { ringAdd, saturate, type RingLayout } from './counters';
 import { attributesMatch, type CompiledSelector } from './selector';
 
 /** Something spans are counted for: an SLO or a rule. */
@@ -130,7 +130,7 @@ export class Ingest {
       const a = t * ACC;
       this.acc[a] += 1;
       this.acc[a + 1] += (error & this.errorIsBad[t]) | (d > this.slowUs[t] ? 1 : 0);
-      this.acc[a + 2] += sum;
+      this.acc[a + 2] = saturate(this.acc[a + 2] + sum);
     }
   }
 
@@ -192,11 +192,6 @@ function serviceOf(span: ReadableSpan): string {
     // a resource whose attributes getter throws is treated as having none (as in the series table)
   }
   return UNKNOWN_SERVICE;
-}
-
-/** A string that shares no storage with `text` (slices and concatenations may keep their parents alive). */
-function ownCopy(text: string): string {
-  return text.length <= 12 ? text : (JSON.parse(JSON.stringify(text)) as string);
 }
 
 /** The span's name as the series table records it: truncated to MAX_NAME_LENGTH, non-strings converted. */

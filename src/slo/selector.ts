@@ -3,6 +3,7 @@
  * when a series is first seen; attribute matching runs per span, only for the
  * SLOs and rules that name attributes.
  */
+import { literalService } from '../config/alert-labels';
 import type { SelectorConfig } from '../config/slo-common';
 import type { SeriesKey } from '../series-table';
 
@@ -22,7 +23,7 @@ export function compileSelector(config: SelectorConfig): CompiledSelector {
   return {
     matchesSeries: (key) => service(key.service) && name(key.name) && (kinds.length === 0 || kinds.includes(key.kind)),
     attributes: Object.entries(config.attributes),
-    literalService: /[*?]/.test(config.service) ? undefined : config.service,
+    literalService: literalService(config),
   };
 }
 

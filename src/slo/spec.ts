@@ -4,6 +4,7 @@
  */
 import type { AlertCatalog } from '../alerts/catalog';
 import type { BurnRateConfig } from '../config/alerting-section';
+import { tierLabels } from '../config/alert-labels';
 import { formatDuration } from '../config/schema';
 import type { SloConfig } from '../config/slos-section';
 import { burnRateThreshold } from './burn-rate';
@@ -57,8 +58,7 @@ export function compileSlos(
       const enabled = burnRate.tiers.filter((t) => t.enabled && !slo.alerting.disabledTiers.includes(t.name)).sort((a, b) => a.longWindowMs - b.longWindowMs);
       for (const tier of enabled) {
         const factor = burnRateThreshold(tier.budgetConsumedPercent, slo.timeWindowMs, tier.longWindowMs);
-        const labels: Record<string, string> = { ...slo.labels, slo: slo.name, severity: tier.severity, tier: tier.name };
-        if (selector.literalService !== undefined && labels.service === undefined) labels.service = selector.literalService;
+        const labels = tierLabels(slo, tier);
         const alert = catalog.add({
           alertname: slo.alerting.name,
           labels,

@@ -17,7 +17,8 @@ export function sloStatus(slo: PlanSlo, read: WindowReader, tierActive: readonly
     const { total, bad } = read(w);
     burnRates[name] = total === 0 ? null : burnRate(bad, total, slo.target);
   });
-  const current = burnRates[BURN_WINDOWS[EXHAUSTION_WINDOW][0]] ?? 0;
+  const [, exhaustionWindowMs] = BURN_WINDOWS[EXHAUSTION_WINDOW];
+  const current = read(EXHAUSTION_WINDOW);
   const tiers: BurnRateTierStatus[] = slo.tiers.map((tier, i) => {
     const long = read(tier.long);
     const short = read(tier.short);
@@ -51,7 +52,7 @@ export function sloStatus(slo: PlanSlo, read: WindowReader, tierActive: readonly
     compliance: breached ? 'breached' : atRisk ? 'at_risk' : 'met',
     errorBudget: budget,
     burnRates,
-    timeToExhaustionMs: hasData ? timeToExhaustionMs(budget.remainingFraction, current, slo.periodMs) : null,
+    timeToExhaustionMs: hasData ? timeToExhaustionMs(budget.remainingEvents, current.bad, current.total, slo.target, exhaustionWindowMs) : null,
     tiers,
   };
 }

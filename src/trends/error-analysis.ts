@@ -6,7 +6,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { ErrorConfig } from './types';
 import type { ErrorAnalysis, OperationErrors, OperationStats } from '../report';
-import type { SeriesKey } from '../series-table';
+import { ownCopy, type SeriesKey } from '../series-table';
 
 interface Group {
   seriesId: number;
@@ -55,7 +55,8 @@ export class ErrorGroups {
       group.count++;
       group.lastSeenMs = nowMs;
     } else if (this.groups.size < this.config.maxGroups) {
-      this.groups.set(key, { seriesId, type, message: text, count: 1, lastSeenMs: nowMs });
+      // Own copies: a slice of a long message (and a key built from one) keeps the whole message alive in V8.
+      this.groups.set(ownCopy(key), { seriesId, type: ownCopy(type), message: ownCopy(text), count: 1, lastSeenMs: nowMs });
     } else {
       this.dropped++;
     }
