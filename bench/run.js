@@ -2,6 +2,7 @@
 /**
  * Runs the benchmark suites side by side and writes bench/RESULTS.md.
  * `node bench/run.js [--quick] [suite ...]` (suites: overhead, histogram, memory, stats, slo-eval, export).
+ * Some suites only: bench/RESULTS.partial.md; --quick: bench/RESULTS.quick.md.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -34,7 +35,8 @@ async function main() {
     '',
     ...sections,
   ].join('\n');
-  const out = path.join(__dirname, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
+  // A run of some suites only leaves the full run's RESULTS.md as it is
+  const out = path.join(__dirname, quick ? 'RESULTS.quick.md' : selected.length ? 'RESULTS.partial.md' : 'RESULTS.md');
   fs.writeFileSync(out, doc);
   fs.writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify({ machine: m, quick, figures }, null, 2));
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
