@@ -5,7 +5,8 @@ import { decodeBatch, type DecodedSpan } from './decoder';
 import type { WorkerCounters } from './protocol';
 import { readBatchHeader } from './wire';
 import type { Spool, SpoolEntry } from './spool';
-import { TargetStats, targetStatus } from './status';
+import { isoTime, TargetStats, targetStatus } from './status';
+import { timerDelay } from './timers';
 import type { SendResult, Target } from './targets/types';
 
 /** The main thread's batch (acknowledged once), or a spooled batch read back. */
@@ -167,7 +168,7 @@ export class Dispatcher {
         badBatches: 0,
         rejectedSpans: 0,
         latencyMs: { p50: 0, p99: 0 },
-        ...(spool.lastError !== undefined ? { lastError: spool.lastError, lastErrorAt: new Date(spool.lastErrorAt ?? now).toISOString() } : {}),
+        ...(spool.lastError !== undefined ? { lastError: spool.lastError, lastErrorAt: isoTime(spool.lastErrorAt ?? now) } : {}),
         spool: {
           dir: spool.options.dir,
           available: spool.usable,
@@ -217,7 +218,7 @@ export class Dispatcher {
     this.pump();
     if (!this.idle()) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - this.now()));
+        const timer = setTimeout(resolve, timerDelay(deadline - this.now()));
         this.idleWaiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -545,7 +546,8 @@ export class Dispatcher {
         this.timerAt = Infinity;
         this.pump();
       },
-      Math.max(1, at - this.now()),
+      // Capped: a later wake-up finds the target still waiting and sets the next one.
+      Math.max(1, timerDelay(at - this.now())),
     );
   }
 

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { MAX_TIMER_MS, timerDelay } from './timers';
 
 /** The outcome of one HTTP export request. */
 export interface HttpResult {
@@ -48,7 +49,7 @@ export class HttpClient {
       timer = setTimeout(() => {
         finish({ status: 0, body: EMPTY, error: `timeout after ${timeoutMs} ms`, ambiguous: written });
         req.destroy(new Error('timeout'));
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       timer.unref();
       req.on('finish', () => {
         written = true;
@@ -96,12 +97,15 @@ function describeError(error: NodeJS.ErrnoException): string {
   return error.code !== undefined && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
 }
 
-/** Retry-After as delay-seconds or an HTTP date, in milliseconds from now. */
+/**
+ * Retry-After as delay-seconds or an HTTP date, in milliseconds from now, at
+ * most MAX_TIMER_MS (the breaker caps it further, at max_open_duration).
+ */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const text = (Array.isArray(value) ? value[0] : value).trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(MAX_TIMER_MS, Math.round(Number(text) * 1000));
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return Math.min(MAX_TIMER_MS, Math.max(0, date - now));
 }

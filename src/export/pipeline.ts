@@ -13,6 +13,7 @@ import { type ExitAware, unwatchExit, watchExit } from './exit';
 import type { FromWorker, ToWorker, WorkerCounters, WorkerInit, WorkerStatus } from './protocol';
 import { toReadableSpans } from './readable';
 import { clearStaleLock } from './spool';
+import { timerDelay } from './timers';
 import { BATCH_HEADER_BYTES } from './wire';
 
 /** The compiled export worker next to this file. */
@@ -120,7 +121,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     const batch = this.config.batch;
     if (encoder.spans >= batch.maxSpans || encoder.bytes >= batch.maxBytes) this.flush();
     else if (this.timer === undefined) {
-      this.timer = setTimeout(this.onTimer, batch.delayMs);
+      this.timer = setTimeout(this.onTimer, timerDelay(batch.delayMs));
       this.timer.unref();
     }
   }
@@ -282,8 +283,10 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
         return;
       case 'status':
       case 'shutdown': {
-        this.lastStatus = message.status;
-        this.workerCounters = message.status.counters;
+        if (message.status !== undefined) {
+          this.lastStatus = message.status;
+          this.workerCounters = message.status.counters;
+        }
         const resolve = this.requests.get(message.id);
         this.requests.delete(message.id);
         resolve?.(message.status);
@@ -332,7 +335,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       const timer = setTimeout(() => {
         this.requests.delete(id);
         resolve(undefined);
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       timer.unref();
       this.requests.set(id, (status) => {
         clearTimeout(timer);
@@ -346,7 +349,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     if (this.settledUpTo(upTo)) return Promise.resolve();
     this.ref();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(done, timerDelay(timeoutMs));
       timer.unref();
       const self = this;
       function done(): void {

@@ -62,7 +62,8 @@ export type FromWorker =
   | { t: 'ack'; seq: number }
   /** The worker's counters changed (sent before the ack of a batch they concern). */
   | { t: 'counters'; counters: WorkerCounters }
-  | { t: 'status'; id: number; status: WorkerStatus }
-  | { t: 'shutdown'; id: number; status: WorkerStatus }
+  /** `status` is undefined when the worker could not build it (the request is answered anyway). */
+  | { t: 'status'; id: number; status: WorkerStatus | undefined }
+  | { t: 'shutdown'; id: number; status: WorkerStatus | undefined }
   /** Run the user's exporter `index` on spans [from, to) of the batch. */
   | { t: 'export'; id: number; index: number; buf: ArrayBuffer; from: number; to: number };

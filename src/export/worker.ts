@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Dispatcher } from './dispatcher';
 import { HttpClient } from './http';
-import type { FromWorker, ToWorker, WorkerInit } from './protocol';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStatus } from './protocol';
 import { Spool } from './spool';
 import { ExporterTarget } from './targets/exporter-target';
 import { FileTarget } from './targets/file-target';
@@ -81,6 +81,19 @@ const ready: Promise<Dispatcher> = (async () => {
 
 let shuttingDown = false;
 
+/**
+ * The status for an answer, or undefined when building it fails (a bug): the
+ * main thread must get its answer in any case, or stats() and shutdown() wait
+ * for their time limits.
+ */
+function statusOf(dispatcher: Dispatcher | undefined): WorkerStatus | undefined {
+  try {
+    return dispatcher?.status();
+  } catch {
+    return undefined;
+  }
+}
+
 port.on('message', (message: ToWorker) => {
   if (message.t === 'exported') {
     const resolve = calls.get(message.id);
@@ -95,7 +108,7 @@ port.on('message', (message: ToWorker) => {
           dispatcher.add(message.seq, new Uint8Array(message.buf));
           break;
         case 'status':
-          post({ t: 'status', id: message.id, status: dispatcher.status() });
+          post({ t: 'status', id: message.id, status: statusOf(dispatcher) });
           break;
         case 'shutdown': {
           if (shuttingDown) return;
@@ -114,7 +127,7 @@ port.on('message', (message: ToWorker) => {
           } finally {
             client.close();
             // Answer in any case: the main thread counts what was not settled.
-            post({ t: 'shutdown', id: message.id, status: dispatcher.status() });
+            post({ t: 'shutdown', id: message.id, status: statusOf(dispatcher) });
           }
           break;
         }
@@ -122,5 +135,6 @@ port.on('message', (message: ToWorker) => {
     })
     .catch(() => {
       // A bug, not an export failure: the main thread counts unsettled batches if the worker goes.
+      if (message.t === 'status') post({ t: 'status', id: message.id, status: undefined });
     });
 });

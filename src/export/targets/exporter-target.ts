@@ -1,4 +1,5 @@
 import type { ExporterTargetConfig } from '../config';
+import { timerDelay } from '../timers';
 import type { Payload, SendResult, Target } from './types';
 
 /** Asks the main thread to run a user's SpanExporter on a batch; `signal` aborts when the answer is no longer awaited. */
@@ -28,7 +29,7 @@ export class ExporterTarget implements Target {
       timer = setTimeout(() => {
         abandon.abort();
         resolve({ ok: false, error: `export() did not call back within ${this.config.timeoutMs} ms`, timedOut: true });
-      }, this.config.timeoutMs);
+      }, timerDelay(this.config.timeoutMs));
       timer.unref();
     });
     const result = await Promise.race([this.call(this.config.index, payload.bytes, payload.from, payload.to, abandon.signal), timeout]);
