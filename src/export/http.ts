@@ -22,9 +22,15 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Keep-alive agents, one per protocol, shared by the targets of one worker. */
 export class HttpClient {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8, scheduling: 'lifo' });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, scheduling: 'lifo' });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   private readonly active = new Set<http.ClientRequest>();
+
+  /** `maxSockets`: the export's `concurrency`, so that no request waits in the agent for a socket. */
+  constructor(maxSockets: number) {
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+  }
 
   /** POSTs `body`; never rejects. */
   post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<HttpResult> {
@@ -46,11 +52,15 @@ export class HttpClient {
         headers: { ...headers, 'Content-Length': String(body.length) },
       });
       this.active.add(req);
-      timer = setTimeout(() => {
-        finish({ status: 0, body: EMPTY, error: `timeout after ${timeoutMs} ms`, ambiguous: written });
-        req.destroy(new Error('timeout'));
-      }, timerDelay(timeoutMs));
-      timer.unref();
+      // The timeout runs from when the request has a socket: waiting in the agent's queue is not the receiver's fault.
+      req.once('socket', () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          finish({ status: 0, body: EMPTY, error: `timeout after ${timeoutMs} ms`, ambiguous: written });
+          req.destroy(new Error('timeout'));
+        }, timerDelay(timeoutMs));
+        timer.unref();
+      });
       req.on('finish', () => {
         written = true;
       });

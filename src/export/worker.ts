@@ -39,7 +39,7 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
 }
 
-const client = new HttpClient();
+const client = new HttpClient(config.concurrency);
 let nextCall = 1;
 const calls = new Map<number, (result: { ok: boolean; error?: string }) => void>();
 
