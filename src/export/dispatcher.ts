@@ -392,9 +392,11 @@ export class Dispatcher {
       breaker.onSuccess();
       stats.spansSent += n;
       stats.batchesSent++;
-      if (result.rejectedSpans !== undefined && result.rejectedSpans > 0) {
-        stats.rejectedSpans += result.rejectedSpans;
-        this.count('export_rejected', result.rejectedSpans);
+      // A receiver cannot reject more spans than it was sent.
+      const rejected = Math.min(n, result.rejectedSpans ?? 0);
+      if (rejected > 0) {
+        stats.rejectedSpans += rejected;
+        this.count('export_rejected', rejected);
       }
       if (result.message) stats.fail(`partial success: ${result.message}`, now);
       if (part.owner.origin !== undefined) this.replayedSpans += n;

@@ -9,6 +9,8 @@ export interface HttpResult {
   body: Buffer;
   /** Retry-After in milliseconds, when the response carried one. */
   retryAfterMs?: number;
+  /** The response's Content-Type, when it had one. */
+  contentType?: string;
   /** A transport error (refused, reset, timeout, partial response). */
   error?: string;
   /**
@@ -86,7 +88,8 @@ export class HttpClient {
             return;
           }
           const status = res.statusCode ?? 0;
-          finish({ status, body: Buffer.concat(chunks), retryAfterMs: parseRetryAfter(res.headers['retry-after']), ambiguous: true });
+          const contentType = res.headers['content-type'];
+          finish({ status, body: Buffer.concat(chunks), retryAfterMs: parseRetryAfter(res.headers['retry-after']), ambiguous: true, ...(contentType !== undefined ? { contentType } : {}) });
         });
       });
       req.end(body);
