@@ -303,20 +303,30 @@ export class Dispatcher {
     this.checkIdle();
   }
 
-  /** The target for a part: an index, or why none (wait for a retrying one, or all open / bad). */
+  /**
+   * The target for a part: an index, or why none (wait for a retrying one, or
+   * all open / bad). A part that a target refused as bad, while every other one
+   * is open, counts as bad (`allBad`): spooled, it would be refused again at
+   * each replay, and hold up the batches spooled after it.
+   */
   private choose(part: Part | undefined, now: number): { index: number; at: number; retrying: boolean; allBad: boolean } {
     let earliest = Infinity;
-    let allBad = true;
+    let refused = false;
+    let allOpen = true;
     for (let i = 0; i < this.breakers.length; i++) {
-      if (part?.bad?.has(i)) continue;
-      allBad = false;
+      if (part?.bad?.has(i)) {
+        refused = true;
+        continue;
+      }
       const breaker = this.breakers[i];
       const at = breaker.readyAt(now);
       if (at === 0) return { index: i, at: 0, retrying: false, allBad: false };
       if (breaker.state === 'retrying') return { index: -1, at, retrying: true, allBad: false };
+      // A half-open probe in flight may bring its target back: not open for good.
+      if (breaker.state !== 'open') allOpen = false;
       if (at < earliest) earliest = at;
     }
-    return { index: -1, at: earliest, retrying: false, allBad: allBad && this.breakers.length > 0 };
+    return { index: -1, at: earliest, retrying: false, allBad: refused && allOpen };
   }
 
   /** Reads spooled batches back, oldest first and one at a time, while a target is ready and the queue is short. */
