@@ -26,8 +26,11 @@ interface Owner {
 /** A batch, or a part of one after a split, on its way to a target. */
 /** A batch's bytes, decoded into objects only if a target needs them (zipkin, file, user exporters). */
 class Batch {
-  private decoded: DecodedSpan[] | undefined;
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    /** Spooled batches come decoded (the spool checks them). */
+    private decoded?: DecodedSpan[],
+  ) {}
   readonly decode = (): DecodedSpan[] => (this.decoded ??= decodeBatch(this.bytes).spans);
 }
 
@@ -360,8 +363,8 @@ export class Dispatcher {
           return;
         }
         const owner: Owner = { seq: undefined, origin: entry, pending: 1 };
-        // Spooled data is the oldest there is: it goes first. (The spool checked the header and range.)
-        this.enqueue({ order: -1e15 + entry.createdMs, batch: new Batch(batch.bytes), from: batch.from, to: batch.to, createdMs: entry.createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
+        // Spooled data is the oldest there is: it goes first. (The spool decoded it and checked the range.)
+        this.enqueue({ order: -1e15 + entry.createdMs, batch: new Batch(batch.bytes, batch.spans), from: batch.from, to: batch.to, createdMs: entry.createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
         this.pump();
       });
     }

@@ -301,19 +301,26 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   /** Runs a user's exporter (main thread, tracing suppressed) and reports back to the worker that asked. */
   private runExporter(worker: Worker, id: number, index: number, buf: ArrayBuffer, from: number, to: number): void {
     let answered = false;
-    const answer = (ok: boolean, error?: string): void => {
+    const answer = (ok: boolean, error?: string, bad?: boolean): void => {
       if (answered) return;
       answered = true;
       // Not to a restarted worker: call ids start again at 1 there, the answer would settle another batch.
-      if (worker === this.worker) worker.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
+      if (worker === this.worker) worker.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}), ...(bad ? { bad } : {}) } satisfies ToWorker);
     };
     const exporter = this.exporters[index];
     if (exporter === undefined) {
       answer(false, `no exporter at index ${index}`);
       return;
     }
+    let spans: ReadableSpan[];
     try {
-      const spans = toReadableSpans(decodeBatch(new Uint8Array(buf)), from, to);
+      spans = toReadableSpans(decodeBatch(new Uint8Array(buf)), from, to);
+    } catch (error) {
+      // The batch is unreadable, not the exporter down: retrying it would only fail again.
+      answer(false, (error as Error)?.message ?? String(error), true);
+      return;
+    }
+    try {
       context.with(suppressTracing(context.active()), () => {
         exporter.export(spans, (result) => {
           if (result.code === ExportResultCode.SUCCESS) answer(true);

@@ -50,7 +50,8 @@ export type ToWorker =
   | { t: 'status'; id: number }
   /** Deliver until `deadlineAt` (epoch ms, minus a margin), then spool the rest. */
   | { t: 'shutdown'; id: number; deadlineAt: number }
-  | { t: 'exported'; id: number; ok: boolean; error?: string };
+  /** `bad`: the batch could not be read back, so it was not exported (not the exporter's failure). */
+  | { t: 'exported'; id: number; ok: boolean; error?: string; bad?: boolean };
 
 export interface WorkerStatus {
   exporters: ExporterStatus[];

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { decodeBatch, type DecodedSpan } from './decoder';
 import { processIdentity, sameProcess } from './process-identity';
 import { readBatchHeader } from './wire';
 
@@ -41,9 +42,10 @@ export interface SpoolEntry {
   ambiguous: boolean;
 }
 
-/** A batch read back: its bytes and the span range [from, to) it stands for. */
+/** A batch read back: its bytes, decoded, and the span range [from, to) it stands for. */
 export interface SpooledBatch {
   bytes: Uint8Array;
+  spans: DecodedSpan[];
   from: number;
   to: number;
 }
@@ -148,7 +150,11 @@ export class Spool {
     return 'ok';
   }
 
-  /** Reads an entry's batch back; undefined (and the file removed) when it is corrupt. */
+  /**
+   * Reads an entry's batch back, decoded once here: a damaged batch must not
+   * reach a target, which would fail on it at every replay. Undefined (and the
+   * file removed, its spans counted) when it is corrupt.
+   */
   async read(entry: SpoolEntry): Promise<SpooledBatch | undefined> {
     let data: Buffer;
     try {
@@ -162,21 +168,12 @@ export class Spool {
       }
       return undefined;
     }
-    const payload = isSpoolHeader(data) ? data.subarray(HEADER, HEADER + data.readUInt32LE(12)) : undefined;
-    if (payload === undefined || payload.byteLength !== data.readUInt32LE(12) || readBatchHeader(payload) === undefined) {
+    const batch = parseEntry(data);
+    if (batch === undefined) {
       this.corruptSpans += entry.spans;
       await this.remove(entry);
-      return undefined;
     }
-    const from = data.readUInt32LE(16);
-    const to = data.readUInt32LE(20);
-    const header = readBatchHeader(payload);
-    if (header === undefined || from >= to || to > header.spanCount) {
-      this.corruptSpans += entry.spans;
-      await this.remove(entry);
-      return undefined;
-    }
-    return { bytes: payload, from, to };
+    return batch;
   }
 
   /** Deletes an entry (delivered, expired or corrupt). */
@@ -343,6 +340,21 @@ function parseLock(content: string): { pid: number | undefined; identity: string
     identity: parts.length >= 3 ? parts[1] : undefined,
     token: parts[parts.length - 1] ?? '',
   };
+}
+
+/** A spool file's batch, whole and readable; undefined when anything in it is wrong. */
+function parseEntry(data: Buffer): SpooledBatch | undefined {
+  if (!isSpoolHeader(data)) return undefined;
+  const bytes = data.subarray(HEADER, HEADER + data.readUInt32LE(12));
+  const from = data.readUInt32LE(16);
+  const to = data.readUInt32LE(20);
+  const header = readBatchHeader(bytes);
+  if (bytes.byteLength !== data.readUInt32LE(12) || header === undefined || from >= to || to > header.spanCount) return undefined;
+  try {
+    return { bytes, spans: decodeBatch(bytes).spans, from, to };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A complete header of this format's version. */

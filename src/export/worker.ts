@@ -41,7 +41,7 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
 
 const client = new HttpClient(config.concurrency);
 let nextCall = 1;
-const calls = new Map<number, (result: { ok: boolean; error?: string }) => void>();
+const calls = new Map<number, (result: { ok: boolean; error?: string; bad?: boolean }) => void>();
 
 const targets: Target[] = config.targets.map((t) => {
   if (t.type === 'file') return new FileTarget(t);
@@ -98,7 +98,7 @@ port.on('message', (message: ToWorker) => {
   if (message.t === 'exported') {
     const resolve = calls.get(message.id);
     calls.delete(message.id);
-    resolve?.({ ok: message.ok, error: message.error });
+    resolve?.({ ok: message.ok, error: message.error, bad: message.bad });
     return;
   }
   void ready
