@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { decodeBatch, type DecodedSpan } from './decoder';
-import { processIdentity, sameProcess } from './process-identity';
+import { identityOf, processIdentity, sameProcess } from './process-identity';
 import { readBatchHeader } from './wire';
 
 /**
@@ -19,8 +19,9 @@ import { readBatchHeader } from './wire';
  *
  * One pipeline at a time owns a directory: `spool.lock` holds its pid, the
  * process's identity (`processIdentity`) and the pipeline's token. A lock whose
- * process is gone is taken over, and so is one with this pid but another
- * process's identity (an earlier container, its app PID 1 as well). The token
+ * process is gone is taken over, and so is one whose pid now has another
+ * identity: this process's (an earlier container, its app PID 1 as well), or
+ * another live process's (after a reboot, or the pids wrapped around). The token
  * is the pipeline's, not the worker's: a restarted worker takes its own lock
  * over. A lock of this process and another token belongs to another pipeline
  * (in this thread or another one): it is refused, unless the main thread
@@ -249,7 +250,7 @@ export class Spool {
       const { pid, identity } = parseLock(content);
       if (pid === process.pid) {
         if (identity !== undefined && sameProcess(identity, processIdentity())) return `${pid} (another processor in this process)`;
-      } else if (pid !== undefined && isAlive(pid)) {
+      } else if (pid !== undefined && isAlive(pid) && !reused(pid, identity)) {
         return String(pid);
       }
       await fs.rm(file, { force: true });
@@ -369,6 +370,15 @@ function isSpoolHeader(data: Buffer): boolean {
 function damagedSpans(header: Buffer): number {
   const spans = header.byteLength >= 12 && header.readUInt32LE(0) === MAGIC ? header.readUInt32LE(8) : 0;
   return Math.max(1, spans);
+}
+
+/**
+ * The lock's pid is alive but is another process than the one that wrote it
+ * (a reboot, or pids wrapped around): its identity says so, where it can be read.
+ */
+function reused(pid: number, identity: string | undefined): boolean {
+  const current = identity === undefined ? undefined : identityOf(pid);
+  return current !== undefined && !sameProcess(identity as string, current);
 }
 
 function isAlive(pid: number): boolean {
