@@ -1,13 +1,14 @@
 // Who owns a spool directory: a lock whose pid now belongs to another live
 // process (after a reboot, or pids wrapped around) is stale, told by the
-// identity stored in it; a lock of a live owner is respected.
+// identity stored in it; a lock of a live owner is respected, and taken once
+// that owner releases it (a rolling restart).
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { SpanMeterProcessor } from 'spanmeter';
-import { emitter, FAST_EXPORT, freePort, spoolOf, tempDir } from './helpers/export.mjs';
+import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 
 const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const linux = process.platform === 'linux' ? test : test.skip;
@@ -57,4 +58,29 @@ test('a lock of a live process with its own identity is respected', async (t) =>
   const spool = await processorOn(t, dir);
   t.false(spool.available);
   t.is(spool.reason, `locked by process ${other.pid}`);
+});
+
+test('rolling restart: the new process takes the spool once the old one releases it, and replays what it left', async (t) => {
+  const dir = tempDir(t);
+  const old = spawn(process.execPath, [path.join(FIXTURES, 'spool-holder.mjs'), dir, `http://127.0.0.1:${await freePort()}/v1/traces`, '50'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => old.kill('SIGKILL'));
+  const { pid, ids } = JSON.parse(await new Promise((resolve) => old.stdout.once('data', (d) => resolve(String(d)))));
+
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const processor = new SpanMeterProcessor({ config: { export: { ...FAST_EXPORT, targets: [{ type: 'otlp', endpoint: receiver.endpoint }], spool: { dir } } } });
+  const { provider, emit, ids: newIds } = emitter(processor);
+  t.teardown(() => provider.shutdown());
+  const spool = async () => spoolOf(await processor.stats()).spool;
+  t.is((await spool()).reason, `locked by process ${pid}`);
+
+  old.stdin.write('stop\n');
+  await new Promise((resolve) => old.once('exit', resolve));
+  emit(10);
+  await waitUntil(() => [...ids, ...newIds].every((id) => receiver.received.has(id)), { what: "the old process's spooled spans and the new ones at the receiver" });
+  await waitUntil(async () => (await spool()).batches === 0, { what: 'an empty spool' });
+  const after = await spool();
+  t.true(after.available);
+  t.is(after.replayedSpans, 50);
+  t.deepEqual(exportDrops(await processor.stats()), {});
 });

@@ -87,6 +87,7 @@ export class Dispatcher {
   private replayReads = 0;
   private spoolWrites = 0;
   private spoolRetryAt = 0;
+  private acquiring = false;
   private nextOrder = 1;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -188,6 +189,29 @@ export class Dispatcher {
     }
     this.countersChanged = false; // the status carries them
     return { exporters, counters: this.counters() };
+  }
+
+  /**
+   * Tries again to take a spool that was unavailable (its lock held by another
+   * process, or its directory unusable); once it has it, expires and replays
+   * what it holds. Resolves true when the spool is usable (or there is none).
+   */
+  async acquireSpool(): Promise<boolean> {
+    const spool = this.spool;
+    if (spool === undefined || spool.usable) return true;
+    if (this.stopped || this.acquiring) return false;
+    this.acquiring = true;
+    try {
+      await spool.acquire();
+    } finally {
+      this.acquiring = false;
+    }
+    if (!spool.usable) return false;
+    // Shut down meanwhile: leave the lock for the next process.
+    if (this.stopped) await spool.close();
+    this.changed(); // the spool may have found damaged files
+    await this.expireSpool();
+    return true;
   }
 
   /** Removes spool entries past their age (counted as dropped); those being replayed wait for their outcome. */

@@ -78,18 +78,28 @@ export class Spool {
   /** Opens (creates) the directory, takes the lock and indexes what a previous process left. */
   static async open(options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(options);
-    try {
-      await fs.mkdir(options.dir, { recursive: true });
-      const owner = await spool.lock();
-      if (owner !== undefined) {
-        spool.unavailable = `locked by process ${owner}`;
-        return spool;
-      }
-      await spool.scan();
-    } catch (error) {
-      spool.unavailable = `cannot use ${options.dir}: ${(error as Error).message}`;
-    }
+    await spool.acquire();
     return spool;
+  }
+
+  /**
+   * Takes the directory: creates it, takes the lock, indexes its files. Leaves
+   * `unavailable` saying why when it cannot; called again later (a rolling
+   * restart: the previous process releases the lock when it ends).
+   */
+  async acquire(): Promise<void> {
+    try {
+      await fs.mkdir(this.options.dir, { recursive: true });
+      const owner = await this.lock();
+      if (owner !== undefined) {
+        this.unavailable = `locked by process ${owner}`;
+        return;
+      }
+      await this.scan();
+      this.unavailable = undefined;
+    } catch (error) {
+      this.unavailable = `cannot use ${this.options.dir}: ${(error as Error).message}`;
+    }
   }
 
   get usable(): boolean {

@@ -40,6 +40,8 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
 }
 
 const client = new HttpClient(config.concurrency);
+/** How often an unavailable spool is tried again. */
+const LOCK_RETRY_MS = 2000;
 let nextCall = 1;
 const calls = new Map<number, (result: { ok: boolean; error?: string; bad?: boolean }) => void>();
 
@@ -75,6 +77,11 @@ const ready: Promise<Dispatcher> = (async () => {
     await dispatcher.expireSpool();
     const every = Math.max(1000, Math.min(60_000, config.spool.maxAgeMs / 4));
     setInterval(() => void dispatcher.expireSpool(), every).unref();
+    if (!spool.usable) {
+      // Another process may hold it (a rolling restart): take it once released.
+      const retry = setInterval(() => void dispatcher.acquireSpool().then((usable) => usable && clearInterval(retry)), LOCK_RETRY_MS);
+      retry.unref();
+    }
   }
   return dispatcher;
 })();
