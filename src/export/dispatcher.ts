@@ -88,6 +88,8 @@ export class Dispatcher {
   private spoolWrites = 0;
   private spoolRetryAt = 0;
   private acquiring = false;
+  /** The last spool write failed (reported as `retrying` until one succeeds). */
+  private spoolFailing = false;
   private nextOrder = 1;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -162,7 +164,7 @@ export class Dispatcher {
         type: 'spool',
         endpoint: spool.options.dir,
         priority: this.targets.length,
-        state: spool.usable ? 'healthy' : 'open',
+        state: !spool.usable ? 'open' : this.spoolFailing ? 'retrying' : 'healthy',
         spansSent: this.spooledSpans,
         batchesSent: this.spooledBatches,
         spansFailed: 0,
@@ -471,6 +473,7 @@ export class Dispatcher {
     void spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
       this.spoolWrites--;
       const n = part.to - part.from;
+      this.spoolFailing = result === 'error';
       if (result === 'ok') {
         this.spooledSpans += n;
         this.spooledBatches++;

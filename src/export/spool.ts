@@ -149,8 +149,7 @@ export class Spool {
     // Reserve the bytes now: concurrent writes must not pass the cap together.
     this.totalBytes += size;
     try {
-      await fs.writeFile(`${file}.tmp`, Buffer.concat([header, batch]));
-      await fs.rename(`${file}.tmp`, file);
+      await this.writeFile(file, Buffer.concat([header, batch]));
     } catch (error) {
       this.totalBytes -= size;
       this.fail(error);
@@ -159,6 +158,26 @@ export class Spool {
     }
     this.insert({ name, bytes: size, spans, createdMs, ambiguous });
     return 'ok';
+  }
+
+  /** Writes to a temporary name and renames; a directory removed meanwhile is made again (and locked again) first. */
+  private async writeFile(file: string, data: Buffer): Promise<void> {
+    const write = async (): Promise<void> => {
+      await fs.writeFile(`${file}.tmp`, data);
+      await fs.rename(`${file}.tmp`, file);
+    };
+    try {
+      await write();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await fs.mkdir(this.options.dir, { recursive: true });
+      const owner = await this.lock();
+      if (owner !== undefined) {
+        this.unavailable = `locked by process ${owner}`;
+        throw new Error(`${this.options.dir} was removed, and is now locked by process ${owner}`);
+      }
+      await write();
+    }
   }
 
   /**
