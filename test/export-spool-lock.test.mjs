@@ -23,19 +23,15 @@ async function liveProcess(t) {
   return { pid: Number(pid), identity };
 }
 
-/** A processor on `dir` whose target is down, with 100 spans ended; resolves with its spool's status. */
+/** A processor on `dir` whose target is down, with 100 spans ended; `spool()` resolves with its spool's status. */
 async function processorOn(t, dir) {
   const processor = new SpanMeterProcessor({
-    config: {
-      export: { ...FAST_EXPORT, targets: [{ type: 'zipkin', endpoint: `http://127.0.0.1:${await freePort()}/api/v2/spans` }], spool: { dir }, flush_timeout: '1s', shutdown_timeout: '1s' },
-    },
+    config: { export: { ...FAST_EXPORT, targets: [{ type: 'zipkin', endpoint: `http://127.0.0.1:${await freePort()}/api/v2/spans` }], spool: { dir }, shutdown_timeout: '1s' } },
   });
   const { provider, emit } = emitter(processor);
   t.teardown(() => provider.shutdown());
   emit(100);
-  // Without the spool the spans wait in memory: flush_timeout bounds the wait.
-  await processor.forceFlush();
-  return spoolOf(await processor.stats()).spool;
+  return async () => spoolOf(await processor.stats()).spool;
 }
 
 linux('a lock whose pid belongs to another live process now (another boot id) is taken over', async (t) => {
@@ -46,8 +42,9 @@ linux('a lock whose pid belongs to another live process now (another boot id) is
   t.not(before, other.identity);
   fs.writeFileSync(path.join(dir, 'spool.lock'), `${other.pid}:${before}:0123456789ab`);
   const spool = await processorOn(t, dir);
-  t.true(spool.available, spool.reason);
-  t.is(spool.spans, 100);
+  const status = await spool();
+  t.true(status.available, status.reason);
+  await waitUntil(async () => (await spool()).spans === 100, { what: 'the 100 spans spooled' });
   t.notRegex(fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8'), /0123456789ab/, 'the lock is the new pipeline’s');
 });
 
@@ -55,9 +52,9 @@ test('a lock of a live process with its own identity is respected', async (t) =>
   const dir = tempDir(t);
   const other = await liveProcess(t);
   fs.writeFileSync(path.join(dir, 'spool.lock'), `${other.pid}:${other.identity}:0123456789ab`);
-  const spool = await processorOn(t, dir);
-  t.false(spool.available);
-  t.is(spool.reason, `locked by process ${other.pid}`);
+  const status = await (await processorOn(t, dir))();
+  t.false(status.available);
+  t.is(status.reason, `locked by process ${other.pid}`);
 });
 
 test('rolling restart: the new process takes the spool once the old one releases it, and replays what it left', async (t) => {
