@@ -72,6 +72,51 @@ test('invalid endpoints and headers fail at start with file, line and key', (t) 
   t.regex(error.message, /tracing\.yaml:4 export\.targets\[0\]\.endpoint/);
 });
 
+test('durations that run as timers are at most 2^31-1 ms (Node fires a longer timer after 1 ms): errors name file, line and key', (t) => {
+  const yaml = [
+    'export:', //  1
+    '  targets:', //  2
+    '    - type: otlp', //  3
+    '      timeout: 30d', //  4
+    '    - type: exporter', //  5
+    '      timeout: 25d', //  6
+    '  batch:', //  7
+    '    delay: 30d', //  8
+    '  retry:', //  9
+    '    initial_backoff: 25d', // 10
+    '    max_backoff: 26d', // 11
+    '  circuit_breaker:', // 12
+    '    open_duration: 25d', // 13
+    '    max_open_duration: 365d', // 14
+    '  flush_timeout: 30d', // 15
+    '  shutdown_timeout: 30d', // 16
+    '  exit_timeout: 30d', // 17
+    '  spool:', // 18
+    '    max_age: 30d', // 19 (an age, not a timer: allowed)
+  ].join('\n');
+  const error = t.throws(() => parseYamlConfig(yaml, 'tracing.yaml', NO_ENV), { instanceOf: ConfigError });
+  const expected = {
+    'export.targets[0].timeout': 4,
+    'export.targets[1].timeout': 6,
+    'export.batch.delay': 8,
+    'export.retry.initial_backoff': 10,
+    'export.retry.max_backoff': 11,
+    'export.circuit_breaker.open_duration': 13,
+    'export.circuit_breaker.max_open_duration': 14,
+    'export.flush_timeout': 15,
+    'export.shutdown_timeout': 16,
+    'export.exit_timeout': 17,
+  };
+  t.deepEqual(Object.fromEntries(error.problems.map((p) => [p.key, p.line])), expected);
+  for (const p of error.problems) t.regex(p.message, /must be at most 2147483647ms, got "\d+d"/, p.key);
+  t.regex(error.message, /tracing\.yaml:4 export\.targets\[0\]\.timeout/);
+
+  // 24 days is under the limit.
+  t.is(parseYamlConfig('export:\n  targets:\n    - type: otlp\n      timeout: 24d\n', 'tracing.yaml', NO_ENV).export.targets[0].timeoutMs, 24 * 86_400_000);
+  const env = t.throws(() => loadConfig({ export: { targets: [{ type: 'otlp' }] } }, { OTEL_EXPORTER_OTLP_TIMEOUT: String(30 * 86_400_000) }), { instanceOf: ConfigError });
+  t.regex(env.message, /export\.targets\[0\]\.timeout: OTEL_EXPORTER_OTLP_TIMEOUT must be a positive number of milliseconds up to 2147483647/);
+});
+
 test('a processor with a bad export config or bad exporters does not start', (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'bad.yaml');

@@ -1,7 +1,7 @@
 // A process that ends without shutdown(): when its event loop empties the export
 // shuts down by itself (exit_timeout), delivering or spooling what is queued;
-// what it cannot (process.exit(), a dead target and no spool) is reported on
-// stderr rather than lost silently.
+// what it cannot (process.exit(), SIGTERM or SIGINT, a dead target and no spool)
+// is reported on stderr rather than lost silently.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,6 +12,7 @@ import { FIXTURES, startOtlpReceiver, tempDir, waitUntil } from './helpers/expor
 
 const run = promisify(execFile);
 const child = path.join(FIXTURES, 'exit-child.mjs');
+const LOST_250 = 'spanmeter: 250 ended spans were not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting';
 
 test('spans still queued when the event loop empties are delivered before the process exits', async (t) => {
   const receiver = await startOtlpReceiver();
@@ -31,8 +32,34 @@ test('process.exit() with spans still queued: one stderr line counts them', asyn
   const { stdout, stderr } = await run(process.execPath, [child, receiver.endpoint, '250', 'exit'], { timeout: 60_000 });
   t.is(JSON.parse(stdout.trim()).ids.length, 250);
   const lines = stderr.split('\n').filter((line) => line.startsWith('spanmeter:'));
-  t.deepEqual(lines, ['spanmeter: 250 ended spans were not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting']);
+  t.deepEqual(lines, [LOST_250]);
   t.is(receiver.spans.length, 0);
+});
+
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  test(`${signal} with no handler of the application: one stderr line counts the spans, and the signal still ends the process`, async (t) => {
+    const receiver = await startOtlpReceiver();
+    t.teardown(() => receiver.close());
+    const error = await t.throwsAsync(run(process.execPath, [child, receiver.endpoint, '250', signal], { timeout: 60_000 }));
+    t.is(error.signal, signal, 'killed by the signal, as without spanmeter');
+    t.is(JSON.parse(error.stdout.trim()).ids.length, 250);
+    t.deepEqual(
+      error.stderr.split('\n').filter((line) => line.startsWith('spanmeter:')),
+      [LOST_250],
+    );
+  });
+}
+
+test("SIGTERM with the application's own handler: spanmeter leaves it to the handler, and reports once at exit", async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const error = await t.throwsAsync(run(process.execPath, [child, receiver.endpoint, '250', 'SIGTERM-handled'], { timeout: 60_000 }));
+  t.is(error.code, 3, "the application's handler exited");
+  t.is(error.signal, null);
+  t.deepEqual(
+    error.stderr.split('\n').filter((line) => line.startsWith('spanmeter:')),
+    [LOST_250],
+  );
 });
 
 /** A loopback endpoint with nothing listening on it. */

@@ -40,7 +40,8 @@ test('429 with Retry-After: the target is not retried before the server said, an
     res.writeHead(202).end();
   });
   t.teardown(() => receiver.close());
-  const { processor, emit, ended } = setup(t, { targets: [zipkin(receiver)] });
+  // Retry-After is honoured up to max_open_duration: here above it.
+  const { processor, emit, ended } = setup(t, { targets: [zipkin(receiver)], circuit_breaker: { open_duration: '200ms', max_open_duration: '2s' } });
   emit(30);
   await processor.forceFlush();
   t.true(attempts[1] - attempts[0] >= 950, `the retry came ${attempts[1] - attempts[0]} ms later`);

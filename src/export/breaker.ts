@@ -17,7 +17,8 @@ export type BreakerState = 'closed' | 'retrying' | 'open' | 'half-open';
  * with jitter) → open after `failureThreshold` consecutive failures → half-open
  * once `openMs` has passed, where one probe request decides: success closes the
  * circuit, failure opens it again for twice as long (up to `maxOpenMs`).
- * A Retry-After from the server is honoured: the target is not tried before it.
+ * A Retry-After from the server is honoured: the target is not tried before it,
+ * up to `maxOpenMs` (a server cannot switch a target off for good).
  */
 export class CircuitBreaker {
   state: BreakerState = 'closed';
@@ -83,8 +84,9 @@ export class CircuitBreaker {
    * half-open only the probe's failure counts: requests sent before it opened
    * answer late and must not prolong it (a Retry-After still does).
    */
-  onFailure(now: number, retryAfterMs?: number, wasProbe = false): BreakerState {
+  onFailure(now: number, requestedMs?: number, wasProbe = false): BreakerState {
     const p = this.policy;
+    const retryAfterMs = requestedMs === undefined ? undefined : Math.min(requestedMs, p.maxOpenMs);
     if ((this.state === 'open' || this.state === 'half-open') && !wasProbe) {
       if (retryAfterMs !== undefined) this.openUntil = Math.max(this.openUntil, now + retryAfterMs);
       return this.state;

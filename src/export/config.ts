@@ -1,4 +1,5 @@
 import { boolean, duration, isPlainObject, list, mapping, number, string, type ConfigPath, type Issues } from '../config/schema';
+import { MAX_TIMER_MS } from './timers';
 
 /** `export:` — spans leave the process, in priority order, with failover. */
 export interface ExportConfig {
@@ -62,6 +63,9 @@ export const DEFAULT_ENDPOINTS = {
 } as const;
 
 const MiB = 1024 * 1024;
+
+/** Durations that run as timers: Node fires a longer one after 1 ms. */
+const TIMER = { minMs: 1, maxMs: MAX_TIMER_MS };
 
 /** Sizes: a number of bytes or "512KB", "64MB", "1GB" (1024-based; KiB, MiB, GiB also accepted). */
 export function parseSize(value: unknown): number | undefined {
@@ -160,7 +164,7 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
     batch: {
       maxSpans: number(batchM, 'max_spans', p('batch'), issues, { integer: true, min: 1, max: 65_535 }, 2048),
       maxBytes: size(batchM, 'max_size', p('batch'), issues, 1024, 1 * MiB),
-      delayMs: duration(batchM, 'delay', p('batch'), issues, { minMs: 1 }, 1000),
+      delayMs: duration(batchM, 'delay', p('batch'), issues, TIMER, 1000),
       maxSpanBytes: size(batchM, 'max_span_size', p('batch'), issues, 1024, 1 * MiB),
     },
     queue: {
@@ -168,13 +172,13 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
       maxBytes: size(queueM, 'max_size', p('queue'), issues, 64 * 1024, 64 * MiB),
     },
     retry: {
-      initialBackoffMs: duration(retryM, 'initial_backoff', p('retry'), issues, { minMs: 1 }, 100),
-      maxBackoffMs: duration(retryM, 'max_backoff', p('retry'), issues, { minMs: 1 }, 5000),
+      initialBackoffMs: duration(retryM, 'initial_backoff', p('retry'), issues, TIMER, 100),
+      maxBackoffMs: duration(retryM, 'max_backoff', p('retry'), issues, TIMER, 5000),
       failureThreshold: number(retryM, 'failure_threshold', p('retry'), issues, { integer: true, min: 1, max: 100 }, 3),
     },
     circuitBreaker: {
-      openMs: duration(breakerM, 'open_duration', p('circuit_breaker'), issues, { minMs: 1 }, 5000),
-      maxOpenMs: duration(breakerM, 'max_open_duration', p('circuit_breaker'), issues, { minMs: 1 }, 60_000),
+      openMs: duration(breakerM, 'open_duration', p('circuit_breaker'), issues, TIMER, 5000),
+      maxOpenMs: duration(breakerM, 'max_open_duration', p('circuit_breaker'), issues, TIMER, 60_000),
     },
     spool: {
       enabled: boolean(spoolM, 'enabled', p('spool'), issues, true),
@@ -183,9 +187,9 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
       maxAgeMs: duration(spoolM, 'max_age', p('spool'), issues, { minMs: 1000 }, 86_400_000),
     },
     concurrency: number(m, 'concurrency', path, issues, { integer: true, min: 1, max: 64 }, 2),
-    flushTimeoutMs: duration(m, 'flush_timeout', path, issues, { minMs: 1 }, 30_000),
-    shutdownTimeoutMs: duration(m, 'shutdown_timeout', path, issues, { minMs: 1 }, 30_000),
-    exitTimeoutMs: duration(m, 'exit_timeout', path, issues, { minMs: 0 }, 5_000),
+    flushTimeoutMs: duration(m, 'flush_timeout', path, issues, TIMER, 30_000),
+    shutdownTimeoutMs: duration(m, 'shutdown_timeout', path, issues, TIMER, 30_000),
+    exitTimeoutMs: duration(m, 'exit_timeout', path, issues, { minMs: 0, maxMs: MAX_TIMER_MS }, 5_000),
   };
   if (config.retry.maxBackoffMs < config.retry.initialBackoffMs) issues.add([...path, 'retry', 'max_backoff'], 'must be at least initial_backoff');
   if (config.circuitBreaker.maxOpenMs < config.circuitBreaker.openMs) issues.add([...path, 'circuit_breaker', 'max_open_duration'], 'must be at least open_duration');
@@ -228,7 +232,7 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
       type,
       name: string(m, 'name', at, issues, { nonEmpty: true }, `exporter-${exporterIndex}`),
       index: exporterIndex,
-      timeoutMs: duration(m, 'timeout', at, issues, { minMs: 1 }, 30_000),
+      timeoutMs: duration(m, 'timeout', at, issues, TIMER, 30_000),
     };
   }
   const m = mapping(element, at, issues, HTTP_TARGET_KEYS);
@@ -254,7 +258,7 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
     headers,
     // none by default, as OTEL_EXPORTER_OTLP_COMPRESSION in the OTel specification.
     compression: string(m, 'compression', at, issues, { oneOf: ['gzip', 'none'] }, 'none') as 'gzip' | 'none',
-    timeoutMs: duration(m, 'timeout', at, issues, { minMs: 1 }, 10_000),
+    timeoutMs: duration(m, 'timeout', at, issues, TIMER, 10_000),
     maxRequestBytes: size(m, 'max_request_size', at, issues, 1024, 4 * MiB),
   };
 }
@@ -316,7 +320,7 @@ function envTimeout(env: NodeJS.ProcessEnv, variables: string[], t: HttpTargetCo
     const text = envValue(env, variable);
     if (text === undefined) continue;
     const ms = Number(text);
-    if (!Number.isFinite(ms) || ms <= 0) issues.add([...at, 'timeout'], `${variable} must be a positive number of milliseconds, got ${JSON.stringify(text)}`);
+    if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMER_MS) issues.add([...at, 'timeout'], `${variable} must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${JSON.stringify(text)}`);
     else t.timeoutMs = ms;
     return;
   }

@@ -5,7 +5,8 @@ import { decodeBatch, type DecodedSpan } from './decoder';
 import type { WorkerCounters } from './protocol';
 import { readBatchHeader } from './wire';
 import type { Spool, SpoolEntry } from './spool';
-import { TargetStats, targetStatus } from './status';
+import { isoTime, TargetStats, targetStatus } from './status';
+import { timerDelay } from './timers';
 import type { SendResult, Target } from './targets/types';
 
 /** The main thread's batch (acknowledged once), or a spooled batch read back. */
@@ -25,8 +26,11 @@ interface Owner {
 /** A batch, or a part of one after a split, on its way to a target. */
 /** A batch's bytes, decoded into objects only if a target needs them (zipkin, file, user exporters). */
 class Batch {
-  private decoded: DecodedSpan[] | undefined;
-  constructor(readonly bytes: Uint8Array) {}
+  constructor(
+    readonly bytes: Uint8Array,
+    /** Spooled batches come decoded (the spool checks them). */
+    private decoded?: DecodedSpan[],
+  ) {}
   readonly decode = (): DecodedSpan[] => (this.decoded ??= decodeBatch(this.bytes).spans);
 }
 
@@ -83,6 +87,9 @@ export class Dispatcher {
   private replayReads = 0;
   private spoolWrites = 0;
   private spoolRetryAt = 0;
+  private acquiring = false;
+  /** The last spool write failed (reported as `retrying` until one succeeds). */
+  private spoolFailing = false;
   private nextOrder = 1;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
@@ -157,7 +164,7 @@ export class Dispatcher {
         type: 'spool',
         endpoint: spool.options.dir,
         priority: this.targets.length,
-        state: spool.usable ? 'healthy' : 'open',
+        state: !spool.usable ? 'open' : this.spoolFailing ? 'retrying' : 'healthy',
         spansSent: this.spooledSpans,
         batchesSent: this.spooledBatches,
         spansFailed: 0,
@@ -167,7 +174,7 @@ export class Dispatcher {
         badBatches: 0,
         rejectedSpans: 0,
         latencyMs: { p50: 0, p99: 0 },
-        ...(spool.lastError !== undefined ? { lastError: spool.lastError, lastErrorAt: new Date(spool.lastErrorAt ?? now).toISOString() } : {}),
+        ...(spool.lastError !== undefined ? { lastError: spool.lastError, lastErrorAt: isoTime(spool.lastErrorAt ?? now) } : {}),
         spool: {
           dir: spool.options.dir,
           available: spool.usable,
@@ -184,6 +191,29 @@ export class Dispatcher {
     }
     this.countersChanged = false; // the status carries them
     return { exporters, counters: this.counters() };
+  }
+
+  /**
+   * Tries again to take a spool that was unavailable (its lock held by another
+   * process, or its directory unusable); once it has it, expires and replays
+   * what it holds. Resolves true when the spool is usable (or there is none).
+   */
+  async acquireSpool(): Promise<boolean> {
+    const spool = this.spool;
+    if (spool === undefined || spool.usable) return true;
+    if (this.stopped || this.acquiring) return false;
+    this.acquiring = true;
+    try {
+      await spool.acquire();
+    } finally {
+      this.acquiring = false;
+    }
+    if (!spool.usable) return false;
+    // Shut down meanwhile: leave the lock for the next process.
+    if (this.stopped) await spool.close();
+    this.changed(); // the spool may have found damaged files
+    await this.expireSpool();
+    return true;
   }
 
   /** Removes spool entries past their age (counted as dropped); those being replayed wait for their outcome. */
@@ -217,7 +247,7 @@ export class Dispatcher {
     this.pump();
     if (!this.idle()) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - this.now()));
+        const timer = setTimeout(resolve, timerDelay(deadline - this.now()));
         this.idleWaiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -302,20 +332,30 @@ export class Dispatcher {
     this.checkIdle();
   }
 
-  /** The target for a part: an index, or why none (wait for a retrying one, or all open / bad). */
+  /**
+   * The target for a part: an index, or why none (wait for a retrying one, or
+   * all open / bad). A part that a target refused as bad, while every other one
+   * is open, counts as bad (`allBad`): spooled, it would be refused again at
+   * each replay, and hold up the batches spooled after it.
+   */
   private choose(part: Part | undefined, now: number): { index: number; at: number; retrying: boolean; allBad: boolean } {
     let earliest = Infinity;
-    let allBad = true;
+    let refused = false;
+    let allOpen = true;
     for (let i = 0; i < this.breakers.length; i++) {
-      if (part?.bad?.has(i)) continue;
-      allBad = false;
+      if (part?.bad?.has(i)) {
+        refused = true;
+        continue;
+      }
       const breaker = this.breakers[i];
       const at = breaker.readyAt(now);
       if (at === 0) return { index: i, at: 0, retrying: false, allBad: false };
       if (breaker.state === 'retrying') return { index: -1, at, retrying: true, allBad: false };
+      // A half-open probe in flight may bring its target back: not open for good.
+      if (breaker.state !== 'open') allOpen = false;
       if (at < earliest) earliest = at;
     }
-    return { index: -1, at: earliest, retrying: false, allBad: allBad && this.breakers.length > 0 };
+    return { index: -1, at: earliest, retrying: false, allBad: refused && allOpen };
   }
 
   /** Reads spooled batches back, oldest first and one at a time, while a target is ready and the queue is short. */
@@ -349,8 +389,8 @@ export class Dispatcher {
           return;
         }
         const owner: Owner = { seq: undefined, origin: entry, pending: 1 };
-        // Spooled data is the oldest there is: it goes first. (The spool checked the header and range.)
-        this.enqueue({ order: -1e15 + entry.createdMs, batch: new Batch(batch.bytes), from: batch.from, to: batch.to, createdMs: entry.createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
+        // Spooled data is the oldest there is: it goes first. (The spool decoded it and checked the range.)
+        this.enqueue({ order: -1e15 + entry.createdMs, batch: new Batch(batch.bytes, batch.spans), from: batch.from, to: batch.to, createdMs: entry.createdMs, attempts: 0, ambiguous: entry.ambiguous, bad: undefined, owner });
         this.pump();
       });
     }
@@ -391,9 +431,11 @@ export class Dispatcher {
       breaker.onSuccess();
       stats.spansSent += n;
       stats.batchesSent++;
-      if (result.rejectedSpans !== undefined && result.rejectedSpans > 0) {
-        stats.rejectedSpans += result.rejectedSpans;
-        this.count('export_rejected', result.rejectedSpans);
+      // A receiver cannot reject more spans than it was sent.
+      const rejected = Math.min(n, result.rejectedSpans ?? 0);
+      if (rejected > 0) {
+        stats.rejectedSpans += rejected;
+        this.count('export_rejected', rejected);
       }
       if (result.message) stats.fail(`partial success: ${result.message}`, now);
       if (part.owner.origin !== undefined) this.replayedSpans += n;
@@ -431,6 +473,7 @@ export class Dispatcher {
     void spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
       this.spoolWrites--;
       const n = part.to - part.from;
+      this.spoolFailing = result === 'error';
       if (result === 'ok') {
         this.spooledSpans += n;
         this.spooledBatches++;
@@ -545,7 +588,8 @@ export class Dispatcher {
         this.timerAt = Infinity;
         this.pump();
       },
-      Math.max(1, at - this.now()),
+      // Capped: a later wake-up finds the target still waiting and sets the next one.
+      Math.max(1, timerDelay(at - this.now())),
     );
   }
 

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { MAX_TIMER_MS, timerDelay } from './timers';
 
 /** The outcome of one HTTP export request. */
 export interface HttpResult {
@@ -8,6 +9,8 @@ export interface HttpResult {
   body: Buffer;
   /** Retry-After in milliseconds, when the response carried one. */
   retryAfterMs?: number;
+  /** The response's Content-Type, when it had one. */
+  contentType?: string;
   /** A transport error (refused, reset, timeout, partial response). */
   error?: string;
   /**
@@ -21,9 +24,15 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Keep-alive agents, one per protocol, shared by the targets of one worker. */
 export class HttpClient {
-  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 8, scheduling: 'lifo' });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 8, scheduling: 'lifo' });
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   private readonly active = new Set<http.ClientRequest>();
+
+  /** `maxSockets`: the export's `concurrency`, so that no request waits in the agent for a socket. */
+  constructor(maxSockets: number) {
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+    this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
+  }
 
   /** POSTs `body`; never rejects. */
   post(url: URL, headers: Record<string, string>, body: Buffer, timeoutMs: number): Promise<HttpResult> {
@@ -45,11 +54,15 @@ export class HttpClient {
         headers: { ...headers, 'Content-Length': String(body.length) },
       });
       this.active.add(req);
-      timer = setTimeout(() => {
-        finish({ status: 0, body: EMPTY, error: `timeout after ${timeoutMs} ms`, ambiguous: written });
-        req.destroy(new Error('timeout'));
-      }, timeoutMs);
-      timer.unref();
+      // The timeout runs from when the request has a socket: waiting in the agent's queue is not the receiver's fault.
+      req.once('socket', () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          finish({ status: 0, body: EMPTY, error: `timeout after ${timeoutMs} ms`, ambiguous: written });
+          req.destroy(new Error('timeout'));
+        }, timerDelay(timeoutMs));
+        timer.unref();
+      });
       req.on('finish', () => {
         written = true;
       });
@@ -75,7 +88,8 @@ export class HttpClient {
             return;
           }
           const status = res.statusCode ?? 0;
-          finish({ status, body: Buffer.concat(chunks), retryAfterMs: parseRetryAfter(res.headers['retry-after']), ambiguous: true });
+          const contentType = res.headers['content-type'];
+          finish({ status, body: Buffer.concat(chunks), retryAfterMs: parseRetryAfter(res.headers['retry-after']), ambiguous: true, ...(contentType !== undefined ? { contentType } : {}) });
         });
       });
       req.end(body);
@@ -96,12 +110,15 @@ function describeError(error: NodeJS.ErrnoException): string {
   return error.code !== undefined && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
 }
 
-/** Retry-After as delay-seconds or an HTTP date, in milliseconds from now. */
+/**
+ * Retry-After as delay-seconds or an HTTP date, in milliseconds from now, at
+ * most MAX_TIMER_MS (the breaker caps it further, at max_open_duration).
+ */
 export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
   if (value === undefined) return undefined;
   const text = (Array.isArray(value) ? value[0] : value).trim();
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.min(MAX_TIMER_MS, Math.round(Number(text) * 1000));
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - now);
+  return Math.min(MAX_TIMER_MS, Math.max(0, date - now));
 }

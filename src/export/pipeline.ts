@@ -13,6 +13,7 @@ import { type ExitAware, unwatchExit, watchExit } from './exit';
 import type { FromWorker, ToWorker, WorkerCounters, WorkerInit, WorkerStatus } from './protocol';
 import { toReadableSpans } from './readable';
 import { clearStaleLock } from './spool';
+import { timerDelay } from './timers';
 import { BATCH_HEADER_BYTES } from './wire';
 
 /** The compiled export worker next to this file. */
@@ -120,7 +121,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     const batch = this.config.batch;
     if (encoder.spans >= batch.maxSpans || encoder.bytes >= batch.maxBytes) this.flush();
     else if (this.timer === undefined) {
-      this.timer = setTimeout(this.onTimer, batch.delayMs);
+      this.timer = setTimeout(this.onTimer, timerDelay(batch.delayMs));
       this.timer.unref();
     }
   }
@@ -282,8 +283,10 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
         return;
       case 'status':
       case 'shutdown': {
-        this.lastStatus = message.status;
-        this.workerCounters = message.status.counters;
+        if (message.status !== undefined) {
+          this.lastStatus = message.status;
+          this.workerCounters = message.status.counters;
+        }
         const resolve = this.requests.get(message.id);
         this.requests.delete(message.id);
         resolve?.(message.status);
@@ -298,19 +301,26 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   /** Runs a user's exporter (main thread, tracing suppressed) and reports back to the worker that asked. */
   private runExporter(worker: Worker, id: number, index: number, buf: ArrayBuffer, from: number, to: number): void {
     let answered = false;
-    const answer = (ok: boolean, error?: string): void => {
+    const answer = (ok: boolean, error?: string, bad?: boolean): void => {
       if (answered) return;
       answered = true;
       // Not to a restarted worker: call ids start again at 1 there, the answer would settle another batch.
-      if (worker === this.worker) worker.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}) } satisfies ToWorker);
+      if (worker === this.worker) worker.postMessage({ t: 'exported', id, ok, ...(error !== undefined ? { error } : {}), ...(bad ? { bad } : {}) } satisfies ToWorker);
     };
     const exporter = this.exporters[index];
     if (exporter === undefined) {
       answer(false, `no exporter at index ${index}`);
       return;
     }
+    let spans: ReadableSpan[];
     try {
-      const spans = toReadableSpans(decodeBatch(new Uint8Array(buf)), from, to);
+      spans = toReadableSpans(decodeBatch(new Uint8Array(buf)), from, to);
+    } catch (error) {
+      // The batch is unreadable, not the exporter down: retrying it would only fail again.
+      answer(false, (error as Error)?.message ?? String(error), true);
+      return;
+    }
+    try {
       context.with(suppressTracing(context.active()), () => {
         exporter.export(spans, (result) => {
           if (result.code === ExportResultCode.SUCCESS) answer(true);
@@ -332,7 +342,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       const timer = setTimeout(() => {
         this.requests.delete(id);
         resolve(undefined);
-      }, timeoutMs);
+      }, timerDelay(timeoutMs));
       timer.unref();
       this.requests.set(id, (status) => {
         clearTimeout(timer);
@@ -346,7 +356,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     if (this.settledUpTo(upTo)) return Promise.resolve();
     this.ref();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(done, timerDelay(timeoutMs));
       timer.unref();
       const self = this;
       function done(): void {

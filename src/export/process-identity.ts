@@ -10,8 +10,16 @@ let cached: string | undefined;
  * uptime (`sameProcess` allows for the rounding). Never contains ':'.
  */
 export function processIdentity(): string {
-  cached ??= linuxIdentity() ?? `s${Math.round(Date.now() / 1000 - process.uptime())}`;
+  cached ??= linuxIdentity('self') ?? `s${Math.round(Date.now() / 1000 - process.uptime())}`;
   return cached;
+}
+
+/**
+ * The identity of another live process, as `processIdentity()` gives it in
+ * that process; undefined where it cannot be read (not Linux, no /proc).
+ */
+export function identityOf(pid: number): string | undefined {
+  return linuxIdentity(String(pid));
 }
 
 /** Whether two identities name the same process (the pid being equal). */
@@ -20,10 +28,10 @@ export function sameProcess(a: string, b: string): boolean {
   return a === b;
 }
 
-function linuxIdentity(): string | undefined {
+function linuxIdentity(pid: string): string | undefined {
   try {
     const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the fields after the command name, which may hold spaces and parentheses: state is field 3, starttime field 22
     const startTicks = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[22 - 3];
     if (!/^[0-9a-f-]+$/.test(bootId) || !/^\d+$/.test(startTicks ?? '')) return undefined;

@@ -50,7 +50,8 @@ export type ToWorker =
   | { t: 'status'; id: number }
   /** Deliver until `deadlineAt` (epoch ms, minus a margin), then spool the rest. */
   | { t: 'shutdown'; id: number; deadlineAt: number }
-  | { t: 'exported'; id: number; ok: boolean; error?: string };
+  /** `bad`: the batch could not be read back, so it was not exported (not the exporter's failure). */
+  | { t: 'exported'; id: number; ok: boolean; error?: string; bad?: boolean };
 
 export interface WorkerStatus {
   exporters: ExporterStatus[];
@@ -62,7 +63,8 @@ export type FromWorker =
   | { t: 'ack'; seq: number }
   /** The worker's counters changed (sent before the ack of a batch they concern). */
   | { t: 'counters'; counters: WorkerCounters }
-  | { t: 'status'; id: number; status: WorkerStatus }
-  | { t: 'shutdown'; id: number; status: WorkerStatus }
+  /** `status` is undefined when the worker could not build it (the request is answered anyway). */
+  | { t: 'status'; id: number; status: WorkerStatus | undefined }
+  | { t: 'shutdown'; id: number; status: WorkerStatus | undefined }
   /** Run the user's exporter `index` on spans [from, to) of the batch. */
   | { t: 'export'; id: number; index: number; buf: ArrayBuffer; from: number; to: number };

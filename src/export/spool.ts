@@ -1,7 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { processIdentity, sameProcess } from './process-identity';
+import { decodeBatch, type DecodedSpan } from './decoder';
+import { identityOf, processIdentity, sameProcess } from './process-identity';
 import { readBatchHeader } from './wire';
 
 /**
@@ -18,8 +19,9 @@ import { readBatchHeader } from './wire';
  *
  * One pipeline at a time owns a directory: `spool.lock` holds its pid, the
  * process's identity (`processIdentity`) and the pipeline's token. A lock whose
- * process is gone is taken over, and so is one with this pid but another
- * process's identity (an earlier container, its app PID 1 as well). The token
+ * process is gone is taken over, and so is one whose pid now has another
+ * identity: this process's (an earlier container, its app PID 1 as well), or
+ * another live process's (after a reboot, or the pids wrapped around). The token
  * is the pipeline's, not the worker's: a restarted worker takes its own lock
  * over. A lock of this process and another token belongs to another pipeline
  * (in this thread or another one): it is refused, unless the main thread
@@ -41,9 +43,10 @@ export interface SpoolEntry {
   ambiguous: boolean;
 }
 
-/** A batch read back: its bytes and the span range [from, to) it stands for. */
+/** A batch read back: its bytes, decoded, and the span range [from, to) it stands for. */
 export interface SpooledBatch {
   bytes: Uint8Array;
+  spans: DecodedSpan[];
   from: number;
   to: number;
 }
@@ -75,18 +78,28 @@ export class Spool {
   /** Opens (creates) the directory, takes the lock and indexes what a previous process left. */
   static async open(options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(options);
-    try {
-      await fs.mkdir(options.dir, { recursive: true });
-      const owner = await spool.lock();
-      if (owner !== undefined) {
-        spool.unavailable = `locked by process ${owner}`;
-        return spool;
-      }
-      await spool.scan();
-    } catch (error) {
-      spool.unavailable = `cannot use ${options.dir}: ${(error as Error).message}`;
-    }
+    await spool.acquire();
     return spool;
+  }
+
+  /**
+   * Takes the directory: creates it, takes the lock, indexes its files. Leaves
+   * `unavailable` saying why when it cannot; called again later (a rolling
+   * restart: the previous process releases the lock when it ends).
+   */
+  async acquire(): Promise<void> {
+    try {
+      await fs.mkdir(this.options.dir, { recursive: true });
+      const owner = await this.lock();
+      if (owner !== undefined) {
+        this.unavailable = `locked by process ${owner}`;
+        return;
+      }
+      await this.scan();
+      this.unavailable = undefined;
+    } catch (error) {
+      this.unavailable = `cannot use ${this.options.dir}: ${(error as Error).message}`;
+    }
   }
 
   get usable(): boolean {
@@ -136,8 +149,7 @@ export class Spool {
     // Reserve the bytes now: concurrent writes must not pass the cap together.
     this.totalBytes += size;
     try {
-      await fs.writeFile(`${file}.tmp`, Buffer.concat([header, batch]));
-      await fs.rename(`${file}.tmp`, file);
+      await this.writeFile(file, Buffer.concat([header, batch]));
     } catch (error) {
       this.totalBytes -= size;
       this.fail(error);
@@ -148,7 +160,31 @@ export class Spool {
     return 'ok';
   }
 
-  /** Reads an entry's batch back; undefined (and the file removed) when it is corrupt. */
+  /** Writes to a temporary name and renames; a directory removed meanwhile is made again (and locked again) first. */
+  private async writeFile(file: string, data: Buffer): Promise<void> {
+    const write = async (): Promise<void> => {
+      await fs.writeFile(`${file}.tmp`, data);
+      await fs.rename(`${file}.tmp`, file);
+    };
+    try {
+      await write();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await fs.mkdir(this.options.dir, { recursive: true });
+      const owner = await this.lock();
+      if (owner !== undefined) {
+        this.unavailable = `locked by process ${owner}`;
+        throw new Error(`${this.options.dir} was removed, and is now locked by process ${owner}`);
+      }
+      await write();
+    }
+  }
+
+  /**
+   * Reads an entry's batch back, decoded once here: a damaged batch must not
+   * reach a target, which would fail on it at every replay. Undefined (and the
+   * file removed, its spans counted) when it is corrupt.
+   */
   async read(entry: SpoolEntry): Promise<SpooledBatch | undefined> {
     let data: Buffer;
     try {
@@ -162,21 +198,12 @@ export class Spool {
       }
       return undefined;
     }
-    const payload = isSpoolHeader(data) ? data.subarray(HEADER, HEADER + data.readUInt32LE(12)) : undefined;
-    if (payload === undefined || payload.byteLength !== data.readUInt32LE(12) || readBatchHeader(payload) === undefined) {
+    const batch = parseEntry(data);
+    if (batch === undefined) {
       this.corruptSpans += entry.spans;
       await this.remove(entry);
-      return undefined;
     }
-    const from = data.readUInt32LE(16);
-    const to = data.readUInt32LE(20);
-    const header = readBatchHeader(payload);
-    if (header === undefined || from >= to || to > header.spanCount) {
-      this.corruptSpans += entry.spans;
-      await this.remove(entry);
-      return undefined;
-    }
-    return { bytes: payload, from, to };
+    return batch;
   }
 
   /** Deletes an entry (delivered, expired or corrupt). */
@@ -252,7 +279,7 @@ export class Spool {
       const { pid, identity } = parseLock(content);
       if (pid === process.pid) {
         if (identity !== undefined && sameProcess(identity, processIdentity())) return `${pid} (another processor in this process)`;
-      } else if (pid !== undefined && isAlive(pid)) {
+      } else if (pid !== undefined && isAlive(pid) && !reused(pid, identity)) {
         return String(pid);
       }
       await fs.rm(file, { force: true });
@@ -345,6 +372,21 @@ function parseLock(content: string): { pid: number | undefined; identity: string
   };
 }
 
+/** A spool file's batch, whole and readable; undefined when anything in it is wrong. */
+function parseEntry(data: Buffer): SpooledBatch | undefined {
+  if (!isSpoolHeader(data)) return undefined;
+  const bytes = data.subarray(HEADER, HEADER + data.readUInt32LE(12));
+  const from = data.readUInt32LE(16);
+  const to = data.readUInt32LE(20);
+  const header = readBatchHeader(bytes);
+  if (bytes.byteLength !== data.readUInt32LE(12) || header === undefined || from >= to || to > header.spanCount) return undefined;
+  try {
+    return { bytes, spans: decodeBatch(bytes).spans, from, to };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A complete header of this format's version. */
 function isSpoolHeader(data: Buffer): boolean {
   return data.byteLength >= HEADER && data.readUInt32LE(0) === MAGIC && data.readUInt8(4) === VERSION;
@@ -357,6 +399,15 @@ function isSpoolHeader(data: Buffer): boolean {
 function damagedSpans(header: Buffer): number {
   const spans = header.byteLength >= 12 && header.readUInt32LE(0) === MAGIC ? header.readUInt32LE(8) : 0;
   return Math.max(1, spans);
+}
+
+/**
+ * The lock's pid is alive but is another process than the one that wrote it
+ * (a reboot, or pids wrapped around): its identity says so, where it can be read.
+ */
+function reused(pid: number, identity: string | undefined): boolean {
+  const current = identity === undefined ? undefined : identityOf(pid);
+  return current !== undefined && !sameProcess(identity as string, current);
 }
 
 function isAlive(pid: number): boolean {

@@ -72,7 +72,15 @@ export function targetStatus(target: Target, priority: number, breaker: CircuitB
   };
   if (target.endpoint !== undefined) status.endpoint = target.endpoint;
   if (stats.lastError !== undefined) status.lastError = stats.lastError;
-  if (stats.lastErrorAt !== undefined) status.lastErrorAt = new Date(stats.lastErrorAt).toISOString();
-  if (open) status.circuitOpenUntil = new Date(breaker.openUntil).toISOString();
+  const lastErrorAt = isoTime(stats.lastErrorAt);
+  if (lastErrorAt !== undefined) status.lastErrorAt = lastErrorAt;
+  const openUntil = open ? isoTime(breaker.openUntil) : undefined;
+  if (openUntil !== undefined) status.circuitOpenUntil = openUntil;
   return status;
+}
+
+/** Epoch ms as an ISO string; undefined when absent or outside Date's range (toISOString would throw). */
+export function isoTime(ms: number | undefined): string | undefined {
+  if (ms === undefined || !(Math.abs(ms) <= 8.64e15)) return undefined;
+  return new Date(ms).toISOString();
 }

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Dispatcher } from './dispatcher';
 import { HttpClient } from './http';
-import type { FromWorker, ToWorker, WorkerInit } from './protocol';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStatus } from './protocol';
 import { Spool } from './spool';
 import { ExporterTarget } from './targets/exporter-target';
 import { FileTarget } from './targets/file-target';
@@ -39,9 +39,11 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   port!.postMessage(message, transfer);
 }
 
-const client = new HttpClient();
+const client = new HttpClient(config.concurrency);
+/** How often an unavailable spool is tried again. */
+const LOCK_RETRY_MS = 2000;
 let nextCall = 1;
-const calls = new Map<number, (result: { ok: boolean; error?: string }) => void>();
+const calls = new Map<number, (result: { ok: boolean; error?: string; bad?: boolean }) => void>();
 
 const targets: Target[] = config.targets.map((t) => {
   if (t.type === 'file') return new FileTarget(t);
@@ -75,17 +77,35 @@ const ready: Promise<Dispatcher> = (async () => {
     await dispatcher.expireSpool();
     const every = Math.max(1000, Math.min(60_000, config.spool.maxAgeMs / 4));
     setInterval(() => void dispatcher.expireSpool(), every).unref();
+    if (!spool.usable) {
+      // Another process may hold it (a rolling restart): take it once released.
+      const retry = setInterval(() => void dispatcher.acquireSpool().then((usable) => usable && clearInterval(retry)), LOCK_RETRY_MS);
+      retry.unref();
+    }
   }
   return dispatcher;
 })();
 
 let shuttingDown = false;
 
+/**
+ * The status for an answer, or undefined when building it fails (a bug): the
+ * main thread must get its answer in any case, or stats() and shutdown() wait
+ * for their time limits.
+ */
+function statusOf(dispatcher: Dispatcher | undefined): WorkerStatus | undefined {
+  try {
+    return dispatcher?.status();
+  } catch {
+    return undefined;
+  }
+}
+
 port.on('message', (message: ToWorker) => {
   if (message.t === 'exported') {
     const resolve = calls.get(message.id);
     calls.delete(message.id);
-    resolve?.({ ok: message.ok, error: message.error });
+    resolve?.({ ok: message.ok, error: message.error, bad: message.bad });
     return;
   }
   void ready
@@ -95,7 +115,7 @@ port.on('message', (message: ToWorker) => {
           dispatcher.add(message.seq, new Uint8Array(message.buf));
           break;
         case 'status':
-          post({ t: 'status', id: message.id, status: dispatcher.status() });
+          post({ t: 'status', id: message.id, status: statusOf(dispatcher) });
           break;
         case 'shutdown': {
           if (shuttingDown) return;
@@ -114,7 +134,7 @@ port.on('message', (message: ToWorker) => {
           } finally {
             client.close();
             // Answer in any case: the main thread counts what was not settled.
-            post({ t: 'shutdown', id: message.id, status: dispatcher.status() });
+            post({ t: 'shutdown', id: message.id, status: statusOf(dispatcher) });
           }
           break;
         }
@@ -122,5 +142,6 @@ port.on('message', (message: ToWorker) => {
     })
     .catch(() => {
       // A bug, not an export failure: the main thread counts unsettled batches if the worker goes.
+      if (message.t === 'status') post({ t: 'status', id: message.id, status: undefined });
     });
 });

@@ -16,11 +16,18 @@ export class FileTarget implements Target {
   readonly name: string;
   readonly type = 'file' as const;
   readonly endpoint: string;
+  /** Bytes of complete lines in the current file; -1: not known (look again). */
   private size = -1;
+  /** A failed append left part of a line after `size` that could not be cut off yet. */
+  private partial = false;
   private rotations = 0;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly config: FileTargetConfig) {
+  /** `open` is the file system's; a test passes one whose writes fail partway. */
+  constructor(
+    private readonly config: FileTargetConfig,
+    private readonly open: typeof fs.open = fs.open,
+  ) {
     this.name = config.name;
     this.endpoint = path.resolve(config.dir);
   }
@@ -40,7 +47,7 @@ export class FileTarget implements Target {
     } catch (error) {
       return { ok: false, kind: 'bad', error: (error as Error).message, ambiguous: false, notSent: true };
     }
-    const bytes = Buffer.byteLength(line);
+    const data = Buffer.from(line);
     try {
       if (this.size < 0) {
         await fs.mkdir(this.endpoint, { recursive: true });
@@ -49,14 +56,46 @@ export class FileTarget implements Target {
           () => 0,
         );
       }
-      if (this.size > 0 && this.size + bytes > this.config.maxFileBytes) await this.rotate(file);
-      await fs.appendFile(file, line);
-      this.size += bytes;
+      if (this.partial) await this.cutPartial(file);
+      if (this.size > 0 && this.size + data.byteLength > this.config.maxFileBytes) await this.rotate(file);
+      await this.append(file, data);
+      this.size += data.byteLength;
       return { ok: true };
     } catch (error) {
-      this.size = -1;
+      // Look at the directory and the file again next time, unless a broken line is still to cut off.
+      if (!this.partial) this.size = -1;
       return { ok: false, kind: 'retryable', error: (error as Error).message, ambiguous: false };
     }
+  }
+
+  /**
+   * Appends the whole line, or nothing: a write that fails partway (ENOSPC, EIO)
+   * is cut back to the last complete line, so that the retry does not append
+   * to half a line (both would be lost to a reader).
+   */
+  private async append(file: string, data: Buffer): Promise<void> {
+    const handle = await this.open(file, 'a');
+    try {
+      for (let done = 0; done < data.byteLength; ) done += (await handle.write(data, done, data.byteLength - done)).bytesWritten;
+    } catch (error) {
+      await handle.truncate(this.size).catch(() => {
+        this.partial = true; // cut off before the next write
+      });
+      throw error;
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  private async cutPartial(file: string): Promise<void> {
+    try {
+      await fs.truncate(file, this.size);
+    } catch (error) {
+      // Gone, and its broken line with it.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.size = 0;
+    }
+    this.partial = false;
   }
 
   private async rotate(file: string): Promise<void> {

@@ -8,6 +8,7 @@ import type { HttpClient } from '../http';
 import type { Payload, SendResult, Target } from './types';
 
 const gzip = promisify(zlib.gzip);
+const PROTOBUF = /^\s*application\/(x-)?protobuf\s*(;|$)/i;
 
 /**
  * OTLP/HTTP protobuf (`otlp`, and `jaeger` through Jaeger's OTLP endpoint) or
@@ -48,7 +49,8 @@ export class HttpTarget implements Target {
     if (res.status === 0) return { ok: false, kind: 'retryable', error: res.error ?? 'no response', ambiguous: res.ambiguous };
     const status = res.status;
     if (status >= 200 && status < 300) {
-      if (this.type !== 'zipkin' && res.body.byteLength > 0) {
+      // Only a protobuf answer is an ExportTraceServiceResponse: another body (a proxy's page) may parse as one by chance.
+      if (this.type !== 'zipkin' && res.body.byteLength > 0 && PROTOBUF.test(res.contentType ?? '')) {
         const partial = readPartialSuccess(res.body);
         if (partial !== undefined && (partial.rejectedSpans > 0 || partial.errorMessage !== '')) {
           return { ok: true, rejectedSpans: partial.rejectedSpans, message: partial.errorMessage };
