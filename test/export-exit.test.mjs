@@ -1,7 +1,8 @@
 // A process that ends without shutdown(): when its event loop empties the export
 // shuts down by itself (exit_timeout), delivering or spooling what is queued;
-// what it cannot (process.exit(), SIGTERM or SIGINT, a dead target and no spool)
-// is reported on stderr rather than lost silently.
+// what it cannot (process.exit(), a dead target and no spool) is reported on
+// stderr rather than lost silently. A signal with its default action ends the
+// process at once: spanmeter listens to none (see docs/export.md).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -17,7 +18,9 @@ const LOST_250 = 'spanmeter: 250 ended spans were not exported when the process 
 test('spans still queued when the event loop empties are delivered before the process exits', async (t) => {
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());
-  const { stdout, stderr } = await run(process.execPath, [child, receiver.endpoint, '300', 'return'], { timeout: 60_000 });
+  // 1 s to deliver was too short when other test files loaded both cores: 'not exported'
+  const env = { ...process.env, EXIT_TIMEOUT: '20s' };
+  const { stdout, stderr } = await run(process.execPath, [child, receiver.endpoint, '300', 'return'], { timeout: 60_000, env });
   const { ids } = JSON.parse(stdout.trim());
   t.is(ids.length, 300);
   // The child has exited: what it delivered reaches the test through the receiver's IPC.
@@ -36,17 +39,17 @@ test('process.exit() with spans still queued: one stderr line counts them', asyn
   t.is(receiver.spans.length, 0);
 });
 
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  test(`${signal} with no handler of the application: one stderr line counts the spans, and the signal still ends the process`, async (t) => {
+for (const how of ['SIGTERM', 'SIGINT', 'SIGTERM-polite']) {
+  const signal = how.split('-')[0];
+  test(`${how}: spanmeter never keeps the process from ending by the signal (it listens to no signal)`, async (t) => {
+    // A listener of spanmeter's that stood aside when another one listened kept a
+    // process alive for good beside signal-exit's, which does the same
     const receiver = await startOtlpReceiver();
     t.teardown(() => receiver.close());
-    const error = await t.throwsAsync(run(process.execPath, [child, receiver.endpoint, '250', signal], { timeout: 60_000 }));
+    // a child that outlives its signal is killed at the timeout by SIGKILL, which fails the test
+    const error = await t.throwsAsync(run(process.execPath, [child, receiver.endpoint, '250', how], { timeout: 30_000, killSignal: 'SIGKILL' }));
     t.is(error.signal, signal, 'killed by the signal, as without spanmeter');
     t.is(JSON.parse(error.stdout.trim()).ids.length, 250);
-    t.deepEqual(
-      error.stderr.split('\n').filter((line) => line.startsWith('spanmeter:')),
-      [LOST_250],
-    );
   });
 }
 

@@ -8,15 +8,10 @@
  *   alive until they are delivered or spooled;
  * - at `exit` (also after `process.exit()`, where nothing asynchronous can run
  *   any more) spans that were neither are reported on stderr in one line, so
- *   that they are never lost silently;
- * - at SIGTERM or SIGINT with no handler of the application's (the process
- *   would die without `exit`), the same line is written, then the signal is
- *   raised again without our listener, so that the process ends as it would
- *   have (killed by the signal). With a handler of its own, that handler decides.
+ *   that they are never lost silently.
  *
- * One set of process listeners serves every pipeline.
+ * One pair of process listeners serves every pipeline.
  */
-import { isMainThread } from 'node:worker_threads';
 
 /** A pipeline as the exit hooks see it. */
 export interface ExitAware {
@@ -36,11 +31,7 @@ export function watchExit(pipeline: ExitAware): void {
   installed = true;
   process.on('beforeExit', onBeforeExit);
   process.on('exit', onExit);
-  // Signals reach only the main thread.
-  if (isMainThread) for (const signal of SIGNALS) process.on(signal, onSignal);
 }
-
-const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
 /** Stops watching a pipeline (it has shut down). */
 export function unwatchExit(pipeline: ExitAware): void {
@@ -55,14 +46,6 @@ function onBeforeExit(): void {
       // never let spanmeter turn a clean exit into a crash
     }
   }
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  // The application handles it: it may shut down properly, or exit (then `exit` reports).
-  if (process.listenerCount(signal) > 1) return;
-  onExit();
-  process.removeListener(signal, onSignal);
-  process.kill(process.pid, signal);
 }
 
 function onExit(): void {
