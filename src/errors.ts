@@ -61,15 +61,15 @@ export function poolClosed(): SpanMeterError {
 /** A `stats()` summary or an SLO evaluation took longer than `workerTimeoutMs` on the worker pool. */
 export function workerTimeout(timeoutMs: number): SpanMeterError {
   return new SpanMeterError(
-    `spanmeter: the worker pool gave no result within ${timeoutMs} ms (option workerTimeoutMs); the pool is restarted for the next task`,
+    `spanmeter: the worker pool gave no result within ${timeoutMs} ms (option workerTimeoutMs), waiting for a thread included; the worker running it, if any, is replaced`,
     'SPANMETER_WORKER_TIMEOUT',
   );
 }
 
-/** A task of a worker pool that was replaced after another task on it failed. */
+/** A task of a worker pool that was replaced because it was left without threads. */
 export function poolRestarted(cause: string): SpanMeterError {
   return new SpanMeterError(
-    `spanmeter: the worker pool was restarted (a task on it failed) while this task waited or ran (${cause}); the next call runs on the fresh pool`,
+    `spanmeter: the worker pool was replaced (it was left without threads) while this task waited or ran (${cause}); the next call runs on the fresh pool`,
     'SPANMETER_POOL_RESTARTED',
   );
 }

@@ -48,9 +48,10 @@ export interface SpanMeterOptions {
   /** A partial batch is recorded at least this often. Default 1000 ms. */
   flushIntervalMs?: number;
   /**
-   * How long a `stats()` summary or an SLO evaluation may take on the worker
-   * pool: past it, the call rejects (`SPANMETER_WORKER_TIMEOUT`) and the pool
-   * starts afresh for the next one. Default 60 000 ms.
+   * How long a `stats()` summary or an SLO evaluation may wait for its result
+   * from the worker pool (waiting for a thread included): past it, the call
+   * rejects (`SPANMETER_WORKER_TIMEOUT`) and the worker running it, if any, is
+   * replaced. Default 60 000 ms.
    */
   workerTimeoutMs?: number;
   /** Histogram back end: `auto` (native when it loads), `native` or `js`. Default: SPANMETER_BACKEND, else auto. */

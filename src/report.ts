@@ -341,8 +341,8 @@ export interface Diagnostics {
   /** Batches recorded. */
   batches: number;
   /**
-   * Times the worker pool started afresh because a task on it failed (its
-   * worker lost, or no result within `workerTimeoutMs`).
+   * Times a worker pool left without threads (a worker died while starting,
+   * and piscina started no other) was replaced by a fresh one.
    */
   workerRestarts: number;
 }

@@ -19,12 +19,14 @@ interface Generation {
  * at most one idle thread (unref'd by piscina, so it never keeps the process alive)
  * and is destroyed on shutdown.
  *
- * A task that fails (its worker lost: killed, out of memory) or takes longer
- * than `timeoutMs` retires the pool it ran on, and so does a pool left with
- * tasks and no thread: the next task starts a fresh one. Piscina stops
- * replacing workers once one dies while starting, and then queued tasks
- * waited for a worker that never came. A retired pool is destroyed at once:
- * its other tasks fail with `SPANMETER_POOL_RESTARTED` rather than wait.
+ * A task fails with its worker's error when the worker is lost (killed, out
+ * of memory), and with `SPANMETER_WORKER_TIMEOUT` when it has no result
+ * `timeoutMs` after it was given (waiting for a thread included); piscina
+ * replaces such a worker. But it stops replacing workers once one dies while
+ * starting, and then queued tasks waited for a worker that never came: a pool
+ * left without threads is retired and destroyed at once; its tasks, which
+ * never ran, are given once to a fresh pool (then fail with
+ * `SPANMETER_POOL_RESTARTED` rather than wait).
  */
 export class LazyPool {
   private current: Generation | undefined;
@@ -41,7 +43,7 @@ export class LazyPool {
   ) {}
 
   /** Runs `task` on the worker's `name` export (default export when omitted). */
-  run<T>(task: unknown, options: { name?: string; transferList?: TransferListItem[] } = {}): Promise<T> {
+  run<T>(task: unknown, options: { name?: string; transferList?: TransferListItem[] } = {}, resubmitted = false): Promise<T> {
     if (this.closed) return Promise.reject(poolClosed());
     // no thread at all: its last worker died and piscina started none (see above)
     if (this.current !== undefined && this.current.piscina.threads.length === 0) this.retire(this.current);
@@ -49,13 +51,14 @@ export class LazyPool {
     const signal = AbortSignal.timeout(this.timeoutMs);
     const result = (generation.piscina.run(task, { ...options, signal } as { name?: string; transferList?: never; signal: AbortSignal }) as Promise<T>).catch(
       (error: unknown) => {
-        if (signal.aborted) {
-          this.retire(generation);
-          throw workerTimeout(this.timeoutMs);
+        // piscina ended the worker running it, if it ran, and starts another
+        if (signal.aborted) throw workerTimeout(this.timeoutMs);
+        // destroyed under it: its pool was left without threads (see start()),
+        // so it never ran, and its transfer list is still ours: once more, afresh
+        if (generation.retired) {
+          if (!resubmitted && !this.closed) return this.run<T>(task, options, true);
+          throw poolRestarted(errorMessage(error));
         }
-        // destroyed under it: another task's failure retired its pool
-        if (generation.retired) throw poolRestarted(errorMessage(error));
-        this.retire(generation);
         throw error;
       },
     );
@@ -78,7 +81,7 @@ export class LazyPool {
     return this.current?.piscina.threads ?? [];
   }
 
-  /** How many times a failed or stuck pool was replaced by a fresh one. */
+  /** How many times a pool left without threads was replaced by a fresh one. */
   get restarts(): number {
     return this.restartCount;
   }
@@ -94,7 +97,8 @@ export class LazyPool {
     await Promise.allSettled([...this.retiring]);
     const generation = this.current;
     this.current = undefined;
-    if (generation !== undefined) await generation.piscina.destroy();
+    // a worker that failed to stop must not fail the application's shutdown
+    if (generation !== undefined) await generation.piscina.destroy().catch(() => undefined);
   }
 
   private start(): Generation {
@@ -103,12 +107,13 @@ export class LazyPool {
     const generation: Generation = { piscina, running: new Set(), retired: false };
     // a worker that fails with no task of ours: piscina emits 'error', which
     // would throw (an uncaught exception in the application) without a listener
-    piscina.on('error', () => this.retire(generation));
+    // (piscina replaces that worker; a pool left without any is retired below)
+    piscina.on('error', () => undefined);
     // piscina replaces a lost worker in the same turn, unless one died while
     // starting: then tasks wait for a thread that never comes
     piscina.on('workerDestroy', () => {
       setImmediate(() => {
-        if (piscina.threads.length === 0 && generation.running.size > 0) this.retire(generation);
+        if (!this.closed && piscina.threads.length === 0 && generation.running.size > 0) this.retire(generation);
       });
     });
     return generation;
