@@ -191,16 +191,15 @@ test('a full queue drops new spans and counts them; the application never waits'
     queue: { max_spans: 300 },
     concurrency: 2,
   });
-  const started = process.hrtime.bigint();
+  // the slow receiver answers only after release(): ending spans that waited for
+  // room in the queue would never return (the test would hang)
   emit(2000);
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   release();
   await processor.forceFlush();
   const report = await processor.stats();
   const drops = exportDrops(report);
   t.true(drops.export_queue_full > 0);
   t.is(slow.received.size + drops.export_queue_full, ended().length, 'delivered + dropped = ended');
-  t.true(elapsedMs < 2000, `ending 2000 spans took ${elapsedMs} ms`);
 });
 
 test('a span larger than max_span_size is counted, the others go', async (t) => {
@@ -221,7 +220,7 @@ test('shutdown keeps its deadline with a hanging target: what is left is spooled
   t.teardown(() => hanging.close());
   const dir = tempDir(t);
   const processor = new SpanMeterProcessor({
-    config: { export: { ...FAST, targets: [zipkin(hanging, { timeout: '60s' })], spool: { dir }, shutdown_timeout: '1s' } },
+    config: { export: { ...FAST, targets: [zipkin(hanging, { timeout: '20d' })], spool: { dir }, shutdown_timeout: '1s' } },
   });
   const provider = new NodeTracerProvider({ spanProcessors: [processor] });
   const tracer = provider.getTracer('shutdown');
@@ -229,10 +228,9 @@ test('shutdown keeps its deadline with a hanging target: what is left is spooled
   const started = Date.now();
   await provider.shutdown();
   const took = Date.now() - started;
-  // The request would hang for 60 s; the export part stops at its 1 s deadline (the rest is the final stats
-  // report). The bound only tells "stopped at the deadline" from "waited for the request", on a busy machine too.
+  // The request would hang for 20 days; the export part stops at its 1 s deadline (the rest is the final
+  // stats report). Had shutdown waited for the request, the test would hang here.
   t.log(`shutdown took ${took} ms`);
-  t.true(took < 30_000, `shutdown took ${took} ms: it waited for the hanging request`);
   await processor.shutdown(); // idempotent
   const report = await processor.stats();
   const spool = report.exporters.find((e) => e.type === 'spool');

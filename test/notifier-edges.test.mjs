@@ -30,9 +30,8 @@ test.serial('shutdown does not wait out a retry backoff that ends after its dead
   await h.tick(TICK, () => h.traffic(10, 10));
   await receiver.received(1);
   await eventually(async () => (await webhookOf(h)).retries === 1, 'first retry scheduled');
-  const started = Date.now();
   await h.close();
-  t.true(Date.now() - started < 5000, `shutdown took ${Date.now() - started} ms`);
+  // had shutdown waited out the 20 s backoff, the retry would have been sent: a second request, nothing dropped
   t.like(await webhookOf(h), { sent: 0, retries: 1, dropped: 1, pending: 0 });
   t.is(receiver.requests.length, 1);
   await receiver.close();
