@@ -2,6 +2,7 @@
 // Percentages like 0.7 became 0.7 / 100 = 0.006999999999999999 in floating point, under 7/1000,
 // so 7 errors in 1000 spans fired "above 0.7%".
 import test from 'ava';
+import { createRequire } from 'node:module';
 import { sloHarness } from './helpers/slo.mjs';
 
 // [threshold, errors, spans, fires]: fires exactly when errors / spans > threshold, by hand
@@ -34,3 +35,18 @@ for (const [above, errors, spans, fires] of CASES) {
     await h.close();
   });
 }
+
+test('thresholds near 0% and 100% keep their digits: 0.00001% is not 0, 99.99999% is not 100%', (t) => {
+  // the rule compares errors / spans with above / 100 through ratioAbove; a fixed tolerance of 1e-6
+  // rounded these to 0/1 and 1/1: any error fired the first, and 100% errors never fired the second
+  const { ratioAbove } = createRequire(import.meta.url)('../dist/slo/burn-rate.js');
+  const cases = [
+    // [above (percent), errors, spans, fires], by hand: errors / spans > above / 100
+    [0.00001, 1, 20_000_000, false], // 5e-8 against 1e-7
+    [0.00001, 3, 20_000_000, true], // 1.5e-7
+    [0.00001, 1, 10_000_000, false], // exactly at it
+    [99.99999, 1000, 1000, true], // 100% errors
+    [99.99999, 9_999_999, 10_000_000, false], // exactly at it
+  ];
+  for (const [above, errors, spans, fires] of cases) t.is(ratioAbove(errors, spans, above / 100), fires, `${errors}/${spans} above ${above}%`);
+});

@@ -22,7 +22,8 @@ export function decimalFraction(ratio: number): { num: number; den: number } {
     cached = { num: ratio, den: 1 };
     for (let den = 1; den <= 1e9; den *= 10) {
       const num = Math.round(ratio * den);
-      if (Math.abs(ratio * den - num) < 1e-6) {
+      // relative: floating-point noise, not digits (0.9999999 is not 1/1, nor 1e-7 0/1)
+      if (Math.abs(ratio * den - num) < 1e-9 * Math.max(1, Math.abs(num))) {
         cached = { num, den };
         break;
       }
