@@ -132,3 +132,11 @@ test('workerTimeoutMs and stats.worker_timeout are checked', (t) => {
 function span(name) {
   return { name, kind: 1, resource: { attributes: { 'service.name': 'svc' } }, duration: [0, 5e6], status: { code: 0 } };
 }
+
+test('evaluateNow() after shutdown() rejects with SPANMETER_POOL_CLOSED (README, "Methods")', async (t) => {
+  const rule = { name: 'R', type: 'error_rate', selector: { service: 'svc' }, window: '1m', above: 50 };
+  const processor = new SpanMeterProcessor({ config: { alerting: { rules: [rule] }, notifiers: { log: { enabled: false } } } });
+  await processor.shutdown();
+  const error = await t.throwsAsync(processor.evaluateNow());
+  t.is(error.code, 'SPANMETER_POOL_CLOSED');
+});

@@ -96,10 +96,12 @@ export function ringAdd(data: Float64Array, ring: RingLayout, nowMs: number, tot
   if (ring.stride > SUM) data[base + SUM] = saturate(data[base + SUM] + sum);
 }
 
+/** Numbers `ringSums` writes per window: total, bad, sum. */
+export const SUMS_STRIDE = 3;
+
 /**
  * Sums a ring over several windows at once. `slices` must be ascending; for window
- * i, `out[outAt + i*4 ...]` gets total, bad, sum and the milliseconds the window
- * covers (its full slices plus the elapsed part of the current one).
+ * i, `out[outAt + i*SUMS_STRIDE ...]` gets total, bad and sum of its newest slices.
  */
 export function ringSums(data: Float64Array, ring: RingLayout, nowMs: number, slices: readonly number[], out: Float64Array, outAt: number): void {
   const now = Math.floor(nowMs / ring.sliceMs);
@@ -118,21 +120,17 @@ export function ringSums(data: Float64Array, ring: RingLayout, nowMs: number, sl
       total += data[base + TOTAL];
     }
     while (w < slices.length && slices[w] === j + 1) {
-      const o = outAt + w * 4;
-      out[o] = total;
-      out[o + 1] = bad;
-      out[o + 2] = sum;
-      out[o + 3] = nowMs - (now - j) * ring.sliceMs;
+      writeSums(out, outAt + w * SUMS_STRIDE, total, bad, sum);
       w++;
     }
   }
-  for (; w < slices.length; w++) {
-    const o = outAt + w * 4;
-    out[o] = total;
-    out[o + 1] = bad;
-    out[o + 2] = sum;
-    out[o + 3] = nowMs - Math.max(0, now - slices[w] + 1) * ring.sliceMs;
-  }
+  for (; w < slices.length; w++) writeSums(out, outAt + w * SUMS_STRIDE, total, bad, sum);
+}
+
+function writeSums(out: Float64Array, at: number, total: number, bad: number, sum: number): void {
+  out[at] = total;
+  out[at + 1] = bad;
+  out[at + 2] = sum;
 }
 
 /**

@@ -13,7 +13,7 @@ import type { SnapshotSource } from '../backend/snapshot-source';
 import type { BackendKind } from '../backend/types';
 import type { SloStatus } from '../report';
 import { burnRate } from './burn-rate';
-import { ringEstimate, ringSums } from './counters';
+import { ringEstimate, ringSums, SUMS_STRIDE } from './counters';
 import { readPlan, type Plan, type PlanSlo } from './plan';
 import { sloStatus } from './status';
 
@@ -80,7 +80,7 @@ export function evaluate(task: EvaluateTask): EvaluateResult {
     });
     slos?.push(sloStatus(slo, read, tierActive));
   }
-  const out = new Float64Array(4);
+  const out = new Float64Array(SUMS_STRIDE);
   for (const rule of plan.rules) {
     // ratios (latency, error rate) from whole slices, exact counts; rates, counts and sums scale with the window: estimated over exactly it
     if (rule.type === 'latency' || rule.type === 'error_rate') ringSums(task.counters, rule.ring, task.nowMs, [rule.slices], out, 0);
@@ -95,17 +95,17 @@ export function evaluate(task: EvaluateTask): EvaluateResult {
 
 /** Sums every window of an SLO; returns a reader of window `w`'s counts. */
 function sumSlo(slo: PlanSlo, counters: Float64Array, nowMs: number): (w: number) => { total: number; bad: number } {
-  const sums = new Float64Array(slo.ringSlices.reduce((n, list) => n + list.length, 0) * 4);
+  const sums = new Float64Array(slo.ringSlices.reduce((n, list) => n + list.length, 0) * SUMS_STRIDE);
   const base: number[] = [];
   let at = 0;
   slo.rings.forEach((ring, r) => {
     base.push(at);
     ringSums(counters, ring, nowMs, slo.ringSlices[r], sums, at);
-    at += slo.ringSlices[r].length * 4;
+    at += slo.ringSlices[r].length * SUMS_STRIDE;
   });
   return (w) => {
     const window = slo.windows[w];
-    const o = base[window.ring] + window.at * 4;
+    const o = base[window.ring] + window.at * SUMS_STRIDE;
     return { total: sums[o], bad: sums[o + 1] };
   };
 }
