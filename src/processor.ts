@@ -308,9 +308,9 @@ export class SpanMeterProcessor implements SpanProcessor {
   /**
    * Computes one report, the only one running. Calls made meanwhile share the
    * next, which starts when this one ends and takes its snapshot after all of
-   * them: at most two reports are in flight, however many calls overlap (200
-   * overlapping calls took 200 snapshots, each holding a copy of every
-   * sealed slice).
+   * them: at most two reports are in flight, however many calls overlap
+   * (each call took a snapshot of its own, on the native back end a copy of
+   * every sealed slice).
    */
   private startReport(): Promise<StatsReport> {
     const report = this.computeReport();
