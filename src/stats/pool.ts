@@ -7,6 +7,13 @@ import { errorMessage, poolClosed, poolRestarted, workerTimeout } from '../error
 /** How long a task may take on the pool by default (`workerTimeoutMs`). */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 
+/** How one task runs: the worker's export to call, what to transfer, its time limit. */
+export interface RunOptions {
+  name?: string;
+  transferList?: TransferListItem[];
+  timeoutMs?: number;
+}
+
 /** One Piscina instance and the tasks submitted to it. */
 interface Generation {
   readonly piscina: Piscina;
@@ -42,17 +49,21 @@ export class LazyPool {
     private readonly timeoutMs = DEFAULT_WORKER_TIMEOUT_MS,
   ) {}
 
-  /** Runs `task` on the worker's `name` export (default export when omitted). */
-  run<T>(task: unknown, options: { name?: string; transferList?: TransferListItem[] } = {}, resubmitted = false): Promise<T> {
+  /**
+   * Runs `task` on the worker's `name` export (default export when omitted),
+   * within `timeoutMs` (the pool's when omitted).
+   */
+  run<T>(task: unknown, options: RunOptions = {}, resubmitted = false): Promise<T> {
     if (this.closed) return Promise.reject(poolClosed());
     // no thread at all: its last worker died and piscina started none (see above)
     if (this.current !== undefined && this.current.piscina.threads.length === 0) this.retire(this.current);
     const generation = (this.current ??= this.start());
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    const result = (generation.piscina.run(task, { ...options, signal } as { name?: string; transferList?: never; signal: AbortSignal }) as Promise<T>).catch(
+    const { timeoutMs = this.timeoutMs, ...runOptions } = options;
+    const signal = AbortSignal.timeout(timeoutMs);
+    const result = (generation.piscina.run(task, { ...runOptions, signal } as { name?: string; transferList?: never; signal: AbortSignal }) as Promise<T>).catch(
       (error: unknown) => {
         // piscina ended the worker running it, if it ran, and starts another
-        if (signal.aborted) throw workerTimeout(this.timeoutMs);
+        if (signal.aborted) throw workerTimeout(timeoutMs);
         // destroyed under it: its pool was left without threads (see start()),
         // so it never ran, and its transfer list is still ours: once more, afresh
         if (generation.retired) {
