@@ -6,6 +6,7 @@ export { SpanMeterProcessor } from './processor';
 export type { SpanMeterOptions } from './processor';
 export type {
   Diagnostics,
+  IncompleteSection,
   StatsReport,
   OperationStats,
   LatencyMs,

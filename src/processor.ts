@@ -8,7 +8,7 @@ import { loadConfig } from './config/load';
 import type { SpanMeterConfig } from './config/sections';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
-import type { AlertEvent, Diagnostics, OperationStats, StatsReport } from './report';
+import { markIncomplete, type AlertEvent, type Diagnostics, type OperationStats, type StatsReport } from './report';
 import { SeriesTable } from './series-table';
 import { SpanMeterError, errorMessage } from './errors';
 import { resolveStatsOptions } from './options';
@@ -409,7 +409,14 @@ export class SpanMeterProcessor implements SpanProcessor {
         workerRestarts: this.pool.restarts,
       },
     };
-    for (const e of this.extensions) await e.contribute?.(report, ids);
+    for (const e of this.extensions) {
+      // one extension's failure leaves its sections out, not the whole report
+      try {
+        await e.contribute?.(report, ids);
+      } catch (error) {
+        markIncomplete(report, e.name, error);
+      }
+    }
     return report;
   }
 

@@ -314,12 +314,35 @@ export interface StatsReport {
   health?: ServiceHealth[];
   exporters?: ExporterStatus[];
   /**
+   * The sections left out of this report because computing them failed (an
+   * SLO evaluation whose worker timed out, say): the rest of the report
+   * stands. Absent when every section was computed.
+   */
+  incomplete?: IncompleteSection[];
+  /**
    * What was repaired rather than dropped (README, "The report"): clamped
    * durations, failed clock readings, spans without a resource or
    * `service.name`, invalid kinds and names; the histograms' heap bytes and
    * the batches recorded. Present in every report `stats()` returns.
    */
   diagnostics: Diagnostics;
+}
+
+/** A section missing from a report, and why (`StatsReport.incomplete`). */
+export interface IncompleteSection {
+  /** The report's key that is missing (`slos`, `health`), or the extension whose sections are (`slo`, `export`). */
+  section: string;
+  /** The error's code, when it has one (`SPANMETER_WORKER_TIMEOUT`). */
+  code?: string;
+  error: string;
+}
+
+/** Notes in `report` that `section` is missing because of `error`. */
+export function markIncomplete(report: StatsReport, section: string, error: unknown): void {
+  const code = (error as { code?: unknown } | null)?.code;
+  const entry: IncompleteSection = { section, error: error instanceof Error ? error.message : String(error) };
+  if (typeof code === 'string') entry.code = code;
+  (report.incomplete ??= []).push(entry);
 }
 
 /** `StatsReport.diagnostics`. */

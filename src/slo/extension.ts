@@ -26,7 +26,7 @@ import { Dispatcher } from '../notify/dispatcher';
 import { LogNotifier } from '../notify/log';
 import type { Notifier, NotifyAlert } from '../notify/types';
 import { WebhookNotifier } from '../notify/webhook';
-import type { AlertEvent, EvaluationStatus, OperationTrend, StatsReport } from '../report';
+import { markIncomplete, type AlertEvent, type EvaluationStatus, type OperationTrend, type StatsReport } from '../report';
 import type { SeriesKey } from '../series-table';
 import { ErrorGroups } from '../trends/error-analysis';
 import { computeHealth } from '../trends/health';
@@ -245,9 +245,17 @@ export class SloExtension implements ProcessorExtension {
   async contribute(report: StatsReport, operationIds: readonly number[]): Promise<void> {
     const nowMs = this.context.clock();
     this.ingest.commit(nowMs);
+    let slosFailed = false;
     if (this.plan.slos.length > 0) {
-      const result = await this.context.pool.run<EvaluateResult>(this.task(nowMs, true), { name: 'evaluate' });
-      report.slos = result.slos;
+      // a failed evaluation (its worker timed out or was lost) leaves the SLOs
+      // out of this report, and what needs them; the rest stands
+      try {
+        const result = await this.context.pool.run<EvaluateResult>(this.task(nowMs, true), { name: 'evaluate' });
+        report.slos = result.slos;
+      } catch (error) {
+        markIncomplete(report, 'slos', error);
+        slosFailed = true;
+      }
     }
     const firing = this.engine.inState(FIRING);
     if (this.plan.alertCount > 0) {
@@ -260,7 +268,9 @@ export class SloExtension implements ProcessorExtension {
       report.trends = trends;
     }
     if (this.errors !== undefined) report.errorAnalysis = this.errors.report(this.context.table.allKeys(), report.operations, operationIds);
-    if (this.config.trends.health.enabled) {
+    if (this.config.trends.health.enabled && slosFailed) {
+      markIncomplete(report, 'health', new Error('spanmeter: health needs the SLOs, whose evaluation failed'));
+    } else if (this.config.trends.health.enabled) {
       report.health = computeHealth({
         operations: report.operations,
         slos: report.slos ?? [],
