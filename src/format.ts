@@ -40,5 +40,7 @@ export function formatStatsTable(report: StatsReport, options: FormatOptions = {
       (dropped.length ? `, dropped: ${dropped.map(([k, v]) => `${k}=${v}`).join(' ')}` : ', nothing dropped') +
       '. Latencies in ms.',
   );
+  // a report printed at exit must not hide that a section is missing
+  for (const missing of report.incomplete ?? []) out.push(`Not in this report: ${missing.section} (${missing.code ?? 'error'}: ${missing.error})`);
   return out.join('\n');
 }

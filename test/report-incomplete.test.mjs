@@ -3,7 +3,7 @@
 // latency statistics, which users print at exit and scrape, still arrive.
 import test from 'ava';
 import { createRequire } from 'node:module';
-import { SpanMeterProcessor } from 'spanmeter';
+import { SpanMeterProcessor, formatStatsTable } from 'spanmeter';
 import { sloHarness } from './helpers/slo.mjs';
 
 const require = createRequire(import.meta.url);
@@ -43,6 +43,9 @@ test('a failed SLO evaluation leaves slos and health out of stats(), names them 
   );
   t.regex(report.incomplete[0].error, /within 60000 ms/);
   t.regex(report.incomplete[1].error, /health needs the SLOs/);
+  // the printed table says so too
+  const printed = formatStatsTable(report).split('\n');
+  t.true(printed.includes(`Not in this report: slos (SPANMETER_WORKER_TIMEOUT: ${report.incomplete[0].error})`), printed.join('\n'));
 
   // the pool answers again: the next report is whole
   failing.on = false;
@@ -51,6 +54,7 @@ test('a failed SLO evaluation leaves slos and health out of stats(), names them 
   t.is(whole.slos[0].events.total, 300);
   t.is(whole.slos[0].events.bad, 12);
   t.is(whole.health.length, 1);
+  t.false(formatStatsTable(whole).includes('Not in this report'));
   await h.close();
 });
 
