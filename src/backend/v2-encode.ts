@@ -6,8 +6,18 @@
  * hdr-histogram-js histogram first meant allocating and scanning its whole
  * counts array for every series: 4 ms a series at 5 digits, for two values.
  */
-import { deflateSync } from 'node:zlib';
 import type { HdrLayout } from './hdr-math';
+
+/**
+ * pako (pure JS, as hdr-histogram-js deflates), not node:zlib: this runs on
+ * the stats worker, which the pool terminates when a task passes its time
+ * limit, and Node 20 aborts the whole process (`Assertion failed: init_done_
+ * && "close before init"`) when a worker is terminated inside `deflateSync`
+ * between creating its zlib handle and initializing it
+ * (test/v2-encode-termination.test.mjs).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { deflate } = require('pako') as { deflate(data: Uint8Array): Uint8Array };
 
 /** HdrHistogram's cookies for 8-byte counts ("word size" 8 in bits 4-7). */
 const V2_COOKIE = 0x1c849303 | 0x10;
@@ -17,11 +27,11 @@ const V2_HEADER_LEN = 40;
 /** V2 compressed base64 of the histogram (lowest 1, the layout's highest and digits) holding the entries. */
 export function encodeV2Base64(layout: HdrLayout, indices: ArrayLike<number>, counts: ArrayLike<number>, length: number): string {
   const plain = encodeV2Plain(layout, indices, counts, length);
-  const deflated = deflateSync(plain);
+  const deflated = deflate(plain);
   const out = Buffer.allocUnsafe(8 + deflated.length);
   out.writeUInt32BE(V2_COMPRESSED_COOKIE >>> 0, 0);
   out.writeUInt32BE(deflated.length, 4);
-  deflated.copy(out, 8);
+  out.set(deflated, 8);
   return out.toString('base64');
 }
 
