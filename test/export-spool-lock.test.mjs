@@ -5,23 +5,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { SpanMeterProcessor } from 'spanmeter';
-import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
+import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, liveProcess, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 
-const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const linux = process.platform === 'linux' ? test : test.skip;
-
-/** A live child process; resolves with its pid and its identity as it sees it. */
-async function liveProcess(t) {
-  const code = `process.stdout.write(process.pid + ':' + require(${JSON.stringify(path.join(dist, 'export', 'process-identity.js'))}).processIdentity() + '\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  const line = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
-  const [pid, identity] = line.split(':');
-  return { pid: Number(pid), identity };
-}
 
 /** A processor on `dir` whose target is down, with 100 spans ended; `spool()` resolves with its spool's status. */
 async function processorOn(t, dir) {

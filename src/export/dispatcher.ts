@@ -87,7 +87,8 @@ export class Dispatcher {
   private replayReads = 0;
   private spoolWrites = 0;
   private spoolRetryAt = 0;
-  private acquiring = false;
+  /** The attempt to take the spool in flight: one at a time, and close() waits for it. */
+  private acquiring: Promise<boolean> | undefined;
   /** The last spool write failed (reported as `retrying` until one succeeds). */
   private spoolFailing = false;
   private nextOrder = 1;
@@ -196,21 +197,34 @@ export class Dispatcher {
   /**
    * Tries again to take a spool that was unavailable (its lock held by another
    * process, or its directory unusable); once it has it, expires and replays
-   * what it holds. Resolves true when the spool is usable (or there is none).
+   * what it holds. Resolves true when the spool is usable (or there is none);
+   * false, and the spool untouched, once the dispatcher has stopped. One
+   * attempt at a time: a call while one is in flight shares its outcome.
+   * Never rejects.
    */
-  async acquireSpool(): Promise<boolean> {
+  acquireSpool(): Promise<boolean> {
+    if (this.acquiring !== undefined) return this.acquiring;
     const spool = this.spool;
-    if (spool === undefined || spool.usable) return true;
-    if (this.stopped || this.acquiring) return false;
-    this.acquiring = true;
+    if (spool === undefined) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    if (spool.usable) return Promise.resolve(true);
+    const attempt = this.tryAcquire(spool);
+    this.acquiring = attempt;
+    void attempt.then(() => {
+      if (this.acquiring === attempt) this.acquiring = undefined;
+    });
+    return attempt;
+  }
+
+  private async tryAcquire(spool: Spool): Promise<boolean> {
     try {
       await spool.acquire();
-    } finally {
-      this.acquiring = false;
+    } catch (error) {
+      spool.recordError(error);
+      return false;
     }
-    if (!spool.usable) return false;
-    // Shut down meanwhile: leave the lock for the next process.
-    if (this.stopped) await spool.close();
+    // Stopped meanwhile: close() waits for this attempt, then releases the lock it took.
+    if (!spool.usable || this.stopped) return false;
     this.changed(); // the spool may have found damaged files
     await this.expireSpool();
     return true;
@@ -281,6 +295,8 @@ export class Dispatcher {
     this.stopped = true;
     this.clearTimer();
     await Promise.allSettled(this.targets.map((t) => t.close()));
+    // An attempt in flight finishes first: a lock it takes is released below, not left behind.
+    await this.acquiring;
     await this.spool?.close();
   }
 
