@@ -1,7 +1,9 @@
 // The spool's background work and the shutdown: the export worker retries an
 // unavailable spool's lock every 2 s and expires old batches periodically. Once
-// shutdown begins neither runs again, and an attempt to take the lock that is
-// in flight when the dispatcher closes is waited for and its lock released.
+// shutdown begins neither runs again, an attempt to take the lock that is in
+// flight when the dispatcher closes is waited for and its lock released, and
+// an expiry never touches the files after close (another process may own them
+// by then). An expiry that fails never rejects: the failure shows in stats().
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -40,6 +42,8 @@ async function lockedByAnother(t, dir) {
 function dispatcherOn(spool) {
   return new Dispatcher({ targets: [], policy: POLICY, spool, concurrency: 1, onSettled: () => {} });
 }
+
+const spoolStatus = (dispatcher) => dispatcher.status().exporters.find((e) => e.type === 'spool');
 
 test('an attempt to take the spool that is in flight when the dispatcher closes: close() waits for it and releases the lock; the spool is not used', async (t) => {
   const dir = tempDir(t);
@@ -89,6 +93,48 @@ test('attempts to take the spool do not overlap: a call while one is in flight s
   t.true(fs.readFileSync(lock, 'utf8').endsWith(':overlap00000'));
   await dispatcher.close();
   t.false(fs.existsSync(lock), 'released at close');
+});
+
+test('an expiry after close is a no-op: it removes no file and counts nothing', async (t) => {
+  const dir = tempDir(t);
+  const old = await spooledFile(dir, HOUR);
+  const spool = await Spool.open({ dir, maxBytes: 1 << 20, maxAgeMs: MAX_AGE, lockToken: 'expiry000000' });
+  t.true(spool.usable, spool.unavailable);
+  const dispatcher = dispatcherOn(spool);
+  await dispatcher.close();
+  await dispatcher.expireSpool();
+  t.true(fs.existsSync(old), 'the file stays for the next owner');
+  t.deepEqual(dispatcher.counters().dropped, {});
+  t.is(dispatcher.counters().spool.expiredSpans, 0);
+});
+
+test('an expiry whose file cannot be removed resolves, counts the expired spans and shows the error in stats()', async (t) => {
+  const dir = tempDir(t);
+  const old = await spooledFile(dir, HOUR);
+  const spool = await Spool.open({ dir, maxBytes: 1 << 20, maxAgeMs: MAX_AGE, lockToken: 'failing00000' });
+  const dispatcher = dispatcherOn(spool);
+  t.teardown(() => dispatcher.close());
+  // A non-empty directory in the file's place: removing it fails.
+  fs.rmSync(old);
+  fs.mkdirSync(old);
+  fs.writeFileSync(path.join(old, 'x'), 'x');
+  await t.notThrowsAsync(dispatcher.expireSpool());
+  t.is(dispatcher.counters().dropped.export_spool_expired, 3);
+  const status = spoolStatus(dispatcher);
+  t.truthy(status.lastError);
+  t.truthy(status.lastErrorAt);
+});
+
+test('an expiry that fails never rejects (a timer runs it, unawaited): the error shows in stats()', async (t) => {
+  const dir = tempDir(t);
+  const spool = await Spool.open({ dir, maxBytes: 1 << 20, maxAgeMs: MAX_AGE, lockToken: 'rejects00000' });
+  const dispatcher = dispatcherOn(spool);
+  t.teardown(() => dispatcher.close());
+  // Injected at the spool's boundary: its own file errors are caught inside it.
+  spool.expire = () => Promise.reject(new Error('expiry failed (injected)'));
+  await t.notThrowsAsync(dispatcher.expireSpool());
+  t.regex(spoolStatus(dispatcher).lastError, /expiry failed \(injected\)/);
+  t.truthy(spoolStatus(dispatcher).lastErrorAt);
 });
 
 /** The next message of `type` (and `id`, if given) from the worker. */

@@ -89,6 +89,8 @@ export class Dispatcher {
   private spoolRetryAt = 0;
   /** The attempt to take the spool in flight: one at a time, and close() waits for it. */
   private acquiring: Promise<boolean> | undefined;
+  /** The expiry in flight: close() waits for it before the lock is released. */
+  private expiring: Promise<void> | undefined;
   /** The last spool write failed (reported as `retrying` until one succeeds). */
   private spoolFailing = false;
   private nextOrder = 1;
@@ -230,15 +232,34 @@ export class Dispatcher {
     return true;
   }
 
-  /** Removes spool entries past their age (counted as dropped); those being replayed wait for their outcome. */
+  /**
+   * Removes spool entries past their age (counted as dropped); those being
+   * replayed wait for their outcome. One at a time (a call meanwhile shares
+   * it); a no-op once stopped (at the shutdown deadline, or closed: the files
+   * may be another process's by then); never rejects (a timer runs it): a
+   * failure is the spool's `lastError` in stats().
+   */
   async expireSpool(): Promise<void> {
-    if (this.spool === undefined || !this.spool.usable) return;
-    const expired = await this.spool.expire(this.now(), this.replaying);
-    for (const e of expired) {
-      this.expiredSpans += e.spans;
-      this.count('export_spool_expired', e.spans);
+    if (this.expiring !== undefined) return this.expiring;
+    const spool = this.spool;
+    if (spool === undefined || !spool.usable || this.stopped) return;
+    const expiring = this.expire(spool);
+    this.expiring = expiring;
+    await expiring;
+    this.expiring = undefined;
+  }
+
+  private async expire(spool: Spool): Promise<void> {
+    try {
+      const expired = await spool.expire(this.now(), this.replaying);
+      for (const e of expired) {
+        this.expiredSpans += e.spans;
+        this.count('export_spool_expired', e.spans);
+      }
+      this.pump();
+    } catch (error) {
+      spool.recordError(error);
     }
-    this.pump();
   }
 
   /** Resolves when nothing is queued, in flight or being written. */
@@ -295,8 +316,8 @@ export class Dispatcher {
     this.stopped = true;
     this.clearTimer();
     await Promise.allSettled(this.targets.map((t) => t.close()));
-    // An attempt in flight finishes first: a lock it takes is released below, not left behind.
-    await this.acquiring;
+    // Spool work in flight finishes first: a lock taken by an attempt is released below, not left behind.
+    await Promise.allSettled([this.acquiring, this.expiring]);
     await this.spool?.close();
   }
 
