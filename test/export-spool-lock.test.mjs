@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import test from 'ava';
 import { SpanMeterProcessor } from 'spanmeter';
+import { processIdentity } from '../dist/export/process-identity.js';
 import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, liveProcess, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 
 const linux = process.platform === 'linux' ? test : test.skip;
@@ -21,6 +22,24 @@ async function processorOn(t, dir) {
   emit(100);
   return async () => spoolOf(await processor.stats()).spool;
 }
+
+test('the lock records more than the pid: the process identity (Linux: boot id and start time) and the processor token', async (t) => {
+  const dir = tempDir(t);
+  const spool = await processorOn(t, dir);
+  t.true((await spool()).available);
+  const [pid, identity, token, ...rest] = fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8').split(':');
+  t.deepEqual(rest, []);
+  t.is(Number(pid), process.pid);
+  t.is(identity, processIdentity());
+  t.regex(token, /^[0-9a-f]{12}$/);
+  if (process.platform === 'linux') {
+    // Containers on one host share the boot id, and the start time is that of a pid in the
+    // writer's pid namespace: this tells a reboot or a reused pid, not another container (docs/export.md).
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const startTicks = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[22 - 3];
+    t.is(identity, `linux-${bootId}-${startTicks}`);
+  }
+});
 
 linux('a lock whose pid belongs to another live process now (another boot id) is taken over', async (t) => {
   const dir = tempDir(t);
