@@ -89,3 +89,47 @@ for (const truncateFails of [false, true]) {
     await target.close();
   });
 }
+
+// A process killed in the middle of an append leaves the file ending in part
+// of a line: the next process must not glue its first line onto it.
+test('a file left ending in a partial line (a process killed mid-append): the next line starts on a line of its own', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'traces.jsonl');
+  const earlier = new FileTarget({ type: 'file', name: 'file', dir, maxFileBytes: 1 << 20, maxFiles: 2 });
+  t.deepEqual(await earlier.send(payload(2, 'before')), { ok: true });
+  await earlier.close();
+  const partial = '{"resourceSpans":[{"resource":{"attrib';
+  fs.appendFileSync(file, partial);
+
+  const target = new FileTarget({ type: 'file', name: 'file', dir, maxFileBytes: 1 << 20, maxFiles: 2 });
+  t.deepEqual(await target.send(payload(3, 'after')), { ok: true });
+  t.deepEqual(await target.send(payload(1, 'later')), { ok: true });
+  const text = fs.readFileSync(file, 'utf8');
+  t.true(text.endsWith('\n'));
+  const all = text.split('\n').slice(0, -1);
+  t.is(all.length, 4);
+  t.is(all[1], partial, 'the broken line stays on its own, as it was');
+  const names = (line) => JSON.parse(line).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => s.name)));
+  t.deepEqual(names(all[0]), ['before-0', 'before-1']);
+  t.deepEqual(names(all[2]), ['after-0', 'after-1', 'after-2']);
+  t.deepEqual(names(all[3]), ['later-0']);
+  await target.close();
+});
+
+test('a file that ends with a complete line (or is empty) is appended to as it is: no blank line', async (t) => {
+  for (const before of ['', 'complete']) {
+    const dir = tempDir(t);
+    const file = path.join(dir, 'traces.jsonl');
+    if (before === '') fs.writeFileSync(file, '');
+    else {
+      const earlier = new FileTarget({ type: 'file', name: 'file', dir, maxFileBytes: 1 << 20, maxFiles: 2 });
+      await earlier.send(payload(2, 'before'));
+      await earlier.close();
+    }
+    const target = new FileTarget({ type: 'file', name: 'file', dir, maxFileBytes: 1 << 20, maxFiles: 2 });
+    t.deepEqual(await target.send(payload(1, 'after')), { ok: true });
+    t.deepEqual(lines(t, file), before === '' ? [['after-0']] : [['before-0', 'before-1'], ['after-0']]);
+    t.false(fs.readFileSync(file, 'utf8').includes('\n\n'));
+    await target.close();
+  }
+});

@@ -5,23 +5,12 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { SpanMeterProcessor } from 'spanmeter';
-import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
+import { processIdentity } from '../dist/export/process-identity.js';
+import { emitter, exportDrops, FAST_EXPORT, FIXTURES, freePort, liveProcess, spoolOf, startOtlpReceiver, tempDir, waitUntil } from './helpers/export.mjs';
 
-const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const linux = process.platform === 'linux' ? test : test.skip;
-
-/** A live child process; resolves with its pid and its identity as it sees it. */
-async function liveProcess(t) {
-  const code = `process.stdout.write(process.pid + ':' + require(${JSON.stringify(path.join(dist, 'export', 'process-identity.js'))}).processIdentity() + '\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => child.kill('SIGKILL'));
-  const line = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
-  const [pid, identity] = line.split(':');
-  return { pid: Number(pid), identity };
-}
 
 /** A processor on `dir` whose target is down, with 100 spans ended; `spool()` resolves with its spool's status. */
 async function processorOn(t, dir) {
@@ -33,6 +22,24 @@ async function processorOn(t, dir) {
   emit(100);
   return async () => spoolOf(await processor.stats()).spool;
 }
+
+test('the lock records more than the pid: the process identity (Linux: boot id and start time) and the processor token', async (t) => {
+  const dir = tempDir(t);
+  const spool = await processorOn(t, dir);
+  t.true((await spool()).available);
+  const [pid, identity, token, ...rest] = fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8').split(':');
+  t.deepEqual(rest, []);
+  t.is(Number(pid), process.pid);
+  t.is(identity, processIdentity());
+  t.regex(token, /^[0-9a-f]{12}$/);
+  if (process.platform === 'linux') {
+    // Containers on one host share the boot id, and the start time is that of a pid in the
+    // writer's pid namespace: this tells a reboot or a reused pid, not another container (docs/export.md).
+    const bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const startTicks = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[22 - 3];
+    t.is(identity, `linux-${bootId}-${startTicks}`);
+  }
+});
 
 linux('a lock whose pid belongs to another live process now (another boot id) is taken over', async (t) => {
   const dir = tempDir(t);

@@ -87,7 +87,10 @@ export class Dispatcher {
   private replayReads = 0;
   private spoolWrites = 0;
   private spoolRetryAt = 0;
-  private acquiring = false;
+  /** The attempt to take the spool in flight: one at a time, and close() waits for it. */
+  private acquiring: Promise<boolean> | undefined;
+  /** The expiry in flight: close() waits for it before the lock is released. */
+  private expiring: Promise<void> | undefined;
   /** The last spool write failed (reported as `retrying` until one succeeds). */
   private spoolFailing = false;
   private nextOrder = 1;
@@ -196,35 +199,67 @@ export class Dispatcher {
   /**
    * Tries again to take a spool that was unavailable (its lock held by another
    * process, or its directory unusable); once it has it, expires and replays
-   * what it holds. Resolves true when the spool is usable (or there is none).
+   * what it holds. Resolves true when the spool is usable (or there is none);
+   * false, and the spool untouched, once the dispatcher has stopped. One
+   * attempt at a time: a call while one is in flight shares its outcome.
+   * Never rejects.
    */
-  async acquireSpool(): Promise<boolean> {
+  acquireSpool(): Promise<boolean> {
+    if (this.acquiring !== undefined) return this.acquiring;
     const spool = this.spool;
-    if (spool === undefined || spool.usable) return true;
-    if (this.stopped || this.acquiring) return false;
-    this.acquiring = true;
+    if (spool === undefined) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    if (spool.usable) return Promise.resolve(true);
+    const attempt = this.tryAcquire(spool);
+    this.acquiring = attempt;
+    void attempt.then(() => {
+      if (this.acquiring === attempt) this.acquiring = undefined;
+    });
+    return attempt;
+  }
+
+  private async tryAcquire(spool: Spool): Promise<boolean> {
     try {
       await spool.acquire();
-    } finally {
-      this.acquiring = false;
+    } catch (error) {
+      spool.recordError(error);
+      return false;
     }
-    if (!spool.usable) return false;
-    // Shut down meanwhile: leave the lock for the next process.
-    if (this.stopped) await spool.close();
+    // Stopped meanwhile: close() waits for this attempt, then releases the lock it took.
+    if (!spool.usable || this.stopped) return false;
     this.changed(); // the spool may have found damaged files
     await this.expireSpool();
     return true;
   }
 
-  /** Removes spool entries past their age (counted as dropped); those being replayed wait for their outcome. */
+  /**
+   * Removes spool entries past their age (counted as dropped); those being
+   * replayed wait for their outcome. One at a time (a call meanwhile shares
+   * it); a no-op once stopped (at the shutdown deadline, or closed: the files
+   * may be another process's by then); never rejects (a timer runs it): a
+   * failure is the spool's `lastError` in stats().
+   */
   async expireSpool(): Promise<void> {
-    if (this.spool === undefined || !this.spool.usable) return;
-    const expired = await this.spool.expire(this.now(), this.replaying);
-    for (const e of expired) {
-      this.expiredSpans += e.spans;
-      this.count('export_spool_expired', e.spans);
+    if (this.expiring !== undefined) return this.expiring;
+    const spool = this.spool;
+    if (spool === undefined || !spool.usable || this.stopped) return;
+    const expiring = this.expire(spool);
+    this.expiring = expiring;
+    await expiring;
+    this.expiring = undefined;
+  }
+
+  private async expire(spool: Spool): Promise<void> {
+    try {
+      const expired = await spool.expire(this.now(), this.replaying);
+      for (const e of expired) {
+        this.expiredSpans += e.spans;
+        this.count('export_spool_expired', e.spans);
+      }
+      this.pump();
+    } catch (error) {
+      spool.recordError(error);
     }
-    this.pump();
   }
 
   /** Resolves when nothing is queued, in flight or being written. */
@@ -281,6 +316,8 @@ export class Dispatcher {
     this.stopped = true;
     this.clearTimer();
     await Promise.allSettled(this.targets.map((t) => t.close()));
+    // Spool work in flight finishes first: a lock taken by an attempt is released below, not left behind.
+    await Promise.allSettled([this.acquiring, this.expiring]);
     await this.spool?.close();
   }
 

@@ -338,8 +338,13 @@ export class Spool {
     }
   }
 
+  /** An error of the spool's work, shown as its `lastError` in stats(). */
+  recordError(error: unknown): void {
+    this.fail(error);
+  }
+
   private fail(error: unknown): void {
-    this.lastError = (error as Error).message;
+    this.lastError = (error as Error)?.message ?? String(error);
     this.lastErrorAt = Date.now();
   }
 }

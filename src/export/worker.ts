@@ -42,6 +42,8 @@ function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
 const client = new HttpClient(config.concurrency);
 /** How often an unavailable spool is tried again. */
 const LOCK_RETRY_MS = 2000;
+/** The spool's expiry and lock retry: stopped when shutdown begins (the dispatcher refuses them after close as well). */
+const spoolTimers: NodeJS.Timeout[] = [];
 let nextCall = 1;
 const calls = new Map<number, (result: { ok: boolean; error?: string; bad?: boolean }) => void>();
 
@@ -76,11 +78,11 @@ const ready: Promise<Dispatcher> = (async () => {
   if (spool !== undefined) {
     await dispatcher.expireSpool();
     const every = Math.max(1000, Math.min(60_000, config.spool.maxAgeMs / 4));
-    setInterval(() => void dispatcher.expireSpool(), every).unref();
+    spoolTimers.push(setInterval(() => void dispatcher.expireSpool(), every).unref());
     if (!spool.usable) {
       // Another process may hold it (a rolling restart): take it once released.
       const retry = setInterval(() => void dispatcher.acquireSpool().then((usable) => usable && clearInterval(retry)), LOCK_RETRY_MS);
-      retry.unref();
+      spoolTimers.push(retry.unref());
     }
   }
   return dispatcher;
@@ -120,6 +122,7 @@ port.on('message', (message: ToWorker) => {
         case 'shutdown': {
           if (shuttingDown) return;
           shuttingDown = true;
+          for (const timer of spoolTimers.splice(0)) clearInterval(timer);
           try {
             // Keep a little of the time for spooling what is left.
             const margin = Math.min(2000, Math.max(0, message.deadlineAt - Date.now()) * 0.1);

@@ -1,7 +1,7 @@
 // Receivers and helpers for the export tests: a real OTLP receiver in a child
 // process (@elastic/mockotlpserver), loopback HTTP receivers for Zipkin JSON and
 // for fault injection, temporary directories, and polling.
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -13,6 +13,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.join(here, '..', 'fixtures');
+const DIST = path.join(here, '..', '..', 'dist');
 
 /** Polls `predicate` until it is truthy; throws with `what` after `timeoutMs`. */
 export async function waitUntil(predicate, { timeoutMs = 20_000, intervalMs = 20, what = 'condition' } = {}) {
@@ -195,4 +196,14 @@ export function emitter(processor) {
       }
     },
   };
+}
+
+/** A live child process (killed at teardown); resolves with its pid and its identity as it sees it (`processIdentity()`). */
+export async function liveProcess(t) {
+  const code = `process.stdout.write(process.pid + ':' + require(${JSON.stringify(path.join(DIST, 'export', 'process-identity.js'))}).processIdentity() + '\\n'); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const line = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
+  const [pid, identity] = line.split(':');
+  return { pid: Number(pid), identity };
 }

@@ -51,10 +51,7 @@ export class FileTarget implements Target {
     try {
       if (this.size < 0) {
         await fs.mkdir(this.endpoint, { recursive: true });
-        this.size = await fs.stat(file).then(
-          (s) => s.size,
-          () => 0,
-        );
+        await this.openCurrent(file);
       }
       if (this.partial) await this.cutPartial(file);
       if (this.size > 0 && this.size + data.byteLength > this.config.maxFileBytes) await this.rotate(file);
@@ -85,6 +82,39 @@ export class FileTarget implements Target {
     } finally {
       await handle.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Takes the current file's size; if it ends in part of a line (a process
+   * killed in the middle of an append), ends that line first, so that the next
+   * one starts on a line of its own instead of being glued to it (both would
+   * be lost to a reader). The broken line stays as it was: only complete lines
+   * are read, and the file is only ever appended to (a tail -f keeps its place).
+   */
+  private async openCurrent(file: string): Promise<void> {
+    const size = await fs.stat(file).then(
+      (s) => s.size,
+      () => 0,
+    );
+    this.size = size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    const handle = await fs.open(file, 'r');
+    try {
+      await handle.read(last, 0, 1, size - 1);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    if (last[0] === 0x0a) return;
+    try {
+      await this.append(file, Buffer.from('\n'));
+    } catch (error) {
+      // The newline is written or not: look at the file again next time.
+      this.partial = false;
+      this.size = -1;
+      throw error;
+    }
+    this.size = size + 1;
   }
 
   private async cutPartial(file: string): Promise<void> {
