@@ -1195,3 +1195,162 @@ fn perf_summary_parts() {
         buf.len() / SERIES as usize
     );
 }
+
+// ---------------------------------------------------------------------------
+// Hostile V2 input: what a decode allocates.
+
+/// Counts the heap bytes the current thread holds and the peak since
+/// `peak_bytes_during` started (other threads' allocations are not counted).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn note(delta: isize) {
+        let _ = LIVE.try_with(|live| {
+            let v = live.get() + delta;
+            live.set(v);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        });
+    }
+
+    // SAFETY: forwards to the system allocator; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc(l);
+            if !p.is_null() {
+                note(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc_zeroed(l);
+            if !p.is_null() {
+                note(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            System.dealloc(p, l);
+            note(-(l.size() as isize));
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = System.realloc(p, l, new);
+            if !q.is_null() {
+                // old and new block both exist while the bytes are copied
+                note(new as isize);
+                note(-(l.size() as isize));
+            }
+            q
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    /// Runs `f` and returns its result with the most heap bytes this thread
+    /// held at once meanwhile, over what it held before.
+    pub fn peak_bytes_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let start = LIVE.with(|l| l.get());
+        PEAK.with(|p| p.set(start));
+        let out = f();
+        let peak = PEAK.with(|p| p.get());
+        (out, (peak - start).max(0) as usize)
+    }
+}
+
+/// V2 compressed base64 with the given header fields and `payload` (the
+/// header's payload length is `claimed_len`, or the payload's own).
+fn compressed_v2(
+    digits: u32,
+    lowest: u64,
+    highest: u64,
+    payload: &[u8],
+    claimed_len: Option<u32>,
+) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let plain = crate::v2::tests::v2_bytes(digits, lowest, highest, payload, claimed_len);
+    let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::best());
+    z.write_all(&plain).unwrap();
+    let deflated = z.finish().unwrap();
+    let mut out = vec![];
+    out.extend_from_slice(&0x1c84_9314u32.to_be_bytes());
+    out.extend_from_slice(&(deflated.len() as u32).to_be_bytes());
+    out.extend_from_slice(&deflated);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+const MIB: usize = 1 << 20;
+
+/// Decoding `text` fails with an error containing `error`, holding less
+/// than 1 MiB at any time.
+fn fails_holding_little(text: &str, error: &str) {
+    let (r, peak) = counting::peak_bytes_during(|| crate::histogram::Histogram::decode(text));
+    let e = r.err().unwrap();
+    assert!(e.contains(error), "{e}");
+    assert!(
+        peak < MIB,
+        "decoding a {}-character string held {peak} bytes",
+        text.len()
+    );
+}
+
+/// Counters of 5 digits up to 2^63 - 1 (6,160,384).
+fn counters_to_2_63() -> usize {
+    HdrMath::new(5, i64::MAX as u64).unwrap().counts_len()
+}
+
+/// A header may claim the largest payload the decoder accepts for its
+/// counters (9 bytes each: 55 MB at 5 digits up to 2^63) while the stream
+/// holds a few bytes: the decoder reserved the claimed length before
+/// reading (55 MB for a 52-character string).
+#[test]
+fn a_claimed_payload_length_reserves_nothing() {
+    let claimed = (counters_to_2_63() * 9) as u32;
+    let text = compressed_v2(5, 1, i64::MAX as u64, &[2, 4, 6], Some(claimed));
+    assert!(text.len() < 200, "{}", text.len());
+    fails_holding_little(&text, &format!("payload truncated: 3 of {claimed} bytes"));
+}
+
+/// Every counter of a 5-digit histogram up to 2^63 counted once, then one
+/// more count past the last counter: 6.2 MB of payload in an 8 KB string.
+/// The decoder inflated the payload whole and collected every count in a
+/// Vec of 16-byte pairs before it found the error: 208 MB at its peak.
+#[test]
+fn a_payload_that_fails_late_holds_little() {
+    let n = counters_to_2_63();
+    let payload = vec![2u8; n + 1]; // zigzag 2: a count of 1
+    let text = compressed_v2(5, 1, i64::MAX as u64, &payload, None);
+    assert!(text.len() < 16_000, "{}", text.len());
+    fails_holding_little(&text, &format!("count at index {n} beyond {n} counters"));
+}
+
+/// The same payload without the extra count is a valid histogram: every
+/// counter once, those above 2^53 - 1 (the largest highest a histogram here
+/// has) clamped into the last. Decoding it holds no more than the result
+/// (pages of the counters it fills) plus a little: it used to hold 208 MB
+/// for a 40 MB result.
+#[test]
+fn a_valid_dense_payload_holds_only_the_result() {
+    let counts_len = counters_to_2_63();
+    let text = compressed_v2(5, 1, i64::MAX as u64, &vec![2u8; counts_len], None);
+    let (h, peak) = counting::peak_bytes_during(|| crate::histogram::Histogram::decode(&text));
+    let h = h.unwrap();
+    assert_eq!(h.count(), counts_len as u64);
+    let result = h.heap_bytes();
+    // the result: 8-byte counters of the clamped histogram's every counter
+    let capped = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
+    assert_eq!(h.math(), &capped);
+    assert!(result <= capped.counts_len() * 8 + MIB, "{result}");
+    assert!(
+        peak <= result + MIB,
+        "peak {peak} for a result of {result} bytes"
+    );
+}
