@@ -78,3 +78,24 @@ nativeTest('a V2 payload with a count past the last counter is a clear error', (
     message: 'spanmeter: cannot decode histogram: count at index 23552 beyond 23552 counters',
   });
 });
+
+nativeTest('a decoded histogram with counts above its highest trackable value encodes them back', (t) => {
+  // hdr-histogram-js (and HdrHistogram) record values above highestTrackableValue
+  // while they fit its counts array, which ends at a power of two: 4e9 in a
+  // histogram up to 3.6e9 (counters up to 4,294,967,295). Decoded here, they made
+  // encode() throw `index 23411 is past the last (23220)`.
+  const theirs = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3 });
+  theirs.recordValue(4_000_000_000);
+  theirs.recordValue(10);
+  t.is(theirs.maxValue, 4_000_000_000);
+  const ours = decodeHistogram(hdr.encodeIntoCompressedBase64(theirs), { backend: 'native' });
+  t.is(ours.max, theirs.getValueAtPercentile(100));
+  const back = hdr.decodeFromCompressedBase64(ours.encode());
+  t.is(back.totalCount, 2);
+  t.is(back.getValueAtPercentile(100), theirs.getValueAtPercentile(100));
+  // every counter of the encoding once: the last ones are above 3.6e9 too
+  const text = compressedV2({ digits: 3, highest: 3_600_000_000n, payload: new Uint8Array(23_552).fill(2) });
+  const all = decodeHistogram(text, { backend: 'native' });
+  t.is(all.count, 23_552);
+  t.is(hdr.decodeFromCompressedBase64(all.encode()).totalCount, 23_552);
+});

@@ -58,7 +58,10 @@ const V2_COMPRESSED_COOKIE: u32 = V2_COMPRESSED_COOKIE_BASE | 0x10;
 
 /// The uncompressed V2 bytes of the histogram holding the pairs; an error
 /// when they are not strictly ascending, a count is 0 or above `i64::MAX`,
-/// or an index is past `math`'s counts.
+/// or an index is past `math`'s counts. Counters above the highest
+/// trackable value's are written: HdrHistogram and hdr-histogram-js record
+/// values there (their counts array ends at a power of two), and a
+/// histogram decoded from theirs keeps them.
 pub fn encode_plain(
     math: &HdrMath,
     pairs: impl IntoIterator<Item = (usize, u64)>,
@@ -72,7 +75,7 @@ pub fn encode_plain(
     b.extend_from_slice(&1u64.to_be_bytes()); // lowest discernible value
     b.extend_from_slice(&math.highest.to_be_bytes());
     b.extend_from_slice(&1.0f64.to_be_bytes()); // integer to double ratio
-    let limit = math.index(math.highest);
+    let limit = math.counts_len() - 1;
     let mut next = 0usize; // the first index not written yet
     for (index, count) in pairs {
         if index < next {
@@ -536,6 +539,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// Counters past the highest trackable value's, up to the last of the
+    /// counts array, are written as HdrHistogram writes them.
+    #[test]
+    fn encodes_counters_above_the_highest_value() {
+        let m = HdrMath::new(3, 1_000_000).unwrap();
+        let above = m.index(1_000_000) + 1;
+        let pairs = vec![(3usize, 1u64), (above, 2), (m.counts_len() - 1, 5)];
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
+        for &(i, c) in &pairs {
+            h.record_n(m.value_from_index(i), c).unwrap();
+        }
+        let mut theirs = Vec::new();
+        use hdrhistogram::serialization::{Serializer, V2Serializer};
+        V2Serializer::new().serialize(&h, &mut theirs).unwrap();
+        assert_eq!(encode_plain(&m, pairs.iter().copied()).unwrap(), theirs);
+        let d = decode_base64(&encode_base64(&m, pairs.iter().copied()).unwrap()).unwrap();
+        assert_eq!(d.counts, pairs);
+    }
+
     #[test]
     fn encode_rejects_pairs_it_cannot_write() {
         let m = HdrMath::new(3, 1_000_000).unwrap();
@@ -544,7 +566,7 @@ pub(crate) mod tests {
             vec![(5, 1), (4, 1)],
             vec![(3, 0)],
             vec![(3, u64::MAX)],
-            vec![(m.index(1_000_000) + 1, 1)],
+            vec![(m.counts_len(), 1)],
         ] {
             let e = encode_base64(&m, pairs.clone()).unwrap_err();
             assert!(
