@@ -99,3 +99,32 @@ nativeTest('a decoded histogram with counts above its highest trackable value en
   t.is(all.count, 23_552);
   t.is(hdr.decodeFromCompressedBase64(all.encode()).totalCount, 23_552);
 });
+
+nativeTest('nowMs that is NaN, infinite, negative or huge: both back ends write the same snapshots, the ticket too', async (t) => {
+  const { loadBackend } = await import('../dist/backend/load.js');
+  const [native, js] = ['native', 'js'].map((kind) => loadBackend(kind));
+  const T0 = Date.UTC(2026, 0, 1);
+  const ids = Uint32Array.from([0, 1, 1]);
+  const durations = Float64Array.from([1_000, 2_000, 3_000]);
+  const flags = Uint8Array.from([0, 1, 0]);
+  for (const bad of [NaN, Infinity, -Infinity, -1, 1e300, -1e300]) {
+    const sets = [native.createSet({ significantDigits: 3, highestTrackableUs: 3_600_000_000 }), js.createSet({ significantDigits: 3, highestTrackableUs: 3_600_000_000 })];
+    const snapshots = sets.map((set) => {
+      set.record(ids, durations, flags, 1, T0);
+      set.record(ids, durations, flags, 3, bad);
+      const atBad = Buffer.from(set.snapshot(bad));
+      set.record(ids, durations, flags, 3, T0 + 20_000);
+      return [atBad, Buffer.from(set.snapshot(T0 + 20_000))];
+    });
+    t.true(snapshots[0][0].equals(snapshots[1][0]), `snapshot(${bad})`);
+    t.true(snapshots[0][1].equals(snapshots[1][1]), `snapshot after record(…, ${bad})`);
+    // the header's nowMs (bytes 16..24) is the sanitized value: NaN is 0, the rest within ±2^53
+    const sanitized = Number.isNaN(bad) ? 0 : Math.max(-(2 ** 53), Math.min(2 ** 53, bad));
+    t.is(snapshots[0][0].readDoubleLE(16), sanitized);
+    // a ticket at the bad time summarizes as the bytes do
+    const ticket = sets[0].snapshotTicket(bad);
+    const fromTicket = native.summarize({ ticket }, [50, 100], [50], true);
+    t.deepEqual(fromTicket, js.summarize(sets[1].snapshot(bad), [50, 100], [50], true));
+    t.is(fromTicket.reduce((n, s) => n + s.count, 0), 7);
+  }
+});

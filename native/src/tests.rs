@@ -1354,3 +1354,76 @@ fn a_valid_dense_payload_holds_only_the_result() {
         "peak {peak} for a result of {result} bytes"
     );
 }
+
+// ---------------------------------------------------------------------------
+// nowMs that is not a sane time.
+
+/// nowMs that is NaN, infinite, negative or past +-2^53 (in `record`,
+/// `snapshot` and `snapshot_later`) never panics and acts exactly as its
+/// sanitized value (docs/internals.md: NaN is 0, the rest clamped to
+/// +-2^53): a set fed the bad value and one fed the sanitized value write
+/// the same bytes, and the snapshot header holds the sanitized value.
+///
+/// A time in the past moves nothing (a series' `cur` never goes back): its
+/// values land in the series' current slice. A time in the far future moves
+/// the series it touches (and a snapshot every series) to slice 2^53 / 10^4
+/// for good: values recorded at real times after it are in the lifetime and
+/// in no window until the clock reaches 2^53 ms. That is the contract both
+/// back ends share; the processor's clock (`SafeClock`) never passes a time
+/// past a `Date`'s range or a non-finite one.
+#[test]
+fn bad_now_ms_acts_as_its_sanitized_value() {
+    use std::time::Duration;
+    const T0: f64 = 1_767_225_600_000.0; // 2026-01-01
+    const END: f64 = 9_007_199_254_740_992.0; // 2^53
+    for (bad, same) in [
+        (f64::NAN, 0.0),
+        (f64::INFINITY, END),
+        (f64::NEG_INFINITY, -END),
+        (1e300, END),
+        (-1e300, -END),
+        (9.3e15, END),
+        (-1.0, -1.0),
+    ] {
+        let mut sets = [set(3), set(3)];
+        let mut written = vec![];
+        for (s, now) in sets.iter_mut().zip([bad, same]) {
+            rec(s, 0, 1_000.0, 1, T0); // series 0 exists at T0
+            rec(s, 0, 2_000.0, 2, now);
+            rec(s, 1, 3_000.0, 4, now); // series 1 is created at `now`
+            let ticket = s.snapshot_later(now);
+            let direct = s.snapshot(now);
+            assert_eq!(ticket.wait(Duration::from_secs(30)).as_ref(), Ok(&direct));
+            rec(s, 0, 4_000.0, 1, T0 + 20_000.0);
+            rec(s, 1, 4_000.0, 1, T0 + 20_000.0);
+            written.push((direct, s.snapshot(T0 + 20_000.0)));
+        }
+        assert!(
+            written[0] == written[1],
+            "nowMs {bad}: the snapshots differ"
+        );
+        let (at_bad, later) = &written[0];
+        let at_bad = parse(at_bad).unwrap();
+        assert_eq!(at_bad.now_ms.to_bits(), same.to_bits(), "nowMs {bad}");
+        let later = parse(later).unwrap();
+        if same > T0 {
+            // at 2^53: series 0 left its T0 slice (sealed, out of every
+            // window) for slice 2^53 / 10^4, where its next 2 values went
+            assert_eq!(counts(&at_bad, 0), [3, 2, 2, 2, 2], "nowMs {bad}");
+            assert_eq!(counts(&at_bad, 1), [4, 4, 4, 4, 4], "nowMs {bad}");
+            // back at T0 + 20 s the new values join the far-future slices:
+            // in no window, only the T0 slice is
+            assert_eq!(counts(&later, 0), [4, 1, 1, 1, 1], "nowMs {bad}");
+            assert_eq!(counts(&later, 1), [5, 0, 0, 0, 0], "nowMs {bad}");
+        } else {
+            // in the past: series 0 stays at T0 (after the time of the
+            // snapshot: in no window of it), series 1 is made there
+            assert_eq!(counts(&at_bad, 0), [3, 0, 0, 0, 0], "nowMs {bad}");
+            assert_eq!(counts(&at_bad, 1), [4, 4, 4, 4, 4], "nowMs {bad}");
+            // at T0 + 20 s series 0's slice of T0 is 20 s old; series 1's
+            // slice of the past is out of every window
+            assert_eq!(counts(&later, 0), [4, 4, 4, 4, 4], "nowMs {bad}");
+            assert_eq!(counts(&later, 1), [5, 1, 1, 1, 1], "nowMs {bad}");
+        }
+    }
+}
