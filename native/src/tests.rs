@@ -1427,3 +1427,43 @@ fn bad_now_ms_acts_as_its_sanitized_value() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Snapshot tickets and reset.
+
+/// `reset()` with a snapshot queued behind a slice the sealer is sealing:
+/// the ticket fails with an error that says so (not a hang, and never the
+/// bytes of the set after the reset); a ticket already written keeps the
+/// bytes of its call; tickets after the reset have the new state.
+#[test]
+fn a_reset_fails_the_snapshots_it_leaves_unwritten() {
+    use crate::sealer::tests::HOLD_SERIES;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    const HELD: u32 = 999_998; // no other test uses this id
+    let mut s = set(3);
+    rec(&mut s, HELD, 1_000.0, 10, 0.0);
+    // written at once: nothing was ever queued, so no sealer thread yet
+    let written = s.snapshot_later(5_000.0);
+    let at_call = s.snapshot(5_000.0);
+    HOLD_SERIES.store(HELD, Ordering::SeqCst);
+    rec(&mut s, HELD, 1_000.0, 1, 10_000.0); // queues slice 0: the sealer holds on it
+    let queued = s.snapshot_later(10_000.0); // behind it
+    s.reset();
+    HOLD_SERIES.store(u32::MAX, Ordering::SeqCst);
+    let e = queued.wait(Duration::from_secs(30)).unwrap_err();
+    assert_eq!(
+        e,
+        "spanmeter: the histogram set was reset or dropped before this snapshot was written"
+    );
+    assert_eq!(written.wait(Duration::ZERO), Ok(at_call));
+    // the set after the reset
+    rec(&mut s, 7, 2_000.0, 3, 20_000.0);
+    rec(&mut s, 7, 2_000.0, 2, 30_000.0); // seals a slice: the new sealer thread
+    let after = s.snapshot_later(30_000.0);
+    let bytes = after.wait(Duration::from_secs(30)).unwrap();
+    let snap = parse(&bytes).unwrap();
+    assert_eq!(snap.series.len(), 1);
+    assert_eq!(counts(&snap, 7), [5, 5, 5, 5, 5]);
+    assert_eq!(bytes, s.snapshot(30_000.0));
+}
