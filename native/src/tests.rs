@@ -1467,3 +1467,58 @@ fn a_reset_fails_the_snapshots_it_leaves_unwritten() {
     assert_eq!(counts(&snap, 7), [5, 5, 5, 5, 5]);
     assert_eq!(bytes, s.snapshot(30_000.0));
 }
+
+// ---------------------------------------------------------------------------
+// Memory of many series at 5 digits.
+
+/// 2,000 series at 5 digits up to 2^53 - 1 whose current slice holds a
+/// value of 20 ms and a clamped one (recorded as the highest): the page
+/// table of `cur` held a u32 for every page up to the highest value's,
+/// page 38,911: 152 KB per series (300 MB in all; 64 KB per series up to
+/// 3.6e9), where the counters take two pages of 128 bytes. Now 1,018 bytes
+/// (the series' 64 + 32 bytes, the table up to the 20 ms page, 640, the
+/// two pages, the far page's entry). Then a series given 4,000 values over
+/// the whole range (pages past the table, then moved into it as it grows)
+/// still matches a standalone histogram, open and sealed.
+#[test]
+fn many_series_at_five_digits_hold_what_they_record() {
+    let math = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
+    let mut s = HistogramSet::new(math, false);
+    let n = 2_000u32;
+    let ids: Vec<u32> = (0..n).flat_map(|id| [id, id]).collect();
+    let vals: Vec<f64> = (0..n).flat_map(|_| [20_000.0, 1e300]).collect();
+    let flags = vec![0u8; ids.len()];
+    s.record(&ids, &vals, &flags, ids.len(), 5_000.0);
+    assert_eq!(s.clamped_count(), n as u64);
+    let per_series = s.heap_bytes() / n as usize;
+    assert!(per_series < 2_048, "{per_series} bytes per series");
+    // busy now: values over the whole range, then sealed
+    let mut rng = Rng(77);
+    let mut reference = crate::histogram::Histogram::new(math);
+    reference.record_batch(&[20_000.0, 1e300]);
+    let busy: Vec<f64> = (0..4_000)
+        .map(|_| (2f64).powf(rng.unit() * 53.0).floor())
+        .collect();
+    reference.record_batch(&busy);
+    s.record(
+        &vec![7; busy.len()],
+        &busy,
+        &vec![0; busy.len()],
+        busy.len(),
+        6_000.0,
+    );
+    let want: Vec<(usize, u64)> = reference.iter().collect();
+    for now in [9_000.0, 15_000.0] {
+        // cur, then the sealed slice
+        let bytes = s.snapshot(now);
+        let snap = parse(&bytes).unwrap();
+        let rec = snap.series.iter().find(|r| r.id == 7).unwrap();
+        let mut got: BTreeMap<usize, u64> = BTreeMap::new();
+        for it in rec.items.iter().filter(|it| it.mask & MASK_LIFETIME != 0) {
+            for (i, c) in it.entry_vec() {
+                *got.entry(i as usize).or_default() += c;
+            }
+        }
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), want, "at {now}");
+    }
+}
