@@ -138,10 +138,11 @@ impl Histogram {
     /// or a highest above the cap each bucket's lowest value is re-recorded
     /// (clamped to the cap, as `merge` does).
     ///
-    /// It holds the result and a few KiB (`v2::decode_base64_into`): pages
-    /// of 128 counters, allocated for the counts the encoding has, so at
-    /// most 1 KiB per count and 8 bytes per counter of the result (39 MB at
-    /// 5 digits up to 2^53 - 1, every counter filled).
+    /// It holds the result and the inflater's state (`v2::decode_base64_into`):
+    /// pages of 128 counters (and chunks of 64 page pointers), allocated for
+    /// the counts the encoding has, so at most 1.5 KiB per count and a little
+    /// over 8 bytes per counter of the result (39 MB at 5 digits up to
+    /// 2^53 - 1, every counter filled).
     pub fn decode(text: &str) -> Result<Histogram, String> {
         v2::decode_base64_into(
             text,
