@@ -100,7 +100,10 @@ export declare class NativeHistogramSet {
    * (in any thread of this process) or `releaseSnapshotTicket`.
    */
   snapshotTicket(nowMs: number): number
-  /** Drops all series and counters. */
+  /**
+   * Drops all series and counters. Tickets whose snapshot is not written
+   * yet fail (`summarizeSnapshotTicket` throws); written ones keep their bytes.
+   */
   reset(): void
   /** Series with at least one recorded value. */
   get seriesCount(): number
@@ -182,8 +185,9 @@ export declare function summarizeSnapshot(snapshot: Buffer, percentiles: Array<n
 /**
  * Waits for the snapshot of a ticket from `NativeHistogramSet.snapshotTicket`
  * (blocking the calling thread: call it on a worker) and summarizes it as
- * `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed
- * or released ticket, or a snapshot not written within 60 s, throws.
+ * `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed,
+ * released or expired ticket, one whose set was reset or dropped before its
+ * snapshot was written, or a snapshot not written within 60 s, throws.
  */
 export declare function summarizeSnapshotTicket(ticket: number, percentiles: Array<number>, windowPercentiles: Array<number>, includeHistogram: boolean): Array<SeriesSummary>
 

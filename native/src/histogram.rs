@@ -135,22 +135,31 @@ impl Histogram {
 
     /// Decodes V2 (compressed or plain) base64. The result has the encoded
     /// digits and highest (capped at 2^53-1); for an encoding with lowest > 1
-    /// each bucket's lowest value is re-recorded.
+    /// or a highest above the cap each bucket's lowest value is re-recorded
+    /// (clamped to the cap, as `merge` does).
+    ///
+    /// It holds the result and the inflater's state (`v2::decode_base64_into`):
+    /// pages of 128 counters (and chunks of 64 page pointers), allocated for
+    /// the counts the encoding has, so at most 1.5 KiB per count and a little
+    /// over 8 bytes per counter of the result (39 MB at 5 digits up to
+    /// 2^53 - 1, every counter filled).
     pub fn decode(text: &str) -> Result<Histogram, String> {
-        let d = v2::decode_base64(text)?;
-        let math = HdrMath::new(d.digits, d.highest.min(MAX_SAFE))
-            .map_err(|e| format!("spanmeter: cannot decode histogram: {e}"))?;
-        let mut h = Histogram::new(math);
-        if d.lowest == 1 && d.scaled == math {
-            for &(i, c) in &d.counts {
-                h.add_index(i, c);
-            }
-        } else {
-            for &(i, c) in &d.counts {
-                h.add_value(d.value_from_index(i), c);
-            }
-        }
-        Ok(h)
+        v2::decode_base64_into(
+            text,
+            |d| {
+                let math = HdrMath::new(d.digits, d.highest.min(MAX_SAFE))
+                    .map_err(|e| format!("spanmeter: cannot decode histogram: {e}"))?;
+                Ok((Histogram::new(math), d.clone()))
+            },
+            |(h, d), i, c| {
+                if d.lowest == 1 && d.scaled == h.math {
+                    h.add_index(i, c);
+                } else {
+                    h.add_value(d.value_from_index(i), c);
+                }
+            },
+        )
+        .map(|(h, _)| h)
     }
 
     pub fn heap_bytes(&self) -> usize {

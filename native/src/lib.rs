@@ -200,7 +200,8 @@ impl NativeHistogramSet {
         guard(|| Ok(tickets::register(self.inner.snapshot_later(now_ms))))
     }
 
-    /// Drops all series and counters.
+    /// Drops all series and counters. Tickets whose snapshot is not written
+    /// yet fail (`summarizeSnapshotTicket` throws); written ones keep their bytes.
     #[napi]
     pub fn reset(&mut self) -> Result<()> {
         guard(|| {
@@ -431,8 +432,9 @@ pub fn summarize_snapshot(
 
 /// Waits for the snapshot of a ticket from `NativeHistogramSet.snapshotTicket`
 /// (blocking the calling thread: call it on a worker) and summarizes it as
-/// `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed
-/// or released ticket, or a snapshot not written within 60 s, throws.
+/// `summarizeSnapshot` does. A ticket is redeemed once; an unknown, redeemed,
+/// released or expired ticket, one whose set was reset or dropped before its
+/// snapshot was written, or a snapshot not written within 60 s, throws.
 #[napi]
 pub fn summarize_snapshot_ticket(
     ticket: u32,

@@ -137,15 +137,16 @@ impl PagePool {
         encode_page(page << PAGE_BITS, lo, hi, w, scratch);
     }
 
-    /// Takes the pages of a page table out of the pool: copies their
+    /// Takes the pages of a page table (then those of `far`, (page, slot)
+    /// pairs past its end, ascending) out of the pool: copies their
     /// counters, moves their carries, zeroes and frees their slots. Encoding
     /// them is left to whoever seals the slice.
-    pub fn detach(&mut self, table: &[u32]) -> DetachedPages {
+    pub fn detach(&mut self, table: &[u32], far: &[(u32, u32)]) -> DetachedPages {
         let numbers: Vec<u32> = (0..table.len() as u32)
             .filter(|&p| table[p as usize] != 0)
             .collect();
         let mut out = DetachedPages {
-            lo: Vec::with_capacity(numbers.len() * PAGE),
+            lo: Vec::with_capacity((numbers.len() + far.len()) * PAGE),
             numbers,
             hi: Vec::new(),
         };
@@ -160,26 +161,47 @@ impl PagePool {
             if k + AHEAD < out.numbers.len() {
                 self.prefetch(slot_of(k + AHEAD));
             }
-            let slot = slot_of(k);
-            let start = slot << PAGE_BITS;
-            match self.lo.get_mut(start..start + PAGE) {
-                Some(lo) => {
-                    out.lo.extend_from_slice(lo);
-                    lo.fill(0);
-                }
-                None => out.lo.resize(out.lo.len() + PAGE, 0),
-            }
-            if let Some(hi) = self.hi.get_mut(slot).and_then(Option::take) {
-                out.hi.push((k, hi));
-            }
-            self.free.push(slot as u32);
-            self.used -= 1;
+            self.take_page(slot_of(k), k, &mut out.lo, &mut out.hi);
+        }
+        for &(page, slot) in far {
+            out.numbers.push(page);
+            self.take_page(
+                slot as usize,
+                out.numbers.len() - 1,
+                &mut out.lo,
+                &mut out.hi,
+            );
         }
         if self.used == 0 {
             // every slice is sealed: give the memory back
             *self = PagePool::default();
         }
         out
+    }
+
+    /// Moves page `slot` to the end of `lo` (its carries to `hi`, as the
+    /// `k`th page) and frees it.
+    #[inline(always)]
+    fn take_page(
+        &mut self,
+        slot: usize,
+        k: usize,
+        lo: &mut Vec<u8>,
+        hi: &mut Vec<(usize, HiPage)>,
+    ) {
+        let start = slot << PAGE_BITS;
+        match self.lo.get_mut(start..start + PAGE) {
+            Some(page) => {
+                lo.extend_from_slice(page);
+                page.fill(0);
+            }
+            None => lo.resize(lo.len() + PAGE, 0),
+        }
+        if let Some(h) = self.hi.get_mut(slot).and_then(Option::take) {
+            hi.push((k, h));
+        }
+        self.free.push(slot as u32);
+        self.used -= 1;
     }
 
     /// Asks the CPU to start loading page `slot` (both cache lines).

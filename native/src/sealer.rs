@@ -60,7 +60,8 @@ impl Drop for ReadJob {
     /// nobody waits on it for ever.
     fn drop(&mut self) {
         self.ticket.fulfil(Err(
-            "spanmeter: the histogram set was dropped before its snapshot was written".into(),
+            "spanmeter: the histogram set was reset or dropped before this snapshot was written"
+                .into(),
         ));
     }
 }
@@ -217,6 +218,10 @@ impl Shared {
     /// Encodes a slice of series `id` and seals it into the store, timing
     /// it; a panic loses the slice and is counted.
     fn seal(&self, id: u32, slice: FullSlice, scratch: &mut PageScratch) {
+        #[cfg(test)]
+        while tests::HOLD_SERIES.load(Ordering::SeqCst) == id {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let started = Instant::now();
         let sealed = catch_unwind(AssertUnwindSafe(|| {
             let piece = slice.encode(scratch);
@@ -404,4 +409,7 @@ pub mod tests {
 
     /// A series whose next sealing panics while the store is locked (once).
     pub static PANIC_SERIES: AtomicU32 = AtomicU32::new(u32::MAX);
+
+    /// A series whose sealing waits (before it starts) while this holds its id.
+    pub static HOLD_SERIES: AtomicU32 = AtomicU32::new(u32::MAX);
 }

@@ -357,7 +357,7 @@ impl HistogramSet {
                 slot.insert(Front::default())
             }
         };
-        if let Some(full) = hot.advance(&mut self.pool, n0) {
+        if let Some(full) = hot.advance(&mut front.far, &mut self.pool, n0) {
             self.sealer.submit(id, full);
         }
         front.record(hot, &mut self.pool, self.math.index(r), r);
@@ -413,16 +413,16 @@ impl HistogramSet {
             ..Prepared::default()
         };
         let mut scratch = PageScratch::default();
-        for (id, (hot, front)) in self.hot.iter_mut().zip(&self.front).enumerate() {
+        for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
             let Some(front) = front else {
                 continue;
             };
-            if let Some(full) = hot.advance(&mut self.pool, n[0]) {
+            if let Some(full) = hot.advance(&mut front.far, &mut self.pool, n[0]) {
                 self.sealer.submit(id as u32, full);
             }
             let cur_start = p.cur.len();
             let mut w = SparseWriter::with_buf(take(&mut p.cur));
-            hot.encode_cur(&self.pool, &mut w, &mut scratch);
+            hot.encode_cur(&front.far, &self.pool, &mut w, &mut scratch);
             let (cur_count, cur_entries) = (w.total, w.entries);
             p.cur = w.buf;
             p.records.push(Record {
@@ -531,6 +531,12 @@ impl HistogramSet {
         self.hot.capacity() * size_of::<Hot>()
             + self.hot.iter().map(Hot::heap_bytes).sum::<usize>()
             + self.front.capacity() * size_of::<Option<Front>>()
+            + self
+                .front
+                .iter()
+                .flatten()
+                .map(|f| f.far.heap_bytes())
+                .sum::<usize>()
             + self.pool.heap_bytes()
             + self.pending.capacity() * size_of::<u32>()
             + self.prepared.cur.capacity()

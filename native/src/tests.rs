@@ -1195,3 +1195,348 @@ fn perf_summary_parts() {
         buf.len() / SERIES as usize
     );
 }
+
+// ---------------------------------------------------------------------------
+// Hostile V2 input: what a decode allocates.
+
+/// Counts the heap bytes the current thread holds and the peak since
+/// `peak_bytes_during` started (other threads' allocations are not counted).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    pub struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn note(delta: isize) {
+        let _ = LIVE.try_with(|live| {
+            let v = live.get() + delta;
+            live.set(v);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(v)));
+        });
+    }
+
+    // SAFETY: forwards to the system allocator; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc(l);
+            if !p.is_null() {
+                note(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            let p = System.alloc_zeroed(l);
+            if !p.is_null() {
+                note(l.size() as isize);
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            System.dealloc(p, l);
+            note(-(l.size() as isize));
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = System.realloc(p, l, new);
+            if !q.is_null() {
+                // old and new block both exist while the bytes are copied
+                note(new as isize);
+                note(-(l.size() as isize));
+            }
+            q
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    /// Runs `f` and returns its result with the most heap bytes this thread
+    /// held at once meanwhile, over what it held before.
+    pub fn peak_bytes_during<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let start = LIVE.with(|l| l.get());
+        PEAK.with(|p| p.set(start));
+        let out = f();
+        let peak = PEAK.with(|p| p.get());
+        (out, (peak - start).max(0) as usize)
+    }
+}
+
+/// V2 compressed base64 with the given header fields and `payload` (the
+/// header's payload length is `claimed_len`, or the payload's own).
+fn compressed_v2(
+    digits: u32,
+    lowest: u64,
+    highest: u64,
+    payload: &[u8],
+    claimed_len: Option<u32>,
+) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let plain = crate::v2::tests::v2_bytes(digits, lowest, highest, payload, claimed_len);
+    let mut z = flate2::write::ZlibEncoder::new(vec![], flate2::Compression::best());
+    z.write_all(&plain).unwrap();
+    let deflated = z.finish().unwrap();
+    let mut out = vec![];
+    out.extend_from_slice(&0x1c84_9314u32.to_be_bytes());
+    out.extend_from_slice(&(deflated.len() as u32).to_be_bytes());
+    out.extend_from_slice(&deflated);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+const MIB: usize = 1 << 20;
+
+/// Decoding `text` fails with an error containing `error`, holding less
+/// than 1 MiB at any time.
+fn fails_holding_little(text: &str, error: &str) {
+    let (r, peak) = counting::peak_bytes_during(|| crate::histogram::Histogram::decode(text));
+    let e = r.err().unwrap();
+    assert!(e.contains(error), "{e}");
+    assert!(
+        peak < MIB,
+        "decoding a {}-character string held {peak} bytes",
+        text.len()
+    );
+}
+
+/// Counters of 5 digits up to 2^63 - 1 (6,160,384).
+fn counters_to_2_63() -> usize {
+    HdrMath::new(5, i64::MAX as u64).unwrap().counts_len()
+}
+
+/// A header may claim the largest payload the decoder accepts for its
+/// counters (9 bytes each: 55 MB at 5 digits up to 2^63) while the stream
+/// holds a few bytes: the decoder reserved the claimed length before
+/// reading (55 MB for a 52-character string).
+#[test]
+fn a_claimed_payload_length_reserves_nothing() {
+    let claimed = (counters_to_2_63() * 9) as u32;
+    let text = compressed_v2(5, 1, i64::MAX as u64, &[2, 4, 6], Some(claimed));
+    assert!(text.len() < 200, "{}", text.len());
+    fails_holding_little(&text, &format!("payload truncated: 3 of {claimed} bytes"));
+}
+
+/// Every counter of a 5-digit histogram up to 2^63 counted once, then one
+/// more count past the last counter: 6.2 MB of payload in an 8 KB string.
+/// The decoder inflated the payload whole and collected every count in a
+/// Vec of 16-byte pairs before it found the error: 208 MB at its peak.
+#[test]
+fn a_payload_that_fails_late_holds_little() {
+    let n = counters_to_2_63();
+    let payload = vec![2u8; n + 1]; // zigzag 2: a count of 1
+    let text = compressed_v2(5, 1, i64::MAX as u64, &payload, None);
+    assert!(text.len() < 16_000, "{}", text.len());
+    fails_holding_little(&text, &format!("count at index {n} beyond {n} counters"));
+}
+
+/// The same payload without the extra count is a valid histogram: every
+/// counter once, those above 2^53 - 1 (the largest highest a histogram here
+/// has) clamped into the last. Decoding it holds no more than the result
+/// (pages of the counters it fills) plus a little: it used to hold 208 MB
+/// for a 40 MB result.
+#[test]
+fn a_valid_dense_payload_holds_only_the_result() {
+    let counts_len = counters_to_2_63();
+    let text = compressed_v2(5, 1, i64::MAX as u64, &vec![2u8; counts_len], None);
+    let (h, peak) = counting::peak_bytes_during(|| crate::histogram::Histogram::decode(&text));
+    let h = h.unwrap();
+    assert_eq!(h.count(), counts_len as u64);
+    let result = h.heap_bytes();
+    // the result: 8-byte counters of the clamped histogram's every counter
+    let capped = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
+    assert_eq!(h.math(), &capped);
+    assert!(result <= capped.counts_len() * 8 + MIB, "{result}");
+    assert!(
+        peak <= result + MIB,
+        "peak {peak} for a result of {result} bytes"
+    );
+}
+
+/// A standalone histogram at 5 digits up to 2^53 - 1 holding one value at
+/// the highest, recorded or decoded from its 60-character encoding: its
+/// page table took 8 bytes for each of 38,912 pages (304 KB). Now 6,384
+/// bytes; decoding holds 87 KB at its peak, mostly the inflater's.
+#[test]
+fn a_histogram_holding_one_high_value_is_small() {
+    use crate::histogram::Histogram;
+    let math = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
+    let mut h = Histogram::new(math);
+    h.record(1e300);
+    assert!(h.heap_bytes() < 16 << 10, "{} bytes", h.heap_bytes());
+    let text = h.encode().unwrap();
+    let (d, peak) = counting::peak_bytes_during(|| Histogram::decode(&text));
+    let d = d.unwrap();
+    assert_eq!(d.iter().collect::<Vec<_>>(), h.iter().collect::<Vec<_>>());
+    assert!(peak < 160 << 10, "decoding held {peak} bytes");
+}
+
+// ---------------------------------------------------------------------------
+// nowMs that is not a sane time.
+
+/// nowMs that is NaN, infinite, negative or past +-2^53 (in `record`,
+/// `snapshot` and `snapshot_later`) never panics and acts exactly as its
+/// sanitized value (docs/internals.md: NaN is 0, the rest clamped to
+/// +-2^53): a set fed the bad value and one fed the sanitized value write
+/// the same bytes, and the snapshot header holds the sanitized value.
+///
+/// A time in the past moves nothing (a series' `cur` never goes back): its
+/// values land in the series' current slice. A time in the far future moves
+/// the series it touches (and a snapshot every series) to slice 2^53 / 10^4
+/// for good: values recorded at real times after it are in the lifetime and
+/// in no window until the clock reaches 2^53 ms. That is the contract both
+/// back ends share; the processor's clock (`SafeClock`) never passes a time
+/// past a `Date`'s range or a non-finite one.
+#[test]
+fn bad_now_ms_acts_as_its_sanitized_value() {
+    use std::time::Duration;
+    const T0: f64 = 1_767_225_600_000.0; // 2026-01-01
+    const END: f64 = 9_007_199_254_740_992.0; // 2^53
+    for (bad, same) in [
+        (f64::NAN, 0.0),
+        (f64::INFINITY, END),
+        (f64::NEG_INFINITY, -END),
+        (1e300, END),
+        (-1e300, -END),
+        (9.3e15, END),
+        (-1.0, -1.0),
+    ] {
+        let mut sets = [set(3), set(3)];
+        let mut written = vec![];
+        for (s, now) in sets.iter_mut().zip([bad, same]) {
+            rec(s, 0, 1_000.0, 1, T0); // series 0 exists at T0
+            rec(s, 0, 2_000.0, 2, now);
+            rec(s, 1, 3_000.0, 4, now); // series 1 is created at `now`
+            let ticket = s.snapshot_later(now);
+            let direct = s.snapshot(now);
+            assert_eq!(ticket.wait(Duration::from_secs(30)).as_ref(), Ok(&direct));
+            rec(s, 0, 4_000.0, 1, T0 + 20_000.0);
+            rec(s, 1, 4_000.0, 1, T0 + 20_000.0);
+            written.push((direct, s.snapshot(T0 + 20_000.0)));
+        }
+        assert!(
+            written[0] == written[1],
+            "nowMs {bad}: the snapshots differ"
+        );
+        let (at_bad, later) = &written[0];
+        let at_bad = parse(at_bad).unwrap();
+        assert_eq!(at_bad.now_ms.to_bits(), same.to_bits(), "nowMs {bad}");
+        let later = parse(later).unwrap();
+        if same > T0 {
+            // at 2^53: series 0 left its T0 slice (sealed, out of every
+            // window) for slice 2^53 / 10^4, where its next 2 values went
+            assert_eq!(counts(&at_bad, 0), [3, 2, 2, 2, 2], "nowMs {bad}");
+            assert_eq!(counts(&at_bad, 1), [4, 4, 4, 4, 4], "nowMs {bad}");
+            // back at T0 + 20 s the new values join the far-future slices:
+            // in no window, only the T0 slice is
+            assert_eq!(counts(&later, 0), [4, 1, 1, 1, 1], "nowMs {bad}");
+            assert_eq!(counts(&later, 1), [5, 0, 0, 0, 0], "nowMs {bad}");
+        } else {
+            // in the past: series 0 stays at T0 (after the time of the
+            // snapshot: in no window of it), series 1 is made there
+            assert_eq!(counts(&at_bad, 0), [3, 0, 0, 0, 0], "nowMs {bad}");
+            assert_eq!(counts(&at_bad, 1), [4, 4, 4, 4, 4], "nowMs {bad}");
+            // at T0 + 20 s series 0's slice of T0 is 20 s old; series 1's
+            // slice of the past is out of every window
+            assert_eq!(counts(&later, 0), [4, 4, 4, 4, 4], "nowMs {bad}");
+            assert_eq!(counts(&later, 1), [5, 1, 1, 1, 1], "nowMs {bad}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Snapshot tickets and reset.
+
+/// `reset()` with a snapshot queued behind a slice the sealer is sealing:
+/// the ticket fails with an error that says so (not a hang, and never the
+/// bytes of the set after the reset); a ticket already written keeps the
+/// bytes of its call; tickets after the reset have the new state.
+#[test]
+fn a_reset_fails_the_snapshots_it_leaves_unwritten() {
+    use crate::sealer::tests::HOLD_SERIES;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    const HELD: u32 = 999_998; // no other test uses this id
+    let mut s = set(3);
+    rec(&mut s, HELD, 1_000.0, 10, 0.0);
+    // written at once: nothing was ever queued, so no sealer thread yet
+    let written = s.snapshot_later(5_000.0);
+    let at_call = s.snapshot(5_000.0);
+    HOLD_SERIES.store(HELD, Ordering::SeqCst);
+    rec(&mut s, HELD, 1_000.0, 1, 10_000.0); // queues slice 0: the sealer holds on it
+    let queued = s.snapshot_later(10_000.0); // behind it
+    s.reset();
+    HOLD_SERIES.store(u32::MAX, Ordering::SeqCst);
+    let e = queued.wait(Duration::from_secs(30)).unwrap_err();
+    assert_eq!(
+        e,
+        "spanmeter: the histogram set was reset or dropped before this snapshot was written"
+    );
+    assert_eq!(written.wait(Duration::ZERO), Ok(at_call));
+    // the set after the reset
+    rec(&mut s, 7, 2_000.0, 3, 20_000.0);
+    rec(&mut s, 7, 2_000.0, 2, 30_000.0); // seals a slice: the new sealer thread
+    let after = s.snapshot_later(30_000.0);
+    let bytes = after.wait(Duration::from_secs(30)).unwrap();
+    let snap = parse(&bytes).unwrap();
+    assert_eq!(snap.series.len(), 1);
+    assert_eq!(counts(&snap, 7), [5, 5, 5, 5, 5]);
+    assert_eq!(bytes, s.snapshot(30_000.0));
+}
+
+// ---------------------------------------------------------------------------
+// Memory of many series at 5 digits.
+
+/// 2,000 series at 5 digits up to 2^53 - 1 whose current slice holds a
+/// value of 20 ms and a clamped one (recorded as the highest): the page
+/// table of `cur` held a u32 for every page up to the highest value's,
+/// page 38,911: 152 KB per series (300 MB in all; 64 KB per series up to
+/// 3.6e9), where the counters take two pages of 128 bytes. Now 1,018 bytes
+/// (the series' 64 + 32 bytes, the table up to the 20 ms page, 640, the
+/// two pages, the far page's entry). Then a series given 4,000 values over
+/// the whole range (pages past the table, then moved into it as it grows)
+/// still matches a standalone histogram, open and sealed.
+#[test]
+fn many_series_at_five_digits_hold_what_they_record() {
+    let math = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
+    let mut s = HistogramSet::new(math, false);
+    let n = 2_000u32;
+    let ids: Vec<u32> = (0..n).flat_map(|id| [id, id]).collect();
+    let vals: Vec<f64> = (0..n).flat_map(|_| [20_000.0, 1e300]).collect();
+    let flags = vec![0u8; ids.len()];
+    s.record(&ids, &vals, &flags, ids.len(), 5_000.0);
+    assert_eq!(s.clamped_count(), n as u64);
+    let per_series = s.heap_bytes() / n as usize;
+    assert!(per_series < 2_048, "{per_series} bytes per series");
+    // busy now: values over the whole range, then sealed
+    let mut rng = Rng(77);
+    let mut reference = crate::histogram::Histogram::new(math);
+    reference.record_batch(&[20_000.0, 1e300]);
+    let busy: Vec<f64> = (0..4_000)
+        .map(|_| (2f64).powf(rng.unit() * 53.0).floor())
+        .collect();
+    reference.record_batch(&busy);
+    s.record(
+        &vec![7; busy.len()],
+        &busy,
+        &vec![0; busy.len()],
+        busy.len(),
+        6_000.0,
+    );
+    let want: Vec<(usize, u64)> = reference.iter().collect();
+    for now in [9_000.0, 15_000.0] {
+        // cur, then the sealed slice
+        let bytes = s.snapshot(now);
+        let snap = parse(&bytes).unwrap();
+        let rec = snap.series.iter().find(|r| r.id == 7).unwrap();
+        let mut got: BTreeMap<usize, u64> = BTreeMap::new();
+        for it in rec.items.iter().filter(|it| it.mask & MASK_LIFETIME != 0) {
+            for (i, c) in it.entry_vec() {
+                *got.entry(i as usize).or_default() += c;
+            }
+        }
+        assert_eq!(got.into_iter().collect::<Vec<_>>(), want, "at {now}");
+    }
+}

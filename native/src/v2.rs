@@ -58,7 +58,10 @@ const V2_COMPRESSED_COOKIE: u32 = V2_COMPRESSED_COOKIE_BASE | 0x10;
 
 /// The uncompressed V2 bytes of the histogram holding the pairs; an error
 /// when they are not strictly ascending, a count is 0 or above `i64::MAX`,
-/// or an index is past `math`'s counts.
+/// or an index is past `math`'s counts. Counters above the highest
+/// trackable value's are written: HdrHistogram and hdr-histogram-js record
+/// values there (their counts array ends at a power of two), and a
+/// histogram decoded from theirs keeps them.
 pub fn encode_plain(
     math: &HdrMath,
     pairs: impl IntoIterator<Item = (usize, u64)>,
@@ -72,7 +75,7 @@ pub fn encode_plain(
     b.extend_from_slice(&1u64.to_be_bytes()); // lowest discernible value
     b.extend_from_slice(&math.highest.to_be_bytes());
     b.extend_from_slice(&1.0f64.to_be_bytes()); // integer to double ratio
-    let limit = math.index(math.highest);
+    let limit = math.counts_len() - 1;
     let mut next = 0usize; // the first index not written yet
     for (index, count) in pairs {
         if index < next {
@@ -116,27 +119,43 @@ fn write_zigzag(b: &mut Vec<u8>, v: i64) {
     b.push(z as u8);
 }
 
-/// A decoded V2 histogram, in its own index space.
+/// The header of a V2 histogram, with the total of its counts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decoded {
+pub struct Header {
     pub digits: u8,
     pub lowest: u64,
     pub highest: u64,
     /// Index math of the encoded histogram with values divided by 2^unit_magnitude.
     pub scaled: HdrMath,
     pub unit_magnitude: u32,
-    /// ascending (index, count), counts > 0
-    pub counts: Vec<(usize, u64)>,
+    /// The sum of the counts.
     pub total: u64,
 }
 
-impl Decoded {
+impl Header {
     /// Lowest value of the bucket at `index` of the encoded histogram.
     pub fn value_from_index(&self, index: usize) -> u64 {
         let v = self.scaled.value_from_index(index);
         v.checked_shl(self.unit_magnitude)
             .filter(|x| x >> self.unit_magnitude == v)
             .unwrap_or(u64::MAX)
+    }
+}
+
+/// A decoded V2 histogram, in its own index space: the header and every
+/// non-zero count (16 bytes each: `decode_base64_into` fills a histogram
+/// without them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub header: Header,
+    /// ascending (index, count), counts > 0
+    pub counts: Vec<(usize, u64)>,
+}
+
+impl std::ops::Deref for Decoded {
+    type Target = Header;
+    fn deref(&self) -> &Header {
+        &self.header
     }
 }
 
@@ -155,18 +174,56 @@ fn be_u64(b: &[u8], at: usize) -> u64 {
 }
 
 /// Reads V2 (plain or deflate-compressed) base64, as written by
-/// HdrHistogram (Java), hdr-histogram-js and the hdrhistogram crate.
+/// HdrHistogram (Java), hdr-histogram-js and the hdrhistogram crate, into a
+/// list of its non-zero counts.
 pub fn decode_base64(text: &str) -> Result<Decoded, String> {
+    decode_base64_into(
+        text,
+        |header| {
+            Ok(Decoded {
+                header: header.clone(),
+                counts: Vec::new(),
+            })
+        },
+        |d, index, count| d.counts.push((index, count)),
+    )
+}
+
+/// Reads V2 (plain or deflate-compressed) base64 into what `start` makes of
+/// its header, `add`ing each non-zero count to it, in ascending index order.
+///
+/// What a decode holds is bounded by the encoding itself, never by what its
+/// header claims: the payload is inflated and read a few KiB at a time, not
+/// into a buffer of the header's payload length (a 52-character string
+/// could claim 55 MB), and it is read twice: `start` and `add` only run once
+/// the whole encoding is known to be valid, so a bad one (6.2 MB of payload
+/// deflate into 8 KB) costs its reading and nothing else. `add` is called
+/// once per count encoded, at most once per counter of the header's
+/// histogram (at most 6.2 million, at 5 digits up to 2^63).
+pub fn decode_base64_into<T>(
+    text: &str,
+    start: impl FnOnce(&Header) -> Result<T, String>,
+    mut add: impl FnMut(&mut T, usize, u64),
+) -> Result<T, String> {
     let bytes = B64_DECODE
         .decode(text.trim())
         .map_err(|e| bad(format!("invalid base64 ({e})")))?;
+    let header = walk(&bytes, &mut |_, _| {})?;
+    let mut out = start(&header)?;
+    walk(&bytes, &mut |index, count| add(&mut out, index, count))?;
+    Ok(out)
+}
+
+/// Reads the V2 encoding `bytes` (base64-decoded), calling `f` with each
+/// non-zero count; returns its header.
+fn walk(bytes: &[u8], f: &mut dyn FnMut(usize, u64)) -> Result<Header, String> {
     if bytes.len() < 8 {
         return Err(bad(format!("{} bytes is too short", bytes.len())));
     }
-    let cookie = be_u32(&bytes, 0);
+    let cookie = be_u32(bytes, 0);
     match cookie & !0xf0 {
         V2_COMPRESSED_COOKIE_BASE => {
-            let len = be_u32(&bytes, 4) as usize;
+            let len = be_u32(bytes, 4) as usize;
             let Some(data) = bytes.get(8..8usize.saturating_add(len)) else {
                 return Err(bad(format!(
                     "compressed length {len} but {} bytes follow",
@@ -177,27 +234,18 @@ pub fn decode_base64(text: &str) -> Result<Decoded, String> {
             let mut header = [0u8; V2_HEADER_LEN];
             z.read_exact(&mut header)
                 .map_err(|e| bad(format!("cannot inflate header ({e})")))?;
-            decode_v2(&header, |payload_len| {
-                let mut payload = Vec::with_capacity(payload_len);
-                (&mut z)
-                    .take(payload_len as u64)
-                    .read_to_end(&mut payload)
-                    .map_err(|e| bad(format!("cannot inflate payload ({e})")))?;
-                // read on to the end of the stream so that its checksum is verified
-                let mut rest = Vec::new();
-                (&mut z)
-                    .take(1 << 16)
-                    .read_to_end(&mut rest)
-                    .map_err(|e| bad(format!("corrupt deflate stream ({e})")))?;
-                Ok(payload)
-            })
+            let header = decode_v2(&header, &mut z, f)?;
+            // read on to the end of the stream so that its checksum is verified
+            std::io::copy(&mut (&mut z).take(1 << 16), &mut std::io::sink())
+                .map_err(|e| bad(format!("corrupt deflate stream ({e})")))?;
+            Ok(header)
         }
         V2_COOKIE_BASE => {
             if bytes.len() < V2_HEADER_LEN {
                 return Err(bad("truncated V2 header"));
             }
-            let (header, rest) = bytes.split_at(V2_HEADER_LEN);
-            decode_v2(header, |n| Ok(rest[..n.min(rest.len())].to_vec()))
+            let (header, mut rest) = bytes.split_at(V2_HEADER_LEN);
+            decode_v2(header, &mut rest, f)
         }
         _ => Err(bad(format!(
             "cookie 0x{cookie:08x} is not V2 (only V2 encodings are supported)"
@@ -205,10 +253,13 @@ pub fn decode_base64(text: &str) -> Result<Decoded, String> {
     }
 }
 
+/// The header in `header`, its payload read from `body` (the bytes after
+/// the header, past the payload too), `f` called with each non-zero count.
 fn decode_v2(
     header: &[u8],
-    read_payload: impl FnOnce(usize) -> Result<Vec<u8>, String>,
-) -> Result<Decoded, String> {
+    body: &mut dyn Read,
+    f: &mut dyn FnMut(usize, u64),
+) -> Result<Header, String> {
     let cookie = be_u32(header, 0);
     if cookie & !0xf0 != V2_COOKIE_BASE {
         return Err(bad(format!("inner cookie 0x{cookie:08x} is not V2")));
@@ -236,20 +287,23 @@ fn decode_v2(
     if payload_len > counts_len.saturating_mul(9) {
         return Err(bad(format!("payload length {payload_len} too large")));
     }
-    let payload = read_payload(payload_len)?;
-    if payload.len() != payload_len {
-        return Err(bad(format!(
-            "payload truncated: {} of {payload_len} bytes",
-            payload.len()
-        )));
-    }
-    let mut counts = Vec::new();
+    let mut payload = Payload {
+        body: body.take(payload_len as u64),
+        buf: [0; 4096],
+        at: 0,
+        end: 0,
+        read: 0,
+    };
+    let truncated = |read: usize| bad(format!("payload truncated: {read} of {payload_len} bytes"));
     let mut total: u64 = 0;
     let mut dst: usize = 0;
-    let mut pos = 0;
-    while pos < payload.len() {
-        let Some(zz) = read_v2_varint(&payload, &mut pos) else {
-            return Err(bad("truncated count varint"));
+    loop {
+        let zz = match read_v2_varint(&mut payload)? {
+            Varint::Value(zz) => zz,
+            Varint::End if payload.read == payload_len => break,
+            Varint::End => return Err(truncated(payload.read)),
+            Varint::Truncated if payload.read < payload_len => return Err(truncated(payload.read)),
+            Varint::Truncated => return Err(bad("truncated count varint")),
         };
         let n = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
         if n < 0 {
@@ -274,36 +328,82 @@ fn decode_v2(
                 total = total
                     .checked_add(n as u64)
                     .ok_or_else(|| bad("total count overflows"))?;
-                counts.push((dst, n as u64));
+                f(dst, n as u64);
             }
             dst += 1;
         }
     }
-    Ok(Decoded {
+    Ok(Header {
         digits: digits as u8,
         lowest,
         highest,
         scaled,
         unit_magnitude,
-        counts,
         total,
     })
 }
 
+/// A payload read a buffer at a time.
+struct Payload<R: Read> {
+    body: std::io::Take<R>,
+    buf: [u8; 4096],
+    at: usize,
+    end: usize,
+    /// Bytes taken so far.
+    read: usize,
+}
+
+impl<R: Read> Payload<R> {
+    /// The next byte, None at the end of the payload (or of the body).
+    fn next(&mut self) -> Result<Option<u8>, String> {
+        if self.at == self.end {
+            self.end = loop {
+                match self.body.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(bad(format!("cannot inflate payload ({e})"))),
+                }
+            };
+            self.at = 0;
+            if self.end == 0 {
+                return Ok(None);
+            }
+        }
+        let b = self.buf[self.at];
+        self.at += 1;
+        self.read += 1;
+        Ok(Some(b))
+    }
+}
+
+enum Varint {
+    Value(u64),
+    /// The payload ends before the varint.
+    End,
+    /// The payload ends inside the varint.
+    Truncated,
+}
+
 /// LEB128-64b9B: up to 8 bytes of 7 bits, a 9th byte carries 8 bits.
-fn read_v2_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+fn read_v2_varint<R: Read>(p: &mut Payload<R>) -> Result<Varint, String> {
     let mut v: u64 = 0;
     for k in 0..8 {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
+        let Some(b) = p.next()? else {
+            return Ok(if k == 0 {
+                Varint::End
+            } else {
+                Varint::Truncated
+            });
+        };
         v |= ((b & 0x7f) as u64) << (7 * k);
         if b & 0x80 == 0 {
-            return Some(v);
+            return Ok(Varint::Value(v));
         }
     }
-    let b = *buf.get(*pos)?;
-    *pos += 1;
-    Some(v | ((b as u64) << 56))
+    let Some(b) = p.next()? else {
+        return Ok(Varint::Truncated);
+    };
+    Ok(Varint::Value(v | ((b as u64) << 56)))
 }
 
 #[cfg(test)]
@@ -439,6 +539,25 @@ pub(crate) mod tests {
         }
     }
 
+    /// Counters past the highest trackable value's, up to the last of the
+    /// counts array, are written as HdrHistogram writes them.
+    #[test]
+    fn encodes_counters_above_the_highest_value() {
+        let m = HdrMath::new(3, 1_000_000).unwrap();
+        let above = m.index(1_000_000) + 1;
+        let pairs = vec![(3usize, 1u64), (above, 2), (m.counts_len() - 1, 5)];
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
+        for &(i, c) in &pairs {
+            h.record_n(m.value_from_index(i), c).unwrap();
+        }
+        let mut theirs = Vec::new();
+        use hdrhistogram::serialization::{Serializer, V2Serializer};
+        V2Serializer::new().serialize(&h, &mut theirs).unwrap();
+        assert_eq!(encode_plain(&m, pairs.iter().copied()).unwrap(), theirs);
+        let d = decode_base64(&encode_base64(&m, pairs.iter().copied()).unwrap()).unwrap();
+        assert_eq!(d.counts, pairs);
+    }
+
     #[test]
     fn encode_rejects_pairs_it_cannot_write() {
         let m = HdrMath::new(3, 1_000_000).unwrap();
@@ -447,7 +566,7 @@ pub(crate) mod tests {
             vec![(5, 1), (4, 1)],
             vec![(3, 0)],
             vec![(3, u64::MAX)],
-            vec![(m.index(1_000_000) + 1, 1)],
+            vec![(m.counts_len(), 1)],
         ] {
             let e = encode_base64(&m, pairs.clone()).unwrap_err();
             assert!(
@@ -473,16 +592,28 @@ pub(crate) mod tests {
 
     /// Plain (uncompressed) V2 base64 with `payload`.
     fn plain_v2(digits: u32, lowest: u64, highest: u64, payload: &[u8]) -> String {
+        B64_ENCODE.encode(v2_bytes(digits, lowest, highest, payload, None))
+    }
+
+    /// Plain V2 bytes: the header with these fields, then `payload`; the
+    /// header's payload length is `claimed_len`, or the payload's own.
+    pub fn v2_bytes(
+        digits: u32,
+        lowest: u64,
+        highest: u64,
+        payload: &[u8],
+        claimed_len: Option<u32>,
+    ) -> Vec<u8> {
         let mut b = vec![];
         b.extend_from_slice(&0x1c84_9313u32.to_be_bytes());
-        b.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        b.extend_from_slice(&claimed_len.unwrap_or(payload.len() as u32).to_be_bytes());
         b.extend_from_slice(&0u32.to_be_bytes());
         b.extend_from_slice(&digits.to_be_bytes());
         b.extend_from_slice(&lowest.to_be_bytes());
         b.extend_from_slice(&highest.to_be_bytes());
         b.extend_from_slice(&1.0f64.to_be_bytes());
         b.extend_from_slice(payload);
-        B64_ENCODE.encode(&b)
+        b
     }
 
     #[test]
