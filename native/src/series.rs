@@ -131,16 +131,17 @@ impl Default for Hot {
 }
 
 /// `cur`'s direct page table (`Hot::table`) grows, 16 entries at a time, to
-/// take a page while it stays within `MIN_DIRECT` entries (1 KiB: every page
-/// at 3 digits up to an hour, 184) or `DIRECT_PER_PAGE` entries per page
+/// take a page while it stays within `MIN_DIRECT` entries (64 KiB: every
+/// page up to an hour, the default highest value, at any precision: 184
+/// pages at 3 digits, 16,384 at 5) or `DIRECT_PER_PAGE` entries per page
 /// `cur` holds (64 bytes of table per page of 128 counters); pages past it
 /// are `FarPages`, whose values take the slow path. At 5 digits up to
 /// 2^53 - 1 the table of a series holding a clamped value took a u32 for
-/// each of 38,912 pages: 152 KB for a slice of two pages. A busy series
-/// grows its table within its first pages of a slice: at 5 digits
-/// (examples/record_bench.rs, 100 series) recording takes 4.7% more
-/// instructions, at 3 digits as many.
-const MIN_DIRECT: usize = 256;
+/// each of 38,912 pages: 152 KB for a slice of two pages. The limit is
+/// not lower: a table of 1 KiB sent every value of an operation clustered
+/// above 33 ms at 5 digits (a timeout, a fixed sleep) to the slow path, in
+/// every slice, 7x slower per value.
+const MIN_DIRECT: usize = 16_384;
 const DIRECT_PER_PAGE: usize = 16;
 
 impl Hot {
