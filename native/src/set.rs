@@ -148,6 +148,12 @@ impl Prepared {
 /// Values recorded per pass 1 / pass 2 round.
 const ROUND: usize = 1024;
 
+#[cfg(test)]
+thread_local! {
+    /// Values that took `record_one` on this thread (tests: which inputs stay on the fast path).
+    pub static SLOW_PATH_VALUES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Pass 1 of the recording loop, for values that need nothing but a counter
 /// increment and the totals: `0 <= v < min(highest, 2^51)`, a series that
 /// exists and is at this slice, a page that exists and an exact sum. Updates
@@ -328,6 +334,8 @@ impl HistogramSet {
     /// Records one value with every rule of the contract.
     #[inline(never)]
     fn record_one(&mut self, id: u32, v: f64, n0: i64) {
+        #[cfg(test)]
+        SLOW_PATH_VALUES.with(|n| n.set(n.get() + 1));
         if id >= MAX_SERIES {
             self.invalid += 1;
             return;

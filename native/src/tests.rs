@@ -1498,6 +1498,41 @@ fn a_reset_fails_the_snapshots_it_leaves_unwritten() {
 /// two pages, the far page's entry). Then a series given 4,000 values over
 /// the whole range (pages past the table, then moved into it as it grows)
 /// still matches a standalone histogram, open and sealed.
+/// Values clustered high at 5 digits (a 30 s timeout, ±0.1%; 100 ms, ±1%)
+/// stay on the fast path: only the first value of each page (and of each
+/// slice) takes `record_one`. A page table limited to 1 KiB (page 256, 33 ms
+/// at 5 digits) sent every one of them there, 10x slower.
+#[test]
+fn clustered_high_values_at_five_digits_take_the_fast_path() {
+    use crate::set::SLOW_PATH_VALUES;
+    for (center, spread) in [(30_000_000.0, 0.001), (100_000.0, 0.01)] {
+        let math = HdrMath::new(5, 3_600_000_000).unwrap();
+        let mut s = HistogramSet::new(math, true);
+        let mut rng = Rng(11);
+        let n = 20_000;
+        let values: Vec<f64> = (0..n)
+            .map(|_| center * (1.0 + spread * (2.0 * rng.unit() - 1.0)))
+            .collect();
+        let pages: std::collections::BTreeSet<usize> = values
+            .iter()
+            .map(|&v| math.index(v.round() as u64) >> crate::paged::PAGE_BITS)
+            .collect();
+        SLOW_PATH_VALUES.with(|c| c.set(0));
+        for chunk in values.chunks(2_048) {
+            s.record(&vec![0; chunk.len()], chunk, &vec![0; chunk.len()], chunk.len(), 5_000.0);
+        }
+        let slow = SLOW_PATH_VALUES.with(|c| c.get());
+        assert!(
+            slow <= pages.len() as u64 + 1,
+            "{center} µs: {slow} of {n} values took the slow path, for {} pages",
+            pages.len()
+        );
+        let bytes = s.snapshot(5_000.0);
+        let snap = parse(&bytes).unwrap();
+        assert_eq!(counts(&snap, 0)[0], n as u64);
+    }
+}
+
 #[test]
 fn many_series_at_five_digits_hold_what_they_record() {
     let math = HdrMath::new(5, crate::hdr_math::MAX_SAFE).unwrap();
