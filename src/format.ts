@@ -41,6 +41,6 @@ export function formatStatsTable(report: StatsReport, options: FormatOptions = {
       '. Latencies in ms.',
   );
   // a report printed at exit must not hide that a section is missing
-  for (const missing of report.incomplete ?? []) out.push(`Not in this report: ${missing.section} (${missing.code ?? 'error'}: ${missing.error})`);
+  for (const missing of report.incomplete ?? []) out.push(`Not in this report: ${missing.section} (${missing.code ?? 'error'}: ${missing.error.replace(/\s+/g, ' ')})`);
   return out.join('\n');
 }

@@ -410,10 +410,13 @@ export class SpanMeterProcessor implements SpanProcessor {
       },
     };
     for (const e of this.extensions) {
-      // one extension's failure leaves its sections out, not the whole report
+      // one extension's failure leaves its sections out, not the whole report;
+      // what it added before failing goes too: a section is whole or absent
+      const keys = new Set(Object.keys(report));
       try {
         await e.contribute?.(report, ids);
       } catch (error) {
+        for (const key of Object.keys(report)) if (!keys.has(key)) delete (report as unknown as Record<string, unknown>)[key];
         markIncomplete(report, e.name, error);
       }
     }

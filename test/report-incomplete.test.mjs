@@ -59,13 +59,22 @@ test('a failed SLO evaluation leaves slos and health out of stats(), names them 
 });
 
 test('an extension whose contribute() throws is named in incomplete; the others and the statistics stand', async (t) => {
-  const broken = { name: 'broken', contribute: () => Promise.reject(Object.assign(new Error('no sections today'), { code: 'E_BROKEN' })) };
+  const broken = {
+    name: 'broken',
+    contribute: async (report) => {
+      report.brokenSection = 'half done';
+      throw Object.assign(new Error('no sections\ntoday'), { code: 'E_BROKEN' });
+    },
+  };
   const later = { name: 'later', contribute: (report) => void (report.laterSection = report.totals.spans) };
   const processor = new SpanMeterProcessor({ extensions: [broken, later] });
   for (let i = 0; i < 5; i++) processor.onEnd({ name: 'op', kind: 1, resource: { attributes: { 'service.name': 'svc' } }, duration: [0, 1e6], status: { code: 0 } });
   const report = await processor.stats();
   t.is(report.totals.spans, 5);
-  t.deepEqual(report.incomplete, [{ section: 'broken', code: 'E_BROKEN', error: 'no sections today' }]);
+  t.deepEqual(report.incomplete, [{ section: 'broken', code: 'E_BROKEN', error: 'no sections\ntoday' }]);
+  t.false('brokenSection' in report, 'what it added before failing is gone: a section is whole or absent');
   t.is(report.laterSection, 5, 'the extension after the broken one still contributed');
+  // one line per missing section in the printed table, whatever the message holds
+  t.true(formatStatsTable(report).split('\n').includes('Not in this report: broken (E_BROKEN: no sections today)'));
   await processor.shutdown();
 });

@@ -11,7 +11,7 @@ import { SpanMeterProcessor } from 'spanmeter';
 import { eachBackend } from './helpers/backends.mjs';
 
 const require = createRequire(import.meta.url);
-const { LazyPool } = require('../dist/stats/pool.js');
+const { LazyPool, poolThreads } = require('../dist/stats/pool.js');
 const WORKER = fileURLToPath(new URL('./fixtures/pool-worker.cjs', import.meta.url));
 
 test('a task past the timeout rejects with SPANMETER_WORKER_TIMEOUT, and the next task runs on another worker', async (t) => {
@@ -32,7 +32,7 @@ test('a task past the timeout rejects with SPANMETER_WORKER_TIMEOUT, and the nex
 test('a task queued past the timeout rejects alone: the tasks running before it are not disturbed', async (t) => {
   // every thread of the pool blocked until released, then one task that waits
   // for them: its limit passes while it is queued; theirs (a minute) do not
-  const threads = Math.max(1, Math.min(2, os.availableParallelism() - 1));
+  const threads = poolThreads();
   const gate = new SharedArrayBuffer(4);
   const pool = new LazyPool(WORKER, 60_000);
   const running = Array.from({ length: threads }, () => pool.run(gate, { name: 'block' }));

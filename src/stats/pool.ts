@@ -4,6 +4,11 @@ import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { errorMessage, poolClosed, poolRestarted, workerTimeout } from '../errors';
 
+/** The pool's most threads: one per core but one (the event loop's), at most two. */
+export function poolThreads(): number {
+  return Math.max(1, Math.min(2, os.availableParallelism() - 1));
+}
+
 /** How long a task may take on the pool by default (`workerTimeoutMs`). */
 export const DEFAULT_WORKER_TIMEOUT_MS = 60_000;
 
@@ -113,8 +118,7 @@ export class LazyPool {
   }
 
   private start(): Generation {
-    const maxThreads = Math.max(1, Math.min(2, os.availableParallelism() - 1));
-    const piscina = new Piscina({ filename: this.filename, minThreads: 1, maxThreads, idleTimeout: 10_000 });
+    const piscina = new Piscina({ filename: this.filename, minThreads: 1, maxThreads: poolThreads(), idleTimeout: 10_000 });
     const generation: Generation = { piscina, running: new Set(), retired: false };
     // a worker that fails with no task of ours: piscina emits 'error', which
     // would throw (an uncaught exception in the application) without a listener
