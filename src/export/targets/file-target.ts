@@ -99,7 +99,7 @@ export class FileTarget implements Target {
     this.size = size;
     if (size === 0) return;
     const last = Buffer.alloc(1);
-    const handle = await fs.open(file, 'r');
+    const handle = await this.open(file, 'r');
     try {
       await handle.read(last, 0, 1, size - 1);
     } finally {
