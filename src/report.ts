@@ -241,6 +241,13 @@ export interface SpoolStatus {
   available: boolean;
   /** Why it is not available. */
   reason?: string;
+  /**
+   * The last lock left by another process that this one judged gone (dead,
+   * or its pid reused) and took over: that process's pid (null when the lock
+   * was unreadable) and when (ISO 8601). A live process on another host or in
+   * another container sharing the volume is judged gone too (docs/export.md).
+   */
+  lockTakenOver?: { pid: number | null; at: string };
   /** What is in the spool now. */
   bytes: number;
   batches: number;

@@ -26,7 +26,9 @@ async function processorOn(t, dir) {
 test('the lock records more than the pid: the process identity (Linux: boot id and start time) and the processor token', async (t) => {
   const dir = tempDir(t);
   const spool = await processorOn(t, dir);
-  t.true((await spool()).available);
+  const fresh = await spool();
+  t.true(fresh.available);
+  t.is(fresh.lockTakenOver, undefined, 'no lock was there to take over');
   const [pid, identity, token, ...rest] = fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8').split(':');
   t.deepEqual(rest, []);
   t.is(Number(pid), process.pid);
@@ -48,9 +50,13 @@ linux('a lock whose pid belongs to another live process now (another boot id) is
   const before = other.identity.replace(/^linux-[0-9a-f]{8}/, 'linux-00000000');
   t.not(before, other.identity);
   fs.writeFileSync(path.join(dir, 'spool.lock'), `${other.pid}:${before}:0123456789ab`);
+  const startedAt = Date.now();
   const spool = await processorOn(t, dir);
   const status = await spool();
   t.true(status.available, status.reason);
+  // shown, since a live owner in another container or on another host sharing the volume looks the same
+  t.is(status.lockTakenOver.pid, other.pid);
+  t.true(Date.parse(status.lockTakenOver.at) >= startedAt - 1000, status.lockTakenOver.at);
   await waitUntil(async () => (await spool()).spans === 100, { what: 'the 100 spans spooled' });
   t.notRegex(fs.readFileSync(path.join(dir, 'spool.lock'), 'utf8'), /0123456789ab/, 'the lock is the new pipeline’s');
 });
@@ -62,6 +68,7 @@ test('a lock of a live process with its own identity is respected', async (t) =>
   const status = await (await processorOn(t, dir))();
   t.false(status.available);
   t.is(status.reason, `locked by process ${other.pid}`);
+  t.is(status.lockTakenOver, undefined);
 });
 
 test('rolling restart: the new process takes the spool once the old one releases it, and replays what it left', async (t) => {

@@ -182,6 +182,7 @@ export class Dispatcher {
           dir: spool.options.dir,
           available: spool.usable,
           ...(spool.unavailable !== undefined ? { reason: spool.unavailable } : {}),
+          ...(spool.lockTakenOver !== undefined ? { lockTakenOver: { pid: spool.lockTakenOver.pid, at: new Date(spool.lockTakenOver.atMs).toISOString() } } : {}),
           bytes: spool.bytes,
           batches: spool.batches,
           spans: spool.spans,

@@ -70,6 +70,8 @@ export class Spool {
   unavailable: string | undefined;
   lastError: string | undefined;
   lastErrorAt: number | undefined;
+  /** The last lock of another process that this one judged gone and removed (its pid, when readable). */
+  lockTakenOver: { pid: number | null; atMs: number } | undefined;
   /** Files that were damaged or vanished (spans lost), by span count. */
   corruptSpans = 0;
 
@@ -282,6 +284,9 @@ export class Spool {
       } else if (pid !== undefined && isAlive(pid) && !reused(pid, identity)) {
         return String(pid);
       }
+      // judged gone: shown in stats(), since a live owner on another host or
+      // in another container sharing the volume is judged gone too
+      if (content !== '') this.lockTakenOver = { pid: pid ?? null, atMs: Date.now() };
       await fs.rm(file, { force: true });
     }
     return 'unknown';
