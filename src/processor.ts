@@ -416,7 +416,8 @@ export class SpanMeterProcessor implements SpanProcessor {
       try {
         await e.contribute?.(report, ids);
       } catch (error) {
-        for (const key of Object.keys(report)) if (!keys.has(key)) delete (report as unknown as Record<string, unknown>)[key];
+        // (but not `incomplete`: what it found missing before failing is still so)
+        for (const key of Object.keys(report)) if (!keys.has(key) && key !== 'incomplete') delete (report as unknown as Record<string, unknown>)[key];
         markIncomplete(report, e.name, error);
       }
     }

@@ -63,6 +63,8 @@ test('an extension whose contribute() throws is named in incomplete; the others 
     name: 'broken',
     contribute: async (report) => {
       report.brokenSection = 'half done';
+      // what the SLO extension does when its evaluation fails, before anything else can
+      (report.incomplete ??= []).push({ section: 'part', error: 'found missing first' });
       throw Object.assign(new Error('no sections\ntoday'), { code: 'E_BROKEN' });
     },
   };
@@ -71,7 +73,10 @@ test('an extension whose contribute() throws is named in incomplete; the others 
   for (let i = 0; i < 5; i++) processor.onEnd({ name: 'op', kind: 1, resource: { attributes: { 'service.name': 'svc' } }, duration: [0, 1e6], status: { code: 0 } });
   const report = await processor.stats();
   t.is(report.totals.spans, 5);
-  t.deepEqual(report.incomplete, [{ section: 'broken', code: 'E_BROKEN', error: 'no sections\ntoday' }]);
+  t.deepEqual(report.incomplete, [
+    { section: 'part', error: 'found missing first' },
+    { section: 'broken', code: 'E_BROKEN', error: 'no sections\ntoday' },
+  ]);
   t.false('brokenSection' in report, 'what it added before failing is gone: a section is whole or absent');
   t.is(report.laterSection, 5, 'the extension after the broken one still contributed');
   // one line per missing section in the printed table, whatever the message holds

@@ -30,9 +30,9 @@ interface DeflateOptions {
  * zlib options sized to the input: pako allocates its window, hash table and
  * output chunk for every call, which cost more than the deflating itself for
  * the few hundred bytes of a typical series (a window beyond the input finds
- * nothing more). Level 2: half the CPU time of pako's default level 6 for
- * strings 1-10% longer; about node:zlib's time at level 6 from 4 KB up, twice
- * it below.
+ * nothing more). Level 2: a quarter to a half of the CPU time of pako's
+ * level 6 for strings 1-10% longer; about node:zlib's time at level 6 from
+ * 4 KB up, twice it below (scratch measurements, a loaded machine).
  */
 function deflateOptions(length: number): DeflateOptions {
   const windowBits = Math.max(9, Math.min(15, Math.ceil(Math.log2(length + 262))));
