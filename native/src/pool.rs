@@ -44,8 +44,10 @@ impl HiPage {
 }
 
 pub struct PagePool {
-    /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused.
-    pub lo: Vec<u8>,
+    /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused. Grows
+    /// by a page at a time; starts over only when no page is in use
+    /// (`detach`), so a page in use is always in it (`incr_all` relies on it).
+    lo: Vec<u8>,
     /// Carries (multiples of 256) per slot, allocated at the first wrap.
     pub hi: Vec<Option<HiPage>>,
     free: Vec<u32>,
@@ -84,6 +86,37 @@ impl PagePool {
             *c = v;
             if wrapped {
                 Self::carry(&mut self.hi, pos);
+            }
+        }
+    }
+
+    /// Bytes of counters held, free pages included: every position of a
+    /// page `alloc` returned is below it.
+    pub fn positions(&self) -> usize {
+        self.lo.len()
+    }
+
+    /// Increments the counters at `positions` (`slot << 7 | offset`), with
+    /// carry: the recording loop's pass 2, short enough for the CPU to keep
+    /// many of its cache misses in flight.
+    ///
+    /// # Safety
+    ///
+    /// Every position is below `self.positions()`: it lies in a page in use
+    /// (returned by `alloc`, not freed by `detach` since). Unchecked, the
+    /// loop takes 5 instructions per value instead of 6.5 (3% of the
+    /// recording time).
+    #[inline(never)]
+    pub unsafe fn incr_all(&mut self, positions: &[u32]) {
+        debug_assert!(positions.iter().all(|&p| (p as usize) < self.lo.len()));
+        let (lo, hi) = (&mut self.lo[..], &mut self.hi);
+        for &pos in positions {
+            // SAFETY: the caller keeps `pos` below `lo.len()`
+            let c = unsafe { lo.get_unchecked_mut(pos as usize) };
+            let (next, wrapped) = c.overflowing_add(1);
+            *c = next;
+            if wrapped {
+                Self::carry(hi, pos as usize);
             }
         }
     }

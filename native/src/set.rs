@@ -10,7 +10,7 @@ use crate::paged::{PAGE_BITS, PAGE_MASK};
 use crate::pool::PagePool;
 use crate::sealer::{Sealer, Store, Ticket};
 use crate::series::{
-    mask_of_open, sanitize_now, slice_index, slice_indices, Front, Hot, Series, LEVELS,
+    mask_of_open, sanitize_now, slice_index, slice_indices, Front, Hot, Series, LEVELS, SUM_ROOM,
 };
 use crate::snapshot::{
     SnapshotWriter, HEADER_LEN, ITEM_HEADER_LEN, MASK_LIFETIME, SERIES_HEADER_LEN,
@@ -34,6 +34,12 @@ pub struct HistogramSet {
     pending: Vec<u32>,
     /// The snapshot between `prepare_snapshot` and `write_snapshot`.
     prepared: Prepared,
+    /// At most the `room` of every series (`Hot::room`): while a round of
+    /// values fits it, pass 1 skips the per-value overflow check.
+    room_floor: u64,
+    /// At most the L0 slice index of every series' `cur` (`Hot::cur_index`):
+    /// pass 1 takes values at this slice or before without checking.
+    at_least: i64,
     live: u32,
     invalid: u64,
     clamped: u64,
@@ -156,29 +162,26 @@ thread_local! {
 
 /// Pass 1 of the recording loop, for values that need nothing but a counter
 /// increment and the totals: `0 <= v < min(highest, 2^51)`, a series that
-/// exists and is at this slice, a page that exists and an exact sum. Updates
-/// the totals and writes each value's counter position into `pending`;
-/// returns how many values it took (up to `pending.len()`). The next value,
-/// if any is left, takes `record_one`.
+/// exists (every series is at `n0` or later), a page that exists and an
+/// exact sum. Updates the totals and writes each value's counter position
+/// into `pending`; returns how many values it took (up to `pending.len()`).
+/// The next value, if any is left, takes `record_one`.
 ///
 /// `HM` is the sub-bucket half magnitude (a constant, so that the index math
-/// shifts by immediates); `limit` is `min(highest, 2^51)`. From 0.5 up to
-/// there, `Math.round(v)` is `trunc(v + 0.5)`: `v + 0.5` is exact (below 0.5
-/// it is not: 0.49999999999999994 + 0.5 rounds up to 1, so values below 0.5,
-/// which round to 0, are selected apart).
+/// shifts by immediates). `ROOMY`: every series' `room` is known to hold
+/// `pending.len()` values below the limit (`HistogramSet::room_floor`), so
+/// the sum needs no overflow check.
 #[inline(never)]
-fn pass1<const HM: u32>(
+fn pass1<const HM: u32, const ROOMY: bool>(
     hot: &mut [Hot],
     pending: &mut [u32],
-    ids: &[u32],
-    values: &[f64],
-    n0: i64,
-    limit: f64,
+    round: &Round<'_>,
 ) -> usize {
+    let (ids, values, n0, limit_bits) = (round.ids, round.values, round.n0, round.limit_bits);
     let n = ids.len().min(values.len()).min(pending.len());
     let (ids, values, pending) = (&ids[..n], &values[..n], &mut pending[..n]);
     for k in 0..n {
-        match note::<HM>(hot, ids[k], values[k], n0, limit) {
+        match note::<HM, ROOMY>(hot, ids[k], values[k], n0, limit_bits) {
             Some(p) => pending[k] = p,
             None => return k,
         }
@@ -186,39 +189,74 @@ fn pass1<const HM: u32>(
     n
 }
 
+/// What pass 1 reads of a round: the values left, their batch's slice and
+/// the bit pattern of the fast path's limit, `min(highest, 2^51)`.
+struct Round<'a> {
+    ids: &'a [u32],
+    values: &'a [f64],
+    n0: i64,
+    limit_bits: u64,
+}
+
+/// `pass1` for the half magnitude `hm` (0 values taken for one it has no
+/// instance for).
+fn pass1_at<const ROOMY: bool>(hm: u32, hot: &mut [Hot], pending: &mut [u32], r: &Round) -> usize {
+    match hm {
+        4 => pass1::<4, ROOMY>(hot, pending, r),
+        7 => pass1::<7, ROOMY>(hot, pending, r),
+        10 => pass1::<10, ROOMY>(hot, pending, r),
+        14 => pass1::<14, ROOMY>(hot, pending, r),
+        17 => pass1::<17, ROOMY>(hot, pending, r),
+        _ => 0,
+    }
+}
+
+/// The bits of 0.49999999999999994, the one double below 0.5 for which
+/// `v + 0.5` rounds up to 1.0 (JS rounds it to 0).
+const BELOW_HALF: u64 = 0x3FDF_FFFF_FFFF_FFFF;
+
 /// One value of pass 1: its counter position, or None (nothing changed) when
 /// it needs `record_one`.
+///
+/// Non-negative doubles order as their bits, so one unsigned compare of the
+/// bits keeps `+0 <= v < limit` and sends the rest (negative, -0, NaN, at or
+/// past the limit) to the slow path. From 0.5 up to the limit,
+/// `Math.round(v)` is `trunc(v + 0.5)` (`v + 0.5` is exact); below 0.5 it is
+/// 0 and so is `trunc(v + 0.5)`, but for `BELOW_HALF`.
 #[inline(always)]
-fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) -> Option<u32> {
-    // 0 <= v < limit (false for NaN; true for -0, which rounds to 0 as in JS)
-    if !(v >= 0.0 && v < limit) {
+fn note<const HM: u32, const ROOMY: bool>(
+    hot: &mut [Hot],
+    id: u32,
+    v: f64,
+    n0: i64,
+    limit_bits: u64,
+) -> Option<u32> {
+    let bits = v.to_bits();
+    if bits >= limit_bits || bits == BELOW_HALF {
         return None;
     }
-    // below 0.5 the value rounds to 0 (index 0); a select, not a branch:
-    // sub-microsecond spans are common where spans are cheap
-    let small = v < 0.5;
-    let y = if small { 1.0 } else { v + 0.5 };
-    // SAFETY: 1 <= y < 2^51 + 1 (checked above), so the value is in range of
-    // i64 and the conversion is a plain `cvttsd2si`. The checked `as` adds
-    // saturation and NaN fixups, and a safe rounding (through 2^52, with a
-    // fix for ties) costs 9 more instructions per value, of ~50 in all
-    // (callgrind, examples/record_bench.rs).
-    let r = if small {
-        0
-    } else {
-        (unsafe { y.to_int_unchecked::<i64>() }) as u64
-    };
+    let y = v + 0.5;
+    // SAFETY: 0.5 <= y < 2^51 + 1 (checked above), so the value is in range
+    // of i64 and the conversion is a plain `cvttsd2si`. The checked `as`
+    // adds saturation and NaN fixups, and a safe rounding (through 2^52,
+    // with a fix for ties) costs 9 more instructions per value, of ~50 in
+    // all (callgrind, examples/record_bench.rs).
+    let r = (unsafe { y.to_int_unchecked::<i64>() }) as u64;
     let h = hot.get_mut(id as usize)?;
-    if h.cur_index < n0 {
-        return None;
-    }
+    // every series is at n0 or later (`HistogramSet::at_least`); a series
+    // not created yet has no table
+    debug_assert!(h.cur_index >= n0 || h.table.is_empty());
     let idx = fast_index::<HM>(y, r);
     // no table (series not created, cur empty), page beyond it or no page
     let slot = match h.table.get(idx >> PAGE_BITS) {
         Some(&slot) if slot != 0 => slot,
         _ => return None,
     };
-    h.room = h.room.checked_sub(r)?;
+    h.room = if ROOMY {
+        h.room.wrapping_sub(r)
+    } else {
+        h.room.checked_sub(r)?
+    };
     if r < h.min {
         h.min = r;
     }
@@ -235,35 +273,13 @@ fn note<const HM: u32>(hot: &mut [Hot], id: u32, v: f64, n0: i64, limit: f64) ->
 /// `b = floor(log2 r) - HM`, and `r >> b` is `2^HM` plus the top `HM`
 /// mantissa bits of `y` (`y` and `r` share their exponent `e`), so the index
 /// is `(e - HM + 1) << HM` plus those bits: `bits(y) >> (52 - HM)` less the
-/// exponent bias. Below `2^HM` the index is `r`. Five instructions instead
-/// of ten for the `bsr`-and-shifts form (`HdrMath::index`).
+/// exponent bias. Below `2^HM` the index is `r` (also for `0.5 <= y < 1`,
+/// whose `r` is 0). Five instructions instead of ten for the
+/// `bsr`-and-shifts form (`HdrMath::index`).
 #[inline(always)]
 fn fast_index<const HM: u32>(y: f64, r: u64) -> usize {
     let from_bits = (y.to_bits() >> (52 - HM)).wrapping_sub((1022 + HM as u64) << HM);
     (if r < 1 << HM { r } else { from_bits }) as usize
-}
-
-/// Pass 2: the counter increments, a loop short enough for the CPU to keep
-/// many of their cache misses in flight (two per iteration: 6.5 instructions
-/// per value instead of 8).
-#[inline(never)]
-fn pass2(pool: &mut PagePool, pending: &[u32]) {
-    let (lo, hi) = (&mut pool.lo[..], &mut pool.hi);
-    let mut pairs = pending.chunks_exact(2);
-    for pair in pairs.by_ref() {
-        for &pos in pair {
-            if let Some(c) = lo.get_mut(pos as usize) {
-                let (next, wrapped) = c.overflowing_add(1);
-                *c = next;
-                if wrapped {
-                    PagePool::carry(hi, pos as usize);
-                }
-            }
-        }
-    }
-    for &pos in pairs.remainder() {
-        pool.incr(pos as usize);
-    }
 }
 
 impl HistogramSet {
@@ -278,6 +294,8 @@ impl HistogramSet {
             pool: PagePool::default(),
             pending: Vec::new(),
             prepared: Prepared::default(),
+            room_floor: SUM_ROOM,
+            at_least: i64::MIN,
             live: 0,
             invalid: 0,
             clamped: 0,
@@ -290,45 +308,84 @@ impl HistogramSet {
 
     /// Records `min(len, ids, values, flags)` values at `now_ms`.
     ///
-    /// In rounds of up to `ROUND` values, `pass1` updates the totals of the
-    /// common value and notes its counter, then `pass2` increments the
-    /// counters. The first value of a series at a new slice, a new page,
-    /// values below 0.5 or past the fast range and bad input stop pass 1 and
-    /// go through `record_one` (after the pending increments). Errors are
-    /// counted at the end, from the flags: all values of a batch share
-    /// `now_ms`, so they land in the slice their series is at by then.
+    /// A batch at a later slice than every series is at first moves them
+    /// all there (`advance_all`). Then, in rounds of up to `ROUND` values,
+    /// `pass1` updates the totals of the common value and notes its
+    /// counter, then `PagePool::incr_all` increments the counters. The first
+    /// value of a new series, a new page, values past the fast range and
+    /// bad input stop pass 1 and go through `record_one` (after the pending
+    /// increments). Errors are counted at the end, from the flags: all
+    /// values of a batch share `now_ms`, so they land in the slice their
+    /// series is at by then.
     pub fn record(&mut self, ids: &[u32], values: &[f64], flags: &[u8], len: usize, now_ms: f64) {
         let n = len.min(ids.len()).min(values.len()).min(flags.len());
         let (ids, values, flags) = (&ids[..n], &values[..n], &flags[..n]);
         let n0 = slice_index(now_ms);
-        let limit = self.math.highest.min(1 << 51) as f64;
+        if n0 > self.at_least {
+            self.advance_all(n0);
+        }
+        let limit = self.math.highest.min(1 << 51);
+        let limit_bits = (limit as f64).to_bits();
         if self.pending.len() < n.min(ROUND) {
             self.pending.resize(n.min(ROUND), 0);
         }
         let mut i = 0;
         while i < n {
-            let (hot, pending) = (&mut self.hot[..], &mut self.pending[..]);
-            let (rest_ids, rest_values) = (&ids[i..], &values[i..]);
+            let round = (n - i).min(self.pending.len());
+            // a round of values below the limit takes less than this of a room
+            let need = round as u64 * limit;
+            let roomy = self.room_floor >= need || {
+                self.room_floor = self.hot.iter().map(|h| h.room).min().unwrap_or(SUM_ROOM);
+                self.room_floor >= need
+            };
+            let (hot, pending) = (&mut self.hot[..], &mut self.pending[..round]);
+            let rest = Round {
+                ids: &ids[i..],
+                values: &values[i..],
+                n0,
+                limit_bits,
+            };
             // positions are u32: the pool stays below 4 GiB (4 GiB of u8
             // counters in open slices is 2^25 pages); above, all goes slow
-            let taken = match self.math.half_mag() {
-                _ if self.pool.lo.len() > u32::MAX as usize => 0,
-                4 => pass1::<4>(hot, pending, rest_ids, rest_values, n0, limit),
-                7 => pass1::<7>(hot, pending, rest_ids, rest_values, n0, limit),
-                10 => pass1::<10>(hot, pending, rest_ids, rest_values, n0, limit),
-                14 => pass1::<14>(hot, pending, rest_ids, rest_values, n0, limit),
-                17 => pass1::<17>(hot, pending, rest_ids, rest_values, n0, limit),
-                _ => 0,
+            let hm = self.math.half_mag();
+            let taken = if self.pool.positions() > u32::MAX as usize {
+                0
+            } else if roomy {
+                pass1_at::<true>(hm, hot, pending, &rest)
+            } else {
+                pass1_at::<false>(hm, hot, pending, &rest)
             };
-            pass2(&mut self.pool, &self.pending[..taken]);
+            if roomy {
+                self.room_floor -= taken as u64 * limit;
+            }
+            // SAFETY: pass 1 writes positions in pages of `cur`s' tables:
+            // pages in use (a table gives its pages back only as a whole,
+            // in `advance`, never between pass 1 and here)
+            unsafe { self.pool.incr_all(&self.pending[..taken]) };
             i += taken;
-            if i < n && taken < self.pending.len() {
+            if i < n && taken < round {
                 self.record_one(ids[i], values[i], n0);
                 i += 1;
             }
         }
         self.count_errors(ids, values, flags);
         self.sealer.flush();
+    }
+
+    /// Moves every series to L0 slice `n0` (none goes back), sealing the
+    /// slices they leave, so that pass 1 need not check each value's series.
+    /// Once per slice (10 s) and series; lazily, per series at its first
+    /// value past the slice, it took 2 instructions per value.
+    #[cold]
+    fn advance_all(&mut self, n0: i64) {
+        for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
+            if let Some(front) = front {
+                if let Some(full) = hot.advance(&mut front.far, &mut self.pool, n0) {
+                    self.sealer.submit(id as u32, full);
+                }
+            }
+        }
+        self.at_least = n0;
     }
 
     /// Records one value with every rule of the contract.
@@ -362,6 +419,8 @@ impl HistogramSet {
             slot @ None => {
                 self.live += 1;
                 hot.cur_index = n0;
+                // a batch behind the others (a clock that went back)
+                self.at_least = self.at_least.min(n0);
                 slot.insert(Front::default())
             }
         };
@@ -369,6 +428,7 @@ impl HistogramSet {
             self.sealer.submit(id, full);
         }
         front.record(hot, &mut self.pool, self.math.index(r), r);
+        self.room_floor = self.room_floor.min(hot.room);
     }
 
     /// Adds the flagged (bit 0) values that were recorded to their series'

@@ -1519,7 +1519,13 @@ fn clustered_high_values_at_five_digits_take_the_fast_path() {
             .collect();
         SLOW_PATH_VALUES.with(|c| c.set(0));
         for chunk in values.chunks(2_048) {
-            s.record(&vec![0; chunk.len()], chunk, &vec![0; chunk.len()], chunk.len(), 5_000.0);
+            s.record(
+                &vec![0; chunk.len()],
+                chunk,
+                &vec![0; chunk.len()],
+                chunk.len(),
+                5_000.0,
+            );
         }
         let slow = SLOW_PATH_VALUES.with(|c| c.get());
         assert!(
@@ -1574,4 +1580,79 @@ fn many_series_at_five_digits_hold_what_they_record() {
         }
         assert_eq!(got.into_iter().collect::<Vec<_>>(), want, "at {now}");
     }
+}
+
+/// A series created by a batch behind the others (a clock that went back)
+/// is at an earlier slice than the rest: when the clock returns, its next
+/// values still move it forward. Pass 1 does not check each value's slice
+/// (`HistogramSet::at_least` stands for it), so without lowering that bound
+/// these values stayed in the old slice and missed the 1m and 5m windows.
+#[test]
+fn a_series_created_while_the_clock_is_behind_moves_on_when_it_returns() {
+    for seal_inline in [true, false] {
+        let mut s = HistogramSet::new(HdrMath::new(3, HOUR).unwrap(), seal_inline);
+        rec(&mut s, 0, 1000.0, 1, 700_000.0);
+        rec(&mut s, 1, 1000.0, 1, 100_000.0);
+        // the same value: its page exists, so pass 1 takes it
+        rec(&mut s, 1, 1000.0, 3, 700_000.0);
+        rec(&mut s, 1, 1000.0, 2, 700_000.0);
+        let bytes = s.snapshot(700_000.0);
+        let snap = parse(&bytes).unwrap();
+        // lifetime, 1m, 5m, 15m, 1h: the value at 100 s is in the last two
+        assert_eq!(counts(&snap, 1), [6, 5, 5, 6, 6]);
+        assert_eq!(counts(&snap, 0), [1, 1, 1, 1, 1]);
+    }
+}
+
+/// Sums of values on the fast path, crossing 2^53 in and between batches
+/// of every size, are exact up to there and then accumulate in f64 value by
+/// value, as in JS. Pass 1 skips the overflow check while a round fits
+/// every series' room (`HistogramSet::room_floor`); this checks the bound.
+#[test]
+fn fast_path_sums_cross_two_to_the_53_like_js() {
+    use crate::set::SLOW_PATH_VALUES;
+    // values just below the fast path's limit (highest, 2^40): 8,192 per series reach 2^53
+    let mut s = HistogramSet::new(HdrMath::new(3, 1u64 << 40).unwrap(), true);
+    let mut rng = Rng(5);
+    let mut exact = [0u128; 2];
+    let mut inexact: [Option<f64>; 2] = [None, None];
+    SLOW_PATH_VALUES.with(|c| c.set(0));
+    let mut values = 0;
+    let mut after = 0;
+    while after < 300 {
+        let n = 1 + rng.below(64) as usize;
+        let ids: Vec<u32> = (0..n).map(|_| rng.below(2) as u32).collect();
+        let vals: Vec<f64> = (0..n)
+            .map(|_| 2f64.powi(40) - 1.0 - rng.below(1_000) as f64 + 0.25)
+            .collect();
+        s.record(&ids, &vals, &vec![0; n], n, 0.0);
+        for (&id, &v) in ids.iter().zip(&vals) {
+            let (r, k) = (v.round(), id as usize);
+            match &mut inexact[k] {
+                Some(sum) => *sum += r,
+                None if exact[k] + r as u128 > 1 << 53 => {
+                    inexact[k] = Some(exact[k] as f64 + r);
+                }
+                None => exact[k] += r as u128,
+            }
+        }
+        values += n;
+        if inexact.iter().all(Option::is_some) {
+            after += n;
+        }
+        let bytes = s.snapshot(0.0);
+        let snap = parse(&bytes).unwrap();
+        for rec in &snap.series {
+            let k = rec.id as usize;
+            let want = inexact[k].unwrap_or(exact[k] as f64);
+            assert_eq!(rec.sum_us, want, "series {k} after {values} values");
+        }
+    }
+    // most values took pass 1 (not the first of each series, nor those
+    // after its sum left the exact range)
+    let slow = SLOW_PATH_VALUES.with(|c| c.get());
+    assert!(
+        slow < values as u64 / 10,
+        "{slow} of {values} took the slow path"
+    );
 }
