@@ -211,18 +211,36 @@ fn pass1_at<const ROOMY: bool>(hm: u32, hot: &mut [Hot], pending: &mut [u32], r:
     }
 }
 
-/// The bits of 0.49999999999999994, the one double below 0.5 for which
-/// `v + 0.5` rounds up to 1.0 (JS rounds it to 0).
-const BELOW_HALF: u64 = 0x3FDF_FFFF_FFFF_FFFF;
+/// `Math.round(v)` for `+0 <= v < 2^51`, as `trunc(y)`, and `y`, whose
+/// bits give the counts index (`fast_index`).
+///
+/// `y = v + 0.5` would be exact from 0.5 up, but for 0.49999999999999994 it
+/// rounds up to 1.0 (JS rounds that value to 0), which took a compare per
+/// value to keep off this path. Adding the double just below 0.5 instead
+/// (`0.5 - 2^-54`): for `v = n + 0.5` the exact sum `n + 1 - 2^-54` is a
+/// tie or nearer `n + 1`, and rounds to it (`n + 1` has the even
+/// mantissa); for `v` below `n + 0.5`, `v <= n + 0.5 - ulp(v)` and the sum
+/// stays below `n + 1` (it rounds to a double at most `n + 1 - ulp(v)`);
+/// for `v` above, it is at least `n + 1`. Checked against `round_small`
+/// around every half in every binade (tests).
+#[inline(always)]
+pub(crate) fn fast_round(v: f64) -> (f64, u64) {
+    let y = v + 0.499_999_999_999_999_94;
+    // SAFETY: 0.49999999999999994 <= y < 2^51 + 1 (the caller checks v), so
+    // the value is in range of i64 and the conversion is a plain
+    // `cvttsd2si`. The checked `as` adds saturation and NaN fixups, and a
+    // safe rounding (through 2^52, with a fix for ties) costs 9 more
+    // instructions per value, of ~50 in all (callgrind,
+    // examples/record_bench.rs).
+    (y, (unsafe { y.to_int_unchecked::<i64>() }) as u64)
+}
 
 /// One value of pass 1: its counter position, or None (nothing changed) when
 /// it needs `record_one`.
 ///
 /// Non-negative doubles order as their bits, so one unsigned compare of the
 /// bits keeps `+0 <= v < limit` and sends the rest (negative, -0, NaN, at or
-/// past the limit) to the slow path. From 0.5 up to the limit,
-/// `Math.round(v)` is `trunc(v + 0.5)` (`v + 0.5` is exact); below 0.5 it is
-/// 0 and so is `trunc(v + 0.5)`, but for `BELOW_HALF`.
+/// past the limit) to the slow path.
 #[inline(always)]
 fn note<const HM: u32, const ROOMY: bool>(
     hot: &mut [Hot],
@@ -232,16 +250,10 @@ fn note<const HM: u32, const ROOMY: bool>(
     limit_bits: u64,
 ) -> Option<u32> {
     let bits = v.to_bits();
-    if bits >= limit_bits || bits == BELOW_HALF {
+    if bits >= limit_bits {
         return None;
     }
-    let y = v + 0.5;
-    // SAFETY: 0.5 <= y < 2^51 + 1 (checked above), so the value is in range
-    // of i64 and the conversion is a plain `cvttsd2si`. The checked `as`
-    // adds saturation and NaN fixups, and a safe rounding (through 2^52,
-    // with a fix for ties) costs 9 more instructions per value, of ~50 in
-    // all (callgrind, examples/record_bench.rs).
-    let r = (unsafe { y.to_int_unchecked::<i64>() }) as u64;
+    let (y, r) = fast_round(v);
     let h = hot.get_mut(id as usize)?;
     // every series is at n0 or later (`HistogramSet::at_least`); a series
     // not created yet has no table
@@ -267,17 +279,17 @@ fn note<const HM: u32, const ROOMY: bool>(
     Some(((slot << PAGE_BITS) as usize | (idx & PAGE_MASK)) as u32)
 }
 
-/// The counts index of `r = floor(y)` (`y >= 1`), from the bits of `y`.
+/// The counts index of `r = floor(y)`, from the bits of `y`.
 ///
 /// For `r >= 2^HM` the index is `(b << HM) + (r >> b)` with
 /// `b = floor(log2 r) - HM`, and `r >> b` is `2^HM` plus the top `HM`
 /// mantissa bits of `y` (`y` and `r` share their exponent `e`), so the index
 /// is `(e - HM + 1) << HM` plus those bits: `bits(y) >> (52 - HM)` less the
-/// exponent bias. Below `2^HM` the index is `r` (also for `0.5 <= y < 1`,
-/// whose `r` is 0). Five instructions instead of ten for the
+/// exponent bias. Below `2^HM` the index is `r` (also for `y < 1`, whose
+/// `r` is 0). Five instructions instead of ten for the
 /// `bsr`-and-shifts form (`HdrMath::index`).
 #[inline(always)]
-fn fast_index<const HM: u32>(y: f64, r: u64) -> usize {
+pub(crate) fn fast_index<const HM: u32>(y: f64, r: u64) -> usize {
     let from_bits = (y.to_bits() >> (52 - HM)).wrapping_sub((1022 + HM as u64) << HM);
     (if r < 1 << HM { r } else { from_bits }) as usize
 }

@@ -1656,3 +1656,51 @@ fn fast_path_sums_cross_two_to_the_53_like_js() {
         "{slow} of {values} took the slow path"
     );
 }
+
+/// The fast path's rounding (`fast_round`) is `Math.round` (`round_small`)
+/// and its index is `HdrMath::index`, around every half of every binade up
+/// to the fast path's limit (2^51), and for random doubles: a few ulps each
+/// side of `n + 0.5` for small `n` and for `n` at each power of two.
+#[test]
+fn fast_round_is_math_round_around_every_half() {
+    use crate::hdr_math::round_small;
+    use crate::set::{fast_index, fast_round};
+    let math = HdrMath::new(3, (1u64 << 53) - 1).unwrap();
+    assert_eq!(math.half_mag(), 10);
+    let check = |v: f64| {
+        if !(0.0..2f64.powi(51)).contains(&v) || v.to_bits() >> 63 != 0 {
+            return;
+        }
+        let (y, r) = fast_round(v);
+        assert_eq!(Some(r), round_small(v), "{v:e} ({:#x})", v.to_bits());
+        assert_eq!(fast_index::<10>(y, r), math.index(r), "{v:e}");
+    };
+    let around = |x: f64| {
+        let mut up = x;
+        let mut down = x;
+        for _ in 0..4 {
+            check(up);
+            check(down);
+            up = f64::from_bits(up.to_bits() + 1);
+            down = f64::from_bits(down.to_bits().saturating_sub(1));
+        }
+    };
+    for n in 0..5_000u64 {
+        around(n as f64 + 0.5);
+        around(n as f64);
+    }
+    for k in 0..52 {
+        let p = 2f64.powi(k);
+        for d in [-2.0, -1.0, 0.0, 1.0] {
+            around(p + d + 0.5);
+            around(p + d);
+        }
+    }
+    let mut rng = Rng(17);
+    for _ in 0..1_000_000 {
+        // every exponent from 2^-60 to 2^51, random mantissa
+        let e = rng.below(112) as i32 - 60;
+        check(2f64.powi(e) * (1.0 + rng.unit()));
+        check(f64::from_bits(rng.next() >> 13));
+    }
+}
