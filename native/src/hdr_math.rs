@@ -3,7 +3,7 @@
 
 /// Largest integer a JS number holds exactly (2^53 - 1).
 pub const MAX_SAFE: u64 = (1 << 53) - 1;
-const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+pub(crate) const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
 
 /// Index math of an HdrHistogram with `lowest = 1`, `d` significant digits and
 /// a highest trackable value. Identical to HdrHistogram / hdr-histogram-js.

@@ -1657,30 +1657,34 @@ fn fast_path_sums_cross_two_to_the_53_like_js() {
     );
 }
 
-/// The fast path's rounding (`fast_round`) is `Math.round` (`round_small`)
-/// and its index is `HdrMath::index`, around every half of every binade up
-/// to the fast path's limit (2^51), and for random doubles: a few ulps each
-/// side of `n + 0.5` for small `n` and for `n` at each power of two.
+/// The fast path's rounding is `Math.round` (`round_small`) and its index
+/// is `HdrMath::index`, one value at a time (`fast_round`, `fast_index`)
+/// and in pass 0 (AVX2, where the CPU has it), around every half of every
+/// binade up to the fast path's limit (2^51), and for random doubles: a few
+/// ulps each side of `n + 0.5` for small `n` and for `n` at each power of
+/// two. Pass 0 also leaves out what is not in `+0 <= v < limit`.
 #[test]
 fn fast_round_is_math_round_around_every_half() {
     use crate::hdr_math::round_small;
-    use crate::set::{fast_index, fast_round};
+    use crate::set::{fast_index, fast_round, has_avx2, pass0, Pass0, NOT_FAST};
     let math = HdrMath::new(3, (1u64 << 53) - 1).unwrap();
     assert_eq!(math.half_mag(), 10);
-    let check = |v: f64| {
-        if !(0.0..2f64.powi(51)).contains(&v) || v.to_bits() >> 63 != 0 {
-            return;
-        }
-        let (y, r) = fast_round(v);
-        assert_eq!(Some(r), round_small(v), "{v:e} ({:#x})", v.to_bits());
-        assert_eq!(fast_index::<10>(y, r), math.index(r), "{v:e}");
-    };
-    let around = |x: f64| {
+    let limit = 2f64.powi(51);
+    let mut values = vec![
+        -0.0,
+        -1.0,
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        limit,
+        limit * 2.0,
+    ];
+    let mut around = |x: f64| {
         let mut up = x;
         let mut down = x;
         for _ in 0..4 {
-            check(up);
-            check(down);
+            values.push(up);
+            values.push(down);
             up = f64::from_bits(up.to_bits() + 1);
             down = f64::from_bits(down.to_bits().saturating_sub(1));
         }
@@ -1700,7 +1704,77 @@ fn fast_round_is_math_round_around_every_half() {
     for _ in 0..1_000_000 {
         // every exponent from 2^-60 to 2^51, random mantissa
         let e = rng.below(112) as i32 - 60;
-        check(2f64.powi(e) * (1.0 + rng.unit()));
-        check(f64::from_bits(rng.next() >> 13));
+        values.push(2f64.powi(e) * (1.0 + rng.unit()));
+        values.push(f64::from_bits(rng.next() >> 13));
+    }
+    let fast = |v: f64| v.to_bits() >> 63 == 0 && v < limit;
+    for &v in values.iter().filter(|&&v| fast(v)) {
+        let (y, r) = fast_round(v);
+        assert_eq!(Some(r), round_small(v), "{v:e} ({:#x})", v.to_bits());
+        assert_eq!(fast_index::<10>(y, r), math.index(r), "{v:e}");
+    }
+    let mut out = Pass0 {
+        rounded: vec![0; values.len()],
+        indices: vec![0; values.len()],
+    };
+    let done = pass0(10, has_avx2(), &values, limit.to_bits(), &mut out);
+    assert_eq!(done, has_avx2());
+    if done {
+        for (k, &v) in values.iter().enumerate() {
+            if fast(v) {
+                let r = round_small(v).unwrap();
+                assert_eq!(out.rounded[k], r, "{v:e} ({:#x})", v.to_bits());
+                assert_eq!(out.indices[k] as usize, math.index(r), "{v:e}");
+            } else {
+                assert_eq!(out.rounded[k], NOT_FAST, "{v:e} ({:#x})", v.to_bits());
+            }
+        }
+    }
+}
+
+/// Pass 0 (AVX2) and the one-value-at-a-time path record the same: random
+/// batches of good, bad, clamped and sub-microsecond values over new and
+/// old series, at every precision, with the clock moving on (and back),
+/// write byte-identical snapshots.
+#[test]
+fn simd_and_scalar_recording_write_the_same_snapshots() {
+    for digits in 1..=5 {
+        let math = HdrMath::new(digits, 3_600_000_000).unwrap();
+        let mut simd = HistogramSet::new(math, true);
+        let mut scalar = HistogramSet::new(math, true);
+        scalar.simd = false;
+        let mut rng = Rng(23 + digits as u64);
+        let mut now = 1_000_000.0;
+        let odd = [
+            -1.0,
+            f64::NAN,
+            -0.0,
+            f64::INFINITY,
+            0.49999999999999994,
+            0.5,
+        ];
+        for batch in 0..200 {
+            let n = 1 + rng.below(3_000) as usize;
+            let ids: Vec<u32> = (0..n).map(|_| rng.below(40) as u32).collect();
+            let values: Vec<f64> = (0..n)
+                .map(|_| match rng.below(20) {
+                    0 => odd[rng.below(odd.len() as u64) as usize],
+                    1 => 4e9 * rng.unit(),
+                    2 => rng.unit(),
+                    _ => rng.lognormal(20_000.0, 1.0),
+                })
+                .collect();
+            let flags: Vec<u8> = (0..n).map(|_| (rng.below(30) == 0) as u8).collect();
+            simd.record(&ids, &values, &flags, n, now);
+            scalar.record(&ids, &values, &flags, n, now);
+            now += if batch % 7 == 6 { -15_000.0 } else { 3_000.0 };
+            if batch % 25 == 24 {
+                let (a, b) = (simd.snapshot(now), scalar.snapshot(now));
+                assert!(a == b, "{digits} digits, batch {batch}");
+            }
+        }
+        let counts = |s: &HistogramSet| (s.invalid_count(), s.clamped_count());
+        assert_eq!(counts(&simd), counts(&scalar));
+        assert!(simd.invalid_count() > 0 && simd.clamped_count() > 0);
     }
 }
