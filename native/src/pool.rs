@@ -46,12 +46,15 @@ impl HiPage {
 pub struct PagePool {
     /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused. Grows
     /// by a page at a time; starts over only when no page is in use
-    /// (`detach`), so a page in use is always in it (`incr_all` relies on it).
+    /// (`give_back`), so a page in use is always in it (`incr_all` relies
+    /// on it).
     lo: Vec<u8>,
     /// Carries (multiples of 256) per slot, allocated at the first wrap.
     pub hi: Vec<Option<HiPage>>,
     free: Vec<u32>,
     used: usize,
+    /// Pages handed out so far, ever.
+    allocations: u64,
 }
 
 impl Default for PagePool {
@@ -61,6 +64,7 @@ impl Default for PagePool {
             hi: Vec::new(),
             free: Vec::new(),
             used: 0,
+            allocations: 0,
         }
     }
 }
@@ -69,6 +73,7 @@ impl PagePool {
     /// A zeroed page.
     pub fn alloc(&mut self) -> u32 {
         self.used += 1;
+        self.allocations += 1;
         if let Some(slot) = self.free.pop() {
             return slot;
         }
@@ -87,6 +92,20 @@ impl PagePool {
             if wrapped {
                 Self::carry(&mut self.hi, pos);
             }
+        }
+    }
+
+    /// Pages handed out so far, ever (a slice with values takes some).
+    pub fn allocations(&self) -> u64 {
+        self.allocations
+    }
+
+    /// Gives the memory back when no page is in use.
+    pub fn give_back(&mut self) {
+        if self.used == 0 {
+            let allocations = self.allocations;
+            *self = PagePool::default();
+            self.allocations = allocations;
         }
     }
 
@@ -204,10 +223,6 @@ impl PagePool {
                 &mut out.lo,
                 &mut out.hi,
             );
-        }
-        if self.used == 0 {
-            // every slice is sealed: give the memory back
-            *self = PagePool::default();
         }
         out
     }

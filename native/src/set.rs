@@ -44,6 +44,8 @@ pub struct HistogramSet {
     /// At most the L0 slice index of every series' `cur` (`Hot::cur_index`):
     /// pass 1 takes values at this slice or before without checking.
     at_least: i64,
+    /// `PagePool::allocations` at the last `advance_all`.
+    allocations_seen: u64,
     live: u32,
     invalid: u64,
     clamped: u64,
@@ -422,6 +424,7 @@ impl HistogramSet {
             prepared: Prepared::default(),
             room_floor: SUM_ROOM,
             at_least: i64::MIN,
+            allocations_seen: 0,
             live: 0,
             invalid: 0,
             clamped: 0,
@@ -527,6 +530,10 @@ impl HistogramSet {
     /// Once per slice (10 s) and series; lazily, per series at its first
     /// value past the slice, it took 2 instructions per value.
     #[cold]
+    ///
+    /// The open slices' memory is kept for the next ones while values come
+    /// (growing it again every slice cost a copy of it each time), and
+    /// given back once a slice has gone by without a value.
     fn advance_all(&mut self, n0: i64) {
         for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
             if let Some(front) = front {
@@ -536,6 +543,10 @@ impl HistogramSet {
             }
         }
         self.at_least = n0;
+        if self.pool.allocations() == self.allocations_seen {
+            self.pool.give_back();
+        }
+        self.allocations_seen = self.pool.allocations();
     }
 
     /// Records one value with every rule of the contract.
@@ -630,14 +641,14 @@ impl HistogramSet {
             n,
             ..Prepared::default()
         };
+        if n[0] > self.at_least {
+            self.advance_all(n[0]);
+        }
         let mut scratch = PageScratch::default();
         for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
             let Some(front) = front else {
                 continue;
             };
-            if let Some(full) = hot.advance(&mut front.far, &mut self.pool, n[0]) {
-                self.sealer.submit(id as u32, full);
-            }
             let cur_start = p.cur.len();
             let mut w = SparseWriter::with_buf(take(&mut p.cur));
             hot.encode_cur(&front.far, &self.pool, &mut w, &mut scratch);
@@ -745,6 +756,12 @@ impl HistogramSet {
     /// Heap bytes owned: the series tables, the page pool, the snapshot
     /// buffers and every series (the sealed parts as of the latest slice
     /// sealed: this never waits for the sealer).
+    /// Heap bytes of the open slices' counters (tests).
+    #[cfg(test)]
+    pub(crate) fn pool_bytes(&self) -> usize {
+        self.pool.heap_bytes()
+    }
+
     pub fn heap_bytes(&self) -> usize {
         self.hot.capacity() * size_of::<Hot>()
             + self.hot.iter().map(Hot::heap_bytes).sum::<usize>()

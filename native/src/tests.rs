@@ -1778,3 +1778,35 @@ fn simd_and_scalar_recording_write_the_same_snapshots() {
         assert!(simd.invalid_count() > 0 && simd.clamped_count() > 0);
     }
 }
+
+/// The open slices' memory stays from one slice to the next while values
+/// come (when every slice was sealed at once it was given back and grown
+/// again each slice, a copy of it every 10 s), and goes back once a slice
+/// has gone by without a value.
+#[test]
+fn open_slice_memory_stays_while_busy_and_goes_back_when_idle() {
+    let mut s = set(3);
+    let mut rng = Rng(3);
+    let record = |s: &mut HistogramSet, rng: &mut Rng, now: f64| {
+        let values: Vec<f64> = (0..20_000).map(|_| rng.lognormal(20_000.0, 1.0)).collect();
+        let ids: Vec<u32> = (0..20_000).map(|i| i % 20).collect();
+        s.record(&ids, &values, &vec![0; 20_000], 20_000, now);
+    };
+    record(&mut s, &mut rng, 0.0);
+    let busy = s.pool_bytes();
+    assert!(busy > 100_000, "{busy}");
+    // every series moves to the next slice, sealing its pages
+    s.snapshot(10_000.0);
+    let kept = s.pool_bytes();
+    assert!(kept >= busy, "kept after a slice with values: {kept} of {busy}");
+    record(&mut s, &mut rng, 10_000.0);
+    record(&mut s, &mut rng, 20_000.0);
+    assert_eq!(s.pool_bytes(), kept, "not grown again");
+    s.snapshot(30_000.0);
+    assert_eq!(s.pool_bytes(), kept);
+    // a slice without values: given back
+    s.snapshot(40_000.0);
+    assert!(s.pool_bytes() < 1_000, "{}", s.pool_bytes());
+    let bytes = s.snapshot(40_000.0);
+    assert_eq!(counts(&parse(&bytes).unwrap(), 0)[0], 3_000);
+}
