@@ -57,6 +57,37 @@ nativeTest('native and JS write identical snapshots for identical input', (t) =>
   t.true(native.invalidCount > 0 && native.clampedCount > 0);
 });
 
+// At 5 digits up to 2^53 - 1 a page table reaching one value near the top
+// took 152 KB per series (both back ends, the JS one until 2026-11-27): the
+// table now stops at 64 KiB or 64 bytes per page held, and pages past it are
+// kept in a sorted list (their values take the slow path).
+nativeTest('far-up values at 5 digits up to 2^53 - 1: a small page table per series, the same snapshots', (t) => {
+  const options = { significantDigits: 5, highestTrackableUs: Number.MAX_SAFE_INTEGER };
+  const native = loadBackend('native').createSet(options);
+  const js = loadBackend('js').createSet(options);
+  const series = 2_000;
+  const n = series * 3;
+  const ids = new Uint32Array(n);
+  const durations = new Float64Array(n);
+  const random = rng(21);
+  for (let i = 0; i < n; i++) {
+    ids[i] = i % series;
+    // a latency, a value far up (its own far page) and one past the highest (clamped)
+    const kind = Math.floor(i / series);
+    durations[i] = kind === 0 ? 20_000 * Math.exp(normal(random)) : kind === 1 ? 2 ** 40 + random() * 2 ** 50 : 2 ** 60;
+  }
+  const now = Date.UTC(2026, 0, 1);
+  for (const set of [native, js]) set.record(ids, durations, new Uint8Array(n), n, now);
+  for (const [kind, set] of [['native', native], ['js', js]]) {
+    const perSeries = set.memoryBytes() / series;
+    t.true(perSeries < 8_192, `${kind}: ${Math.round(perSeries)} bytes per series`);
+  }
+  t.true(Buffer.from(native.snapshot(now)).equals(Buffer.from(js.snapshot(now))), 'snapshot bytes, open slices');
+  t.true(Buffer.from(native.snapshot(now + 20_000)).equals(Buffer.from(js.snapshot(now + 20_000))), 'snapshot bytes, sealed');
+  t.is(js.clampedCount, series);
+  t.is(native.clampedCount, series);
+});
+
 nativeTest('native and JS summarize to the same numbers, NaN and negative percentiles giving 0', (t) => {
   const native = loadBackend('native').createSet(OPTIONS);
   const js = loadBackend('js').createSet(OPTIONS);

@@ -79,12 +79,10 @@ export class JsHistogramSet implements HistogramSet {
         index = countsIndex(this.layout, value);
       }
       const p = index >>> PAGE_SHIFT;
-      let pages = s.table;
+      const pages = s.table;
       let slot = p < pages.length ? pages[p] : 0;
       if (slot === 0) {
-        pages = pool.withPage(pages, p);
-        s.table = pages;
-        slot = pages[p];
+        slot = pool.slotFor(s, p);
         lo = pool.lo;
       }
       const pos = slot * PAGE_SIZE + (index & PAGE_MASK);
@@ -162,7 +160,7 @@ export class JsHistogramSet implements HistogramSet {
     for (const s of this.series) {
       if (s === undefined || s.count === 0 || s.curCount === 0) continue;
       const start = curs.offset;
-      const entries = this.pool.encode(s.table, curs);
+      const entries = this.pool.encode(s, curs);
       curAt.set(s, { start, end: curs.offset, entries });
     }
     const cursBytes = curs.written();
@@ -216,7 +214,7 @@ export class JsHistogramSet implements HistogramSet {
   }
 
   reset(): void {
-    for (const s of this.series) if (s !== undefined) this.pool.release(s.table);
+    for (const s of this.series) if (s !== undefined) this.pool.release(s);
     this.series.length = 0;
     this.sealing.clear();
     this.live = 0;

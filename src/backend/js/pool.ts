@@ -17,6 +17,30 @@ export const PAGE_MASK = PAGE_SIZE - 1;
 /** A page table without pages. */
 export const NO_PAGES = new Int32Array(0);
 
+/**
+ * A slice's pages in the pool (as native/src/series.rs keeps them): a direct
+ * table, page number to slot (0: no page), grown 16 entries at a time while
+ * it takes at most `MIN_DIRECT` entries (64 KiB: every page up to an hour at
+ * any precision) or `DIRECT_PER_PAGE` per page held; pages past that are in
+ * `far`, ascending, and their values take the slow path. A table reaching a
+ * clamped value at 5 digits and 2^53 - 1 took 152 KB per series.
+ */
+export interface OpenPages {
+  table: Int32Array;
+  far: FarPages | null;
+  /** Pages held, in the table or in `far`. */
+  held: number;
+}
+
+/** Pages past a slice's table: page numbers ascending and their slots. */
+export interface FarPages {
+  pages: number[];
+  slots: number[];
+}
+
+const MIN_DIRECT = 16_384;
+const DIRECT_PER_PAGE = 16;
+
 const INITIAL_SLOTS = 16;
 
 export class CounterPool {
@@ -55,44 +79,54 @@ export class CounterPool {
     page[pos & PAGE_MASK]++;
   }
 
-  /** Page table `table` with page `p` allocated (grown as needed; may be a new array). */
-  withPage(table: Int32Array, p: number): Int32Array {
-    let t = table;
-    if (p >= t.length) {
-      t = new Int32Array(p + 1);
-      t.set(table);
+  /** The slot of page `p` of `o`, allocated if it has none (growing its table, or in `far` past what the table may take). */
+  slotFor(o: OpenPages, p: number): number {
+    if (p >= o.table.length) {
+      const limit = Math.max(MIN_DIRECT, DIRECT_PER_PAGE * (o.held + 1));
+      if (p >= limit) return this.farSlot(o, p);
+      grow(o, Math.min((p | 15) + 1, limit));
     }
-    if (t[p] === 0) t[p] = this.alloc();
-    return t;
+    let slot = o.table[p];
+    if (slot === 0) {
+      slot = this.alloc();
+      o.table[p] = slot;
+      o.held++;
+    }
+    return slot;
+  }
+
+  private farSlot(o: OpenPages, p: number): number {
+    const far = (o.far ??= { pages: [], slots: [] });
+    const at = lowerBound(far.pages, p);
+    if (far.pages[at] === p) return far.slots[at];
+    const slot = this.alloc();
+    far.pages.splice(at, 0, p);
+    far.slots.splice(at, 0, slot);
+    o.held++;
+    return slot;
   }
 
   /**
-   * Writes the non-zero counts of the pages in `table` as the snapshot's entry
+   * Writes the non-zero counts of the pages of `o` as the snapshot's entry
    * encoding; returns how many entries.
    */
-  encode(table: Int32Array, w: ByteWriter): number {
+  encode(o: OpenPages, w: ByteWriter): number {
     const encoder = new PageEncoder(w);
-    for (let p = 0; p < table.length; p++) {
-      const slot = table[p];
-      if (slot !== 0) encoder.page(p, this.lo, slot * PAGE_SIZE, this.carries[slot]);
-    }
+    forEachPage(o, (p, slot) => encoder.page(p, this.lo, slot * PAGE_SIZE, this.carries[slot]));
     return encoder.entries;
   }
 
   /**
-   * Takes the pages of `table` out of the pool, for sealing later: copies
-   * their counters, takes their carries, then zeroes and frees them.
+   * Takes the pages of `o` out of the pool, for sealing later: copies their
+   * counters, takes their carries, then zeroes and frees them, and empties `o`.
    */
-  detach(table: Int32Array): DetachedPages {
-    let pages = 0;
-    for (let p = 0; p < table.length; p++) if (table[p] !== 0) pages++;
+  detach(o: OpenPages): DetachedPages {
+    const pages = o.held;
     const numbers = new Int32Array(pages);
     const lo = new Uint8Array(pages * PAGE_SIZE);
     let carries: (Float64Array | undefined)[] | null = null;
     let k = 0;
-    for (let p = 0; p < table.length; p++) {
-      const slot = table[p];
-      if (slot === 0) continue;
+    forEachPage(o, (p, slot) => {
       numbers[k] = p;
       lo.set(this.lo.subarray(slot * PAGE_SIZE, (slot + 1) * PAGE_SIZE), k * PAGE_SIZE);
       const carry = this.carries[slot];
@@ -101,21 +135,22 @@ export class CounterPool {
         carries[k] = carry;
       }
       k++;
-    }
-    this.release(table);
+    });
+    this.release(o);
     return { numbers, lo, carries };
   }
 
-  /** Zeroes and frees the pages of `table`. */
-  release(table: Int32Array): void {
-    for (let p = 0; p < table.length; p++) {
-      const slot = table[p];
-      if (slot === 0) continue;
+  /** Zeroes and frees the pages of `o`, and empties it. */
+  release(o: OpenPages): void {
+    forEachPage(o, (_p, slot) => {
       this.lo.fill(0, slot * PAGE_SIZE, (slot + 1) * PAGE_SIZE);
       if (slot < this.carries.length) this.carries[slot] = undefined;
       this.free.push(slot);
       this.used--;
-    }
+    });
+    o.table = NO_PAGES;
+    o.far = null;
+    o.held = 0;
     if (this.used === 0) {
       // every slice is sealed: give the memory back
       this.lo = new Uint8Array(INITIAL_SLOTS * PAGE_SIZE);
@@ -130,6 +165,39 @@ export class CounterPool {
     for (const page of this.carries) if (page !== undefined) bytes += page.byteLength;
     return bytes;
   }
+}
+
+/** Calls `fn` with each page of `o` and its slot, in ascending page order (the table's, then `far`'s). */
+function forEachPage(o: OpenPages, fn: (p: number, slot: number) => void): void {
+  const table = o.table;
+  for (let p = 0; p < table.length; p++) if (table[p] !== 0) fn(p, table[p]);
+  if (o.far !== null) for (let k = 0; k < o.far.pages.length; k++) fn(o.far.pages[k], o.far.slots[k]);
+}
+
+/** Grows the table of `o` to `len` entries, moving the pages of `far` below it in. */
+function grow(o: OpenPages, len: number): void {
+  const table = new Int32Array(len);
+  table.set(o.table);
+  const far = o.far;
+  if (far !== null) {
+    const moved = lowerBound(far.pages, len);
+    for (let k = 0; k < moved; k++) table[far.pages[k]] = far.slots[k];
+    far.pages.splice(0, moved);
+    far.slots.splice(0, moved);
+  }
+  o.table = table;
+}
+
+/** The first position in ascending `xs` whose value is at least `x`. */
+function lowerBound(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The counters of a full slice taken out of the pool (`CounterPool.detach`). */

@@ -1,18 +1,20 @@
-import { NO_PAGES, type CounterPool } from './pool';
+import { NO_PAGES, type CounterPool, type FarPages, type OpenPages } from './pool';
 import { CompactSlice } from './compact-slice';
 import type { SealQueue } from './seal-queue';
 import { LEVELS, RING_KEEP, SLICE_MS } from '../windows';
 
 /** One operation series: totals, the open slice, the sealed lifetime and the rolling-window slices (docs/internals.md). */
-export class Series {
+export class Series implements OpenPages {
   /** Lifetime count and errors (sealed slices and `cur`). */
   count = 0;
   errors = 0;
   sumUs = 0;
   minUs = Infinity;
   maxUs = 0;
-  /** The open 10 s slice: its page table in the set's pool, count and errors. */
+  /** The open 10 s slice: its pages in the set's pool (`OpenPages`), count and errors. */
   table: Int32Array = NO_PAGES;
+  far: FarPages | null = null;
+  held = 0;
   curIndex: number;
   curCount = 0;
   curErrors = 0;
@@ -38,8 +40,7 @@ export class Series {
   advance(n0: number, pool: CounterPool, sealing: SealQueue): void {
     if (n0 <= this.curIndex) return;
     if (this.curCount > 0) {
-      sealing.push(this, this.curIndex, pool.detach(this.table), this.curCount, this.curErrors);
-      this.table = NO_PAGES;
+      sealing.push(this, this.curIndex, pool.detach(this), this.curCount, this.curErrors);
       this.curCount = 0;
       this.curErrors = 0;
     }
@@ -86,7 +87,7 @@ export class Series {
   }
 
   memoryBytes(): number {
-    let bytes = 200 + this.table.byteLength;
+    let bytes = 200 + this.table.byteLength + (this.far?.pages.length ?? 0) * 16;
     if (this.lifetime !== null) bytes += this.lifetime.memoryBytes();
     for (const ring of this.rings) for (const s of ring) bytes += s.memoryBytes();
     for (const a of this.acc) if (a !== null) bytes += a.memoryBytes();
