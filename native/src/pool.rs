@@ -78,6 +78,10 @@ impl PagePool {
             return slot;
         }
         let slot = self.lo.len() >> PAGE_BITS;
+        if self.lo.len() == self.lo.capacity() {
+            // by a quarter, not doubling: the slack stays small
+            self.lo.reserve_exact((self.lo.len() / 4).max(64 * PAGE));
+        }
         self.lo.resize(self.lo.len() + PAGE, 0);
         // more than 2^32 slots would take 512 GiB
         u32::try_from(slot).unwrap_or(u32::MAX)
@@ -100,13 +104,29 @@ impl PagePool {
         self.allocations
     }
 
-    /// Gives the memory back when no page is in use.
-    pub fn give_back(&mut self) {
-        if self.used == 0 {
-            let allocations = self.allocations;
-            *self = PagePool::default();
-            self.allocations = allocations;
+    /// Starts over when no page is in use: with room for as many pages as
+    /// it held at once and an eighth more (`keep_room`: the next slice takes
+    /// about as many, without growing and copying again), or with the
+    /// memory given back.
+    pub fn start_over(&mut self, keep_room: bool) {
+        if self.used != 0 {
+            return;
         }
+        let room = if keep_room {
+            self.lo.len() + self.lo.len() / 8
+        } else {
+            PAGE
+        };
+        let allocations = self.allocations;
+        *self = PagePool::default();
+        self.lo.reserve_exact(room - PAGE);
+        self.allocations = allocations;
+    }
+
+    /// Bytes the counters have room for (tests).
+    #[cfg(test)]
+    pub fn room(&self) -> usize {
+        self.lo.capacity()
     }
 
     /// Bytes of counters held, free pages included: every position of a

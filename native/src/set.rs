@@ -531,8 +531,10 @@ impl HistogramSet {
     /// value past the slice, it took 2 instructions per value.
     #[cold]
     ///
-    /// The open slices' memory is kept for the next ones while values come
-    /// (growing it again every slice cost a copy of it each time), and
+    /// When every slice is sealed, the open slices' memory starts over with
+    /// room for as many pages as they held while values come (growing it
+    /// from nothing every slice cost copies of it each time; kept as it was,
+    /// it held the slack of its growth, 6-13 KiB per busy series), and
     /// given back once a slice has gone by without a value.
     fn advance_all(&mut self, n0: i64) {
         for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
@@ -543,9 +545,8 @@ impl HistogramSet {
             }
         }
         self.at_least = n0;
-        if self.pool.allocations() == self.allocations_seen {
-            self.pool.give_back();
-        }
+        let idle = self.pool.allocations() == self.allocations_seen;
+        self.pool.start_over(!idle);
         self.allocations_seen = self.pool.allocations();
     }
 
@@ -756,10 +757,10 @@ impl HistogramSet {
     /// Heap bytes owned: the series tables, the page pool, the snapshot
     /// buffers and every series (the sealed parts as of the latest slice
     /// sealed: this never waits for the sealer).
-    /// Heap bytes of the open slices' counters (tests).
+    /// Bytes the open slices' counters have room for (tests).
     #[cfg(test)]
     pub(crate) fn pool_bytes(&self) -> usize {
-        self.pool.heap_bytes()
+        self.pool.room()
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -774,6 +775,8 @@ impl HistogramSet {
                 .sum::<usize>()
             + self.pool.heap_bytes()
             + self.pending.capacity() * size_of::<u32>()
+            + self.pass0.rounded.capacity() * size_of::<u64>()
+            + self.pass0.indices.capacity() * size_of::<u32>()
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
             + self.sealer.stored_bytes()
