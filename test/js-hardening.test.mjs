@@ -4,9 +4,10 @@
 // standalone histograms as native does (`Histogram::merge`: clamped, and
 // counted per value). Each check runs against both back ends.
 import test from 'ava';
-import { backendInfo, createHistogram } from 'spanmeter';
+import { backendInfo, createHistogram, decodeHistogram } from 'spanmeter';
 import { eachBackend } from './helpers/backends.mjs';
 import { rng } from './helpers/spans.mjs';
+import { compressedV2 } from './helpers/v2.mjs';
 
 // internal modules, reached through the compiled package
 const { loadBackend } = await import('../dist/backend/load.js');
@@ -295,4 +296,19 @@ eachBackend('histogram and set options are checked as native checks them', (t, b
     h.record(1);
     t.is(h.count, 1, `highest ${highest} is accepted`);
   }
+});
+
+// ---------------------------------------------------------------------------
+// decoding what a header claims
+
+test('decoding on the JS fallback: a stream that inflates past its payload, or a header native refuses, is a clear error', (t) => {
+  // 50 MB of payload behind a header claiming 100 bytes: hdr-histogram-js inflated all of it
+  const bomb = compressedV2({ digits: 3, highest: 3_600_000_000n, payload: new Uint8Array(50_000_000).fill(1), claimedLength: 100 });
+  t.true(bomb.length < 100_000);
+  t.throws(() => decodeHistogram(bomb, { backend: 'js' }), {
+    message: 'spanmeter: cannot decode histogram: inflates past the 100 bytes of payload its header claims',
+  });
+  t.throws(() => decodeHistogram(compressedV2({ digits: 6, highest: 3_600_000_000n, payload: [2] }), { backend: 'js' }), {
+    message: 'spanmeter: cannot decode histogram: significant digits 6 not in 0..=5',
+  });
 });
