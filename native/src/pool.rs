@@ -106,21 +106,26 @@ impl PagePool {
 
     /// Starts over when no page is in use: with room for as many pages as
     /// it held at once and an eighth more (`keep_room`: the next slice takes
-    /// about as many, without growing and copying again), or with the
-    /// memory given back.
+    /// about as many, without growing and copying again; the memory it
+    /// keeps stays mapped, so refilling it takes no page faults), or with
+    /// the memory given back.
     pub fn start_over(&mut self, keep_room: bool) {
         if self.used != 0 {
             return;
         }
-        let room = if keep_room {
-            self.lo.len() + self.lo.len() / 8
-        } else {
-            PAGE
-        };
-        let allocations = self.allocations;
-        *self = PagePool::default();
+        if !keep_room {
+            let allocations = self.allocations;
+            *self = PagePool::default();
+            self.allocations = allocations;
+            return;
+        }
+        let room = self.lo.len() + self.lo.len() / 8;
+        // slot 0 (never handed out) stays: zeroes
+        self.lo.truncate(PAGE);
+        self.lo.shrink_to(room);
         self.lo.reserve_exact(room - PAGE);
-        self.allocations = allocations;
+        self.hi.clear();
+        self.free.clear();
     }
 
     /// Bytes the counters have room for (tests).
