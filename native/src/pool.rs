@@ -46,7 +46,7 @@ impl HiPage {
 pub struct PagePool {
     /// Low bytes of the counters, `slots * 128` bytes; slot 0 unused. Grows
     /// by a page at a time; starts over only when no page is in use
-    /// (`give_back`), so a page in use is always in it (`incr_all` relies
+    /// (`start_over`), so a page in use is always in it (`incr_all` relies
     /// on it).
     lo: Vec<u8>,
     /// Carries (multiples of 256) per slot, allocated at the first wrap.

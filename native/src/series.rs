@@ -101,8 +101,9 @@ pub const SUM_ROOM: u64 = 1 << 53;
 /// inline in the set's table (indexed by series id).
 #[repr(C, align(64))]
 pub struct Hot {
-    /// L0 slice index of `cur`. A value recorded at a later slice takes the
-    /// slow path, which rotates first. `i64::MIN` until the series exists.
+    /// L0 slice index of `cur`. A batch at a later slice moves the series
+    /// there first (`HistogramSet::advance_all`). `i64::MIN` until the
+    /// series exists.
     pub cur_index: i64,
     /// `SUM_ROOM` minus the exact sum of the recorded values; 0 once the sum
     /// is accumulated in f64 (`Series::big_sum`).

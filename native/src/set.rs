@@ -41,6 +41,9 @@ pub struct HistogramSet {
     /// At most the `room` of every series (`Hot::room`): while a round of
     /// values fits it, pass 1 skips the per-value overflow check.
     room_floor: u64,
+    /// At least the least `room` of any series (the least found at the last
+    /// scan, or below): no scan can find more.
+    room_ceiling: u64,
     /// At most the L0 slice index of every series' `cur` (`Hot::cur_index`):
     /// pass 1 takes values at this slice or before without checking.
     at_least: i64,
@@ -164,6 +167,8 @@ const ROUND: usize = 1024;
 thread_local! {
     /// Values that took `record_one` on this thread (tests: which inputs stay on the fast path).
     pub static SLOW_PATH_VALUES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Scans of every series' room on this thread (tests).
+    pub static ROOM_SCANS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// Pass 0 (AVX2): each value's `Math.round` (`NOT_FAST` unless
@@ -423,6 +428,7 @@ impl HistogramSet {
             simd: has_avx2(),
             prepared: Prepared::default(),
             room_floor: SUM_ROOM,
+            room_ceiling: SUM_ROOM,
             at_least: i64::MIN,
             allocations_seen: 0,
             live: 0,
@@ -437,8 +443,8 @@ impl HistogramSet {
 
     /// Records `min(len, ids, values, flags)` values at `now_ms`.
     ///
-    /// A batch at a later slice than every series is at first moves them
-    /// all there (`advance_all`). Then, in blocks of up to `ROUND` values,
+    /// A batch at a later slice than the earliest series' (`at_least`)
+    /// first moves them all there (`advance_all`). Then, in blocks of up to `ROUND` values,
     /// `pass0` rounds them and finds their counts indices, `pass1` updates
     /// the totals of the common value and notes its counter, and
     /// `PagePool::incr_all` increments the counters. The first value of a
@@ -503,21 +509,29 @@ impl HistogramSet {
     /// values it took; returns how many it took.
     fn pass1<S: Source>(&mut self, ids: &[u32], source: &S, limit: u64) -> usize {
         let left = ids.len().min(source.len()).min(self.pending.len());
-        // a round of values below the limit takes less than this of a room
+        // a round of values below the limit takes at most this of a room
         let need = left as u64 * limit;
-        let roomy = self.room_floor >= need || {
-            self.room_floor = self.hot.iter().map(|h| h.room).min().unwrap_or(SUM_ROOM);
-            self.room_floor >= need
-        };
+        // every room is scanned only where it may show enough (rooms only
+        // shrink: not past the least found before) and for a round of at
+        // least a 16th as many values as series: with 100,000 series a scan
+        // per round took 62 µs per value
+        let roomy = self.room_floor >= need
+            || (need <= self.room_ceiling && left.saturating_mul(16) >= self.hot.len() && {
+                #[cfg(test)]
+                ROOM_SCANS.with(|n| n.set(n.get() + 1));
+                let least = self.hot.iter().map(|h| h.room).min().unwrap_or(SUM_ROOM);
+                self.room_floor = least;
+                self.room_ceiling = least;
+                least >= need
+            });
         let (hot, pending) = (&mut self.hot[..], &mut self.pending[..left]);
         let taken = if roomy {
             pass1::<S, true>(hot, pending, ids, source)
         } else {
             pass1::<S, false>(hot, pending, ids, source)
         };
-        if roomy {
-            self.room_floor -= taken as u64 * limit;
-        }
+        // checked or not, what it took came out of some rooms
+        self.room_floor = self.room_floor.saturating_sub(taken as u64 * limit);
         // SAFETY: pass 1 writes positions in pages of `cur`s' tables:
         // pages in use (a table gives its pages back only as a whole, in
         // `advance`, never between pass 1 and here)
@@ -528,14 +542,16 @@ impl HistogramSet {
     /// Moves every series to L0 slice `n0` (none goes back), sealing the
     /// slices they leave, so that pass 1 need not check each value's series.
     /// Once per slice (10 s) and series; lazily, per series at its first
-    /// value past the slice, it took 2 instructions per value.
-    #[cold]
+    /// value past the slice, it took 2 instructions per value. The JS back
+    /// end does the same (a clock that goes back puts a value in the slice
+    /// its series is at, so when they move must match).
     ///
     /// When every slice is sealed, the open slices' memory starts over with
     /// room for as many pages as they held while values come (growing it
     /// from nothing every slice cost copies of it each time; kept as it was,
     /// it held the slack of its growth, 6-13 KiB per busy series), and
     /// given back once a slice has gone by without a value.
+    #[cold]
     fn advance_all(&mut self, n0: i64) {
         for (id, (hot, front)) in self.hot.iter_mut().zip(&mut self.front).enumerate() {
             if let Some(front) = front {
@@ -591,6 +607,7 @@ impl HistogramSet {
         }
         front.record(hot, &mut self.pool, self.math.index(r), r);
         self.room_floor = self.room_floor.min(hot.room);
+        self.room_ceiling = self.room_ceiling.min(hot.room);
     }
 
     /// Adds the flagged (bit 0) values that were recorded to their series'
@@ -754,15 +771,15 @@ impl HistogramSet {
         self.pool.used()
     }
 
-    /// Heap bytes owned: the series tables, the page pool, the snapshot
-    /// buffers and every series (the sealed parts as of the latest slice
-    /// sealed: this never waits for the sealer).
     /// Bytes the open slices' counters have room for (tests).
     #[cfg(test)]
     pub(crate) fn pool_bytes(&self) -> usize {
         self.pool.room()
     }
 
+    /// Heap bytes owned: the series tables, the page pool, the snapshot
+    /// buffers and every series (the sealed parts as of the latest slice
+    /// sealed: this never waits for the sealer).
     pub fn heap_bytes(&self) -> usize {
         self.hot.capacity() * size_of::<Hot>()
             + self.hot.iter().map(Hot::heap_bytes).sum::<usize>()

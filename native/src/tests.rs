@@ -1814,3 +1814,56 @@ fn open_slice_memory_stays_while_busy_and_goes_back_when_idle() {
     let bytes = s.snapshot(40_000.0);
     assert_eq!(counts(&parse(&bytes).unwrap(), 0)[0], 3_000);
 }
+
+/// A round that pass 1 took with the overflow check still comes out of the
+/// room floor: it did not, the next round trusted the stale floor and the
+/// sum wrapped modulo 2^64 (found by review: 2^51 - 1 three times, then
+/// again around a NaN, left `room` at 18444492273895866373, not 0).
+#[test]
+fn a_checked_round_lowers_the_room_floor_too() {
+    let mut s = HistogramSet::new(HdrMath::new(3, (1u64 << 53) - 1).unwrap(), true);
+    let v = (1u64 << 51) as f64 - 1.0;
+    s.record(&[0, 0, 0], &[v, v, v], &[0; 3], 3, 0.0);
+    s.record(&[0, 0, 0], &[v, f64::NAN, v], &[0; 3], 3, 0.0);
+    assert_eq!(s.hot(0).unwrap().room, 0, "the sum left the exact range");
+    let bytes = s.snapshot(0.0);
+    let snap = parse(&bytes).unwrap();
+    let exact = 4.0 * ((1u64 << 51) - 1) as f64 + ((1u64 << 51) - 1) as f64;
+    assert_eq!(snap.series[0].sum_us, exact);
+}
+
+/// The rooms of all series are scanned only where a scan may find enough,
+/// and for rounds of at least a 16th as many values as series: with 100,000
+/// series and the highest value at 2^53 - 1 (a full round never fits) a scan
+/// per round made recording 70x slower.
+#[test]
+fn rooms_are_not_scanned_per_round() {
+    use crate::set::ROOM_SCANS;
+    for highest in [(1u64 << 53) - 1, 3_600_000_000] {
+        let mut s = HistogramSet::new(HdrMath::new(3, highest).unwrap(), true);
+        s.record(&[99_999], &[1.0], &[0], 1, 0.0);
+        ROOM_SCANS.with(|c| c.set(0));
+        let mut rng = Rng(9);
+        for _ in 0..200 {
+            let ids: Vec<u32> = (0..1000).map(|_| rng.below(100_000) as u32).collect();
+            let values: Vec<f64> = (0..1000)
+                .map(|k| if k % 2 == 0 { f64::NAN } else { 20_000.0 })
+                .collect();
+            s.record(&ids, &values, &[0; 1000], 1000, 0.0);
+        }
+        let scans = ROOM_SCANS.with(|c| c.get());
+        assert!(
+            scans <= 2,
+            "highest {highest}: {scans} scans of 100,000 rooms"
+        );
+    }
+    // one series and small batches: scans while they may help, as before
+    let mut s = HistogramSet::new(HdrMath::new(3, 3_600_000_000).unwrap(), true);
+    for k in 0..2_000 {
+        s.record(&[0; 8], &[20_000.0; 8], &[0; 8], 8, k as f64);
+    }
+    assert_eq!(
+        s.hot(0).unwrap().room,
+        crate::series::SUM_ROOM - 2_000 * 8 * 20_000
+    );
+}

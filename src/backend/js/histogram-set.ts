@@ -24,6 +24,13 @@ export class JsHistogramSet implements HistogramSet {
   /** Full slices waiting to be sealed, a budget at the end of each `record`. */
   private readonly sealing = new SealQueue();
   private live = 0;
+  /**
+   * At most the slice every series is at: a batch past it first moves them
+   * all there (`advanceTo`), as the Rust core does (native/src/set.rs
+   * `advance_all`); a series created by a batch behind it (a clock that went
+   * back) lowers it.
+   */
+  private atLeast = -Infinity;
   invalidCount = 0;
   clampedCount = 0;
 
@@ -51,6 +58,10 @@ export class JsHistogramSet implements HistogramSet {
     let lo = pool.lo;
     let invalid = 0;
     let clamped = 0;
+    if (n0 > this.atLeast) {
+      this.advanceAll(n0);
+      lo = pool.lo;
+    }
     for (let i = 0; i < n; i++) {
       const id = seriesIds[i];
       const raw = durationsUs[i];
@@ -126,6 +137,7 @@ export class JsHistogramSet implements HistogramSet {
     while (table.length <= id) table.push(undefined);
     const s = new Series(n0);
     table[id] = s;
+    if (n0 < this.atLeast) this.atLeast = n0;
     this.live++;
     return s;
   }
@@ -137,7 +149,12 @@ export class JsHistogramSet implements HistogramSet {
    */
   advanceTo(nowMs: number): void {
     const n0 = sliceIndices(sanitizeNow(nowMs))[0];
+    if (n0 > this.atLeast) this.advanceAll(n0);
+  }
+
+  private advanceAll(n0: number): void {
     for (const s of this.series) if (s !== undefined && s.count > 0) s.advance(n0, this.pool, this.sealing);
+    this.atLeast = n0;
   }
 
   /** Seals one budget of the queued slices (what a batch does at its end); true while more are queued. */
@@ -218,6 +235,7 @@ export class JsHistogramSet implements HistogramSet {
     this.series.length = 0;
     this.sealing.clear();
     this.live = 0;
+    this.atLeast = -Infinity;
     this.invalidCount = 0;
     this.clampedCount = 0;
   }

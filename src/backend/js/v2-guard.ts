@@ -3,10 +3,13 @@
  * with bounded memory, as the native decoder bounds its own
  * (native/src/v2.rs): hdr-histogram-js inflates the whole stream at once, so
  * a 65 KB string whose header claims 100 bytes of payload made it inflate
- * 50 MB. The checks and their messages are native's where both read the
- * same part (cookies, header fields, the payload length against the
- * histogram's counters, a truncated payload); native reads the payload's
- * counts as well, and stops reading 64 KiB past its end where this refuses.
+ * 50 MB. The header's checks and messages are native's (digits, lowest and
+ * highest, the payload length against the histogram's counters, a payload
+ * shorter than claimed); a bad cookie or a truncated stream gets a message
+ * of its own. Native also reads the payload's counts (hdr-histogram-js
+ * does here), and stops reading 64 KiB past its end where this refuses.
+ * A payload as long as its header may claim (9 bytes per counter, 55 MB at
+ * 5 digits up to 2^63) is still inflated whole by hdr-histogram-js.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { Inflate } = require('pako') as { Inflate: new (options: { chunkSize: number }) => PakoInflate };
