@@ -60,7 +60,7 @@ export class JsHistogramSet implements HistogramSet {
     let clamped = 0;
     if (n0 > this.atLeast) {
       this.advanceAll(n0);
-      lo = pool.lo;
+      lo = pool.lo; // sealing the last open slice gives the pool's memory back
     }
     for (let i = 0; i < n; i++) {
       const id = seriesIds[i];
@@ -77,10 +77,7 @@ export class JsHistogramSet implements HistogramSet {
       }
       let s = table[id];
       if (s === undefined) s = this.create(id, n0);
-      if (s.curIndex < n0) {
-        s.advance(n0, pool, this.sealing);
-        lo = pool.lo; // sealing the last open slice gives the pool's memory back
-      }
+      // every series is at n0 or later: advanceAll above, or created here
       // counts index: (b << halfMag) + (value >> b), b = floor(log2(value | mask)) - halfMag
       let index: number;
       if (value < TWO_POW_32) {
