@@ -1,7 +1,7 @@
 import * as hdr from 'hdr-histogram-js';
 import { displayF64 } from '../snapshot-format';
 import type { Histogram } from '../types';
-import { checkV2 } from './v2-guard';
+import { decodeV2 } from './v2-decode';
 
 /**
  * Checks a histogram's (or a set's) options as native's `validate_options`
@@ -48,22 +48,17 @@ export class JsHistogram implements Histogram {
   }
 
   /**
-   * Reads V2 compressed base64. A stream that inflates past the payload its
-   * header claims, or a header native refuses, throws (`checkV2`) before
-   * hdr-histogram-js inflates it whole. (hdr-histogram-js `PackedHistogram`,
+   * Reads V2 base64, plain or compressed, with the native decoder's rules
+   * and bounded memory (`decodeV2`). (hdr-histogram-js `PackedHistogram`,
    * which would hold a wide range in less than one Float64 per counter,
    * gave wrong percentiles at 5 digits up to 2^53 - 1: p50 5,133 for
    * 64,380,927.)
    */
   static decode(base64: string): JsHistogram {
-    checkV2(base64);
-    let h: hdr.Histogram;
-    try {
-      h = hdr.decodeFromCompressedBase64(base64, 64, false);
-    } catch (error) {
-      throw new Error(`spanmeter: cannot decode histogram: ${(error as Error).message}`);
-    }
-    return new JsHistogram(h, h.highestTrackableValue);
+    const { histogram, clamped } = decodeV2(base64);
+    const decoded = new JsHistogram(histogram, histogram.highestTrackableValue);
+    decoded.clampedCount = clamped;
+    return decoded;
   }
 
   record(value: number): void {
