@@ -160,3 +160,13 @@ eachBackend('a histogram with lowest 1000 decodes each count at its bucket\'s lo
   t.is(ours.clampedCount, 0);
   for (const p of PERCENTILES) t.is(ours.valueAtPercentile(p), expected.getValueAtPercentile(p), `p${p}`);
 });
+
+bothTest('0 significant digits (which HdrHistogram allows in V2): both back ends read the same histogram', (t) => {
+  // counts 1, 2, 0, then a run of one zero, then 3 and 1: at 0 digits a bucket has 2 sub-buckets
+  for (const lowest of [1n, 4n, 1024n]) {
+    const text = compressedV2({ digits: 0, lowest, highest: 1_000_000n, payload: varints([1, 2, 0, -1, 3, 1]) });
+    const [native, js] = ['native', 'js'].map((backend) => outcome(text, backend));
+    t.is(native.count, 7, `lowest ${lowest}`);
+    t.deepEqual(js, native, `lowest ${lowest}`);
+  }
+});
