@@ -32,6 +32,12 @@ export function describe(value: unknown): string {
   return String(value);
 }
 
+/** `values` when it is a Float64Array; else a TypeError naming the argument (a standalone histogram's `recordBatch`). */
+export function float64Values(values: unknown): Float64Array {
+  if (values instanceof Float64Array) return values;
+  throw Object.assign(new TypeError(`spanmeter: recordBatch(values, len): values must be a Float64Array, got ${describe(values)}`), { code: 'SPANMETER_INVALID_ARGUMENT' });
+}
+
 /** A webhook receiver's non-2xx answer; 408, 429 and 5xx are worth retrying. */
 export interface WebhookStatusError extends SpanMeterError {
   readonly statusCode: number;

@@ -12,7 +12,15 @@ export function createHistogram(
   return loadBackend(options.backend).createHistogram(options.significantDigits ?? 3, options.highestTrackableValue ?? 3_600_000_000);
 }
 
-/** Decodes an HdrHistogram V2 compressed base64 string (ours, hdr-histogram-js', Java's or Rust's). */
+/**
+ * Decodes HdrHistogram V2 base64, compressed or plain (ours, hdr-histogram-js',
+ * Java's or Rust's). Memory follows the encoding, not what its header claims.
+ * A histogram with a lowest discernible value above 1, or tracking past
+ * 2^53 - 1, is re-recorded with lowest 1 up to 2^53 - 1 (each count at its
+ * bucket's lowest value; those above, clamped and counted). Throws
+ * `spanmeter: cannot decode histogram: <what is wrong>` for a damaged or
+ * unsupported encoding (and, on the JS fallback, a total count past 2^53 - 1).
+ */
 export function decodeHistogram(base64: string, options: { backend?: BackendKind | 'auto' } = {}): Histogram {
   return loadBackend(options.backend).decodeHistogram(base64);
 }

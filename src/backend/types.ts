@@ -63,19 +63,39 @@ export interface SealingStats {
   steps?: { p50: number; p99: number; max: number };
 }
 
-/** A standalone HDR histogram (lowest discernible value 1). */
+/**
+ * A standalone HDR histogram (lowest discernible value 1, integer values).
+ * Both back ends give the same numbers; the native one keeps its counters in
+ * pages (memory follows the values recorded), the JS fallback in one dense
+ * array of doubles (185 KiB at 3 digits up to an hour in µs; 39 MB at 5 digits
+ * up to 2^53 - 1).
+ */
 export interface Histogram {
+  /** Records one value, rounded to an integer: NaN, infinite or negative ones are counted in `invalidCount`, larger than the highest trackable value recorded as it and counted in `clampedCount`. Never throws. */
   record(value: number): void;
+  /** `record` for the first `len` values. */
   recordBatch(values: Float64Array, len: number): void;
+  /** Values recorded (clamped ones included, invalid ones not). */
   readonly count: number;
+  /** Values not recorded: NaN, infinite or negative. */
+  readonly invalidCount: number;
+  /** Values above the highest trackable value, recorded as that value; for a decoded histogram, its counts above 2^53 - 1 (or above its own highest, when it had a lowest value above 1). */
+  readonly clampedCount: number;
+  /** The lowest value recorded, to the histogram's precision (0 when empty). */
   readonly min: number;
+  /** The highest value recorded, to the histogram's precision (0 when empty). */
   readonly max: number;
+  /** The mean, from each bucket's middle value, as HdrHistogram computes it (0 when empty). */
   readonly mean: number;
+  /** The value at `percentile` (0 to 100), as hdr-histogram-js's `getValueAtPercentile` (docs/internals.md). */
   valueAtPercentile(percentile: number): number;
+  /** Adds `other`'s counts; those above this histogram's highest trackable value are clamped and counted. */
   merge(other: Histogram): void;
+  /** Empties the histogram and its counters. */
   reset(): void;
-  /** HdrHistogram V2 compressed base64. */
+  /** HdrHistogram V2 compressed base64, which hdr-histogram-js, HdrHistogram (Java) and the Rust `hdrhistogram` crate read. */
   encode(): string;
+  /** Heap bytes the histogram holds. */
   memoryBytes(): number;
 }
 

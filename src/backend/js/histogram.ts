@@ -2,6 +2,7 @@ import * as hdr from 'hdr-histogram-js';
 import { displayF64 } from '../snapshot-format';
 import type { Histogram } from '../types';
 import { decodeV2 } from './v2-decode';
+import { float64Values } from '../../errors';
 
 /**
  * Checks a histogram's (or a set's) options as native's `validate_options`
@@ -62,7 +63,8 @@ export class JsHistogram implements Histogram {
   }
 
   record(value: number): void {
-    if (!(value >= 0) || value === Infinity) {
+    // not a number (null, a string, a BigInt from untyped callers): invalid, as NaN is
+    if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
       this.invalidCount++;
       return;
     }
@@ -75,7 +77,7 @@ export class JsHistogram implements Histogram {
   }
 
   recordBatch(values: Float64Array, len: number): void {
-    const n = Math.min(len, values.length);
+    const n = Math.min(len, float64Values(values).length);
     for (let i = 0; i < n; i++) this.record(values[i]);
   }
 

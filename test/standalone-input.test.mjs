@@ -1,0 +1,32 @@
+// A standalone histogram (createHistogram / decodeHistogram) takes untyped input as
+// the processor does: a value that is not a number is counted, never thrown.
+import { createHistogram, decodeHistogram } from 'spanmeter';
+import { eachBackend } from './helpers/backends.mjs';
+
+eachBackend('record() counts a value that is not a number as invalid, and throws nothing', (t, backend) => {
+  const h = createHistogram({ backend });
+  const notNumbers = ['12', undefined, null, {}, [], 5n, true, Symbol('x'), () => 1];
+  for (const value of notNumbers) t.notThrows(() => h.record(value), String(typeof value));
+  t.is(h.invalidCount, notNumbers.length);
+  t.is(h.count, 0);
+  h.record(1_000);
+  t.is(h.count, 1);
+  t.is(h.max, 1_000);
+  // a decoded histogram takes the same
+  const decoded = decodeHistogram(h.encode(), { backend });
+  decoded.record(null);
+  decoded.record('x');
+  t.is(decoded.invalidCount, 2);
+  t.is(decoded.count, 1);
+});
+
+eachBackend('recordBatch() names what it needs when values are not a Float64Array', (t, backend) => {
+  const h = createHistogram({ backend });
+  for (const [values, shown] of [[[1, 2], 'an array'], [new Float32Array(2), 'an object'], [null, 'null']]) {
+    t.throws(() => h.recordBatch(values, 2), { instanceOf: TypeError, message: `spanmeter: recordBatch(values, len): values must be a Float64Array, got ${shown}` });
+  }
+  t.is(h.count, 0);
+  h.recordBatch(Float64Array.from([1, 2, NaN, -1, 3]), 5);
+  t.is(h.count, 3);
+  t.is(h.invalidCount, 2);
+});
