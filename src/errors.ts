@@ -38,6 +38,19 @@ export function float64Values(values: unknown): Float64Array {
   throw Object.assign(new TypeError(`spanmeter: recordBatch(values, len): values must be a Float64Array, got ${describe(values)}`), { code: 'SPANMETER_INVALID_ARGUMENT' });
 }
 
+/** `percentile` when it is a number (NaN included: it gives 0); else a TypeError naming the argument. */
+export function percentileArgument(percentile: unknown): number {
+  if (typeof percentile === 'number') return percentile;
+  throw Object.assign(new TypeError(`spanmeter: valueAtPercentile(percentile): percentile must be a number, got ${describe(percentile)}`), {
+    code: 'SPANMETER_INVALID_ARGUMENT',
+  });
+}
+
+/** A standalone histogram's `merge` given one of the other back end, or something else. */
+export function mergeMismatch(): TypeError {
+  return Object.assign(new TypeError('spanmeter: can only merge histograms of the same back end'), { code: 'SPANMETER_INVALID_ARGUMENT' });
+}
+
 /** A webhook receiver's non-2xx answer; 408, 429 and 5xx are worth retrying. */
 export interface WebhookStatusError extends SpanMeterError {
   readonly statusCode: number;

@@ -1,6 +1,6 @@
 // A standalone histogram (createHistogram / decodeHistogram) takes untyped input as
 // the processor does: a value that is not a number is counted, never thrown.
-import { createHistogram, decodeHistogram } from 'spanmeter';
+import { backendInfo, createHistogram, decodeHistogram } from 'spanmeter';
 import { eachBackend } from './helpers/backends.mjs';
 
 eachBackend('record() counts a value that is not a number as invalid, and throws nothing', (t, backend) => {
@@ -29,4 +29,28 @@ eachBackend('recordBatch() names what it needs when values are not a Float64Arra
   h.recordBatch(Float64Array.from([1, 2, NaN, -1, 3]), 5);
   t.is(h.count, 3);
   t.is(h.invalidCount, 2);
+});
+
+eachBackend('valueAtPercentile() takes a number (NaN gives 0) and names a wrong argument', (t, backend) => {
+  const h = createHistogram({ backend });
+  h.record(1_000);
+  t.is(h.valueAtPercentile(NaN), 0);
+  t.is(h.valueAtPercentile(150), h.max);
+  for (const [p, shown] of [['50', '"50"'], [undefined, 'undefined'], [null, 'null']]) {
+    t.throws(() => h.valueAtPercentile(p), { instanceOf: TypeError, message: `spanmeter: valueAtPercentile(percentile): percentile must be a number, got ${shown}` });
+  }
+});
+
+eachBackend('merge() takes a histogram of its own back end, decoded ones included, and names anything else', (t, backend) => {
+  const other = backend === 'native' ? 'js' : 'native';
+  const h = createHistogram({ backend });
+  h.record(5);
+  h.merge(decodeHistogram(h.encode(), { backend }));
+  t.is(h.count, 2);
+  // the other back end's histogram, where both are here (the JS tests also run without a native build)
+  const wrongs = [5, null, {}, ...(backendInfo().nativeAvailable ? [createHistogram({ backend: other })] : [])];
+  for (const wrong of wrongs) {
+    t.throws(() => h.merge(wrong), { instanceOf: TypeError, message: 'spanmeter: can only merge histograms of the same back end' });
+  }
+  t.is(h.count, 2);
 });

@@ -2,7 +2,7 @@ import * as hdr from 'hdr-histogram-js';
 import { displayF64 } from '../snapshot-format';
 import type { Histogram } from '../types';
 import { decodeV2 } from './v2-decode';
-import { float64Values } from '../../errors';
+import { float64Values, mergeMismatch, percentileArgument } from '../../errors';
 
 /**
  * Checks a histogram's (or a set's) options as native's `validate_options`
@@ -95,7 +95,7 @@ export class JsHistogram implements Histogram {
   }
 
   valueAtPercentile(percentile: number): number {
-    return this.h.getValueAtPercentile(percentile);
+    return this.h.getValueAtPercentile(percentileArgument(percentile));
   }
 
   /**
@@ -107,7 +107,7 @@ export class JsHistogram implements Histogram {
    * invalid and clamped counters are not carried over; `h.merge(h)` doubles.
    */
   merge(other: Histogram): void {
-    if (!(other instanceof JsHistogram)) throw new TypeError('spanmeter: can only merge histograms of the same back end');
+    if (!(other instanceof JsHistogram)) throw mergeMismatch();
     const from = other.h as unknown as hdr.JsHistogram;
     const length = from.countsArrayLength;
     // read all of other's counts before adding any: other may be this histogram
