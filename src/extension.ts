@@ -12,9 +12,9 @@ export interface ProcessorExtension {
   readonly name: string;
   /** A new series was interned. */
   onNewSeries?(id: number, key: SeriesKey): void;
-  /** Hot path: called for every ended span, after its series id is known. */
+  /** Hot path: called for every ended span, after its series id is known (0xffffffff for a span not recorded: its duration was unusable). */
   onSpanEnd?(span: ReadableSpan, seriesId: number): void;
-  /** Hot path: called for ended spans whose status is ERROR only (after `onSpanEnd`). */
+  /** Hot path: called for recorded ended spans whose status is ERROR only (after `onSpanEnd`). */
   onErrorSpanEnd?(span: ReadableSpan, seriesId: number): void;
   /**
    * A batch of spans is being recorded (the arrays are only valid during the call;

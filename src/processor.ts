@@ -208,7 +208,8 @@ export class SpanMeterProcessor implements SpanProcessor {
     }
     if (id >= 0) {
       if (this.spanEndHooks.length > 0) this.runHooks(this.spanEndHooks, span, id, false);
-      if (isError && this.errorSpanHooks.length > 0) this.runHooks(this.errorSpanHooks, span, id, true);
+      // a span not recorded (its duration unusable) has no series to group its error under
+      if (isError && id !== NO_SERIES && this.errorSpanHooks.length > 0) this.runHooks(this.errorSpanHooks, span, id, true);
     }
     if (this.pending === this.batchSize) this.flushBatch();
   }

@@ -54,6 +54,8 @@ export class SeriesTable {
   private noResource: ResourceEntry | undefined = undefined;
   private lastResource: unknown = undefined;
   private lastEntry: ResourceEntry | undefined = undefined;
+  /** The entry of services first seen after the cap was reached: it never interns a name. */
+  private readonly overflowService: ServiceEntry = { service: OVERFLOW_NAME, byName: new Map() };
   readonly overflowId: number;
   readonly anomalies: InternAnomalies = { missingResource: 0, invalidKind: 0, truncatedName: 0, invalidName: 0 };
   /** Called once for every new series, with its id (never for the overflow series). */
@@ -107,7 +109,8 @@ export class SeriesTable {
     }
     let entry = this.byResource.get(resource);
     if (entry === undefined) {
-      const service = serviceNameOf(resource);
+      const pending = asyncAttributesPending(resource);
+      const service = pending ? settledServiceNameOf(resource) : serviceNameOf(resource);
       const truncatedService = service !== undefined && service.length > MAX_NAME_LENGTH;
       entry = {
         service: this.entryForService(service === undefined ? UNKNOWN_SERVICE : truncated(service)),
@@ -115,15 +118,40 @@ export class SeriesTable {
         truncatedService,
       };
       this.byResource.set(resource, entry);
+      if (pending) this.readAgainWhenSettled(resource);
     }
     return entry;
   }
 
+  /**
+   * A resource with attributes still pending (an async resource detector, whose
+   * `service.name` may be among them): its spans go under what is settled now,
+   * and once the SDK's `waitForAsyncAttributes()` resolves (as
+   * BatchSpanProcessor, this asks for it), the next span reads it again.
+   */
+  private readAgainWhenSettled(resource: object): void {
+    const forget = (): void => {
+      this.byResource.delete(resource);
+      if (this.lastResource === resource) this.lastEntry = undefined;
+    };
+    try {
+      const settled = (resource as { waitForAsyncAttributes?: () => unknown }).waitForAsyncAttributes?.();
+      if (isPromiseLike(settled)) settled.then(forget, forget);
+    } catch {
+      // a resource that cannot wait keeps the service it has now
+    }
+  }
+
+  /** The entry of `service`; once the cap is reached, a new service gets the shared entry whose names all go to the overflow series. */
   private entryForService(service: string): ServiceEntry {
     let entry = this.byService.get(service);
     if (entry === undefined) {
-      entry = { service, byName: new Map() };
-      this.byService.set(service, entry);
+      // every service seen would be kept otherwise (one per tenant, say), beyond what maxOperations bounds
+      if (this.keys.length > this.maxOperations) return this.overflowService;
+      // kept for good: a copy of its own, not a slice of a larger string
+      const own = ownCopy(service);
+      entry = { service: own, byName: new Map() };
+      this.byService.set(own, entry);
     }
     return entry;
   }
@@ -149,6 +177,8 @@ export class SeriesTable {
     if (perKind !== undefined && perKind[kindIndex] >= 0) return perKind[kindIndex];
     if (this.keys.length > this.maxOperations) return this.overflowId;
     if (perKind === undefined) {
+      // kept for good: a copy of its own, not a slice of some large string the span's name came from
+      name = ownCopy(name);
       perKind = new Int32Array(5).fill(-1);
       entry.byName.set(name, perKind);
     }
@@ -159,6 +189,40 @@ export class SeriesTable {
     this.onNewSeries?.(id, key);
     return id;
   }
+}
+
+/** Whether the resource (an SDK `Resource`) still waits for async attributes. */
+function asyncAttributesPending(resource: object): boolean {
+  try {
+    return (resource as { asyncAttributesPending?: unknown }).asyncAttributesPending === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `service.name` among a pending resource's settled attributes, read as the
+ * SDK's `attributes` getter reads them (the first settled value set), without
+ * that getter, which logs an error while attributes are pending.
+ */
+function settledServiceNameOf(resource: object): string | undefined {
+  try {
+    const raw = (resource as { getRawAttributes?: () => unknown }).getRawAttributes?.();
+    if (!Array.isArray(raw)) return serviceNameOf(resource);
+    for (const pair of raw) {
+      if (!Array.isArray(pair) || pair[0] !== 'service.name') continue;
+      const value: unknown = pair[1];
+      if (value == null || isPromiseLike(value)) continue;
+      return typeof value === 'string' && value.length > 0 ? value : undefined;
+    }
+  } catch {
+    // as a resource without attributes
+  }
+  return undefined;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** The resource's `service.name` (untruncated), or undefined when it has none usable. */

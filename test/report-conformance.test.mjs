@@ -92,8 +92,8 @@ function setup(backend, options = {}) {
 
 const EDGE_STATES = {
   'no spans at all': async () => {},
-  'spans only in the overflow series': async ({ processor, tracer }) => {
-    // maxOperations 1: the first series takes an unrecordable span, every later one folds
+  'one series, spans in the overflow series and a dropped span': async ({ processor, tracer }) => {
+    // maxOperations 1: an unrecordable span is dropped and takes no series; op-0 takes the one series, every later one folds
     processor.onEnd({ resource: { attributes: { 'service.name': 'checkout' } }, name: 'first', kind: 0, duration: [Number.NaN, 0], status: { code: 0 } });
     for (let i = 0; i < 5; i++) endSpan(tracer, `op-${i}`, (i + 1) * MS, { error: i === 0 });
   },

@@ -90,8 +90,32 @@ export class JsHistogram implements Histogram {
   get max(): number {
     return this.h.totalCount === 0 ? 0 : this.h.getValueAtPercentile(100);
   }
+  /**
+   * As native's: the sum over buckets of (lowest value + half the bucket's
+   * size) times its count, in index order, over the count.
+   * (hdr-histogram-js's `mean` lost precision near 2^53: 9,002,801,208,229,888
+   * for 9,005,000,231,485,440.)
+   */
   get mean(): number {
-    return this.h.totalCount === 0 ? 0 : this.h.mean;
+    const total = this.h.totalCount;
+    if (total === 0) return 0;
+    const h = this.h as unknown as hdr.JsHistogram;
+    const halfCount = h.subBucketHalfCount;
+    let sum = 0;
+    for (let i = 0, length = h.countsArrayLength; i < length; i++) {
+      const count = h.getCountAtIndex(i);
+      if (count === 0) continue;
+      // the bucket of index i, its sub-bucket, and the size of its values' range
+      let bucket = Math.floor(i / halfCount) - 1;
+      let sub = (i % halfCount) + halfCount;
+      if (bucket < 0) {
+        sub -= halfCount;
+        bucket = 0;
+      }
+      const size = 2 ** bucket;
+      sum += (sub * size + Math.floor(size / 2)) * count;
+    }
+    return sum / total;
   }
 
   valueAtPercentile(percentile: number): number {
