@@ -65,6 +65,20 @@ test("SIGTERM with the application's own handler: spanmeter leaves it to the han
   );
 });
 
+// docs/export.md: "if your handler calls process.exit(), the line counts what
+// shutdown did not deliver". A shutdown() started but not finished when
+// process.exit() ran unwatched the pipeline at exit: the line never came for
+// what it had not delivered, nor for what it dropped at its deadline.
+for (const how of ['shutdown-no-wait', 'shutdown-race', 'shutdown-await']) {
+  test(`a handler that calls shutdown() then process.exit() (${how}): what shutdown did not deliver is reported on stderr`, async (t) => {
+    const { stderr } = await run(process.execPath, [child, await deadEndpoint(), '250', how], { timeout: 60_000 });
+    t.deepEqual(
+      stderr.split('\n').filter((line) => line.startsWith('spanmeter:')),
+      [LOST_250],
+    );
+  });
+}
+
 /** A loopback endpoint with nothing listening on it. */
 async function deadEndpoint() {
   const server = net.createServer();

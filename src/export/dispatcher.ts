@@ -9,6 +9,9 @@ import { isoTime, TargetStats, targetStatus } from './status';
 import { timerDelay } from './timers';
 import type { SendResult, Target } from './targets/types';
 
+/** How long replay passes over a spool file that could not be read (a file damaged or removed is counted and gone instead). */
+const UNREADABLE_RETRY_MS = 30_000;
+
 /** The main thread's batch (acknowledged once), or a spooled batch read back. */
 interface Owner {
   /** The main thread's batch number, to acknowledge once every part is settled. */
@@ -19,6 +22,8 @@ interface Owner {
   pending: number;
   /** A part went back to the spool: the file stays even when the other parts are delivered. */
   keep?: boolean;
+  /** Split after a 413: its parts settle apart, so its spool file (if any) no longer stands for what is left. */
+  split?: boolean;
   /** Spans of the parts settled so far. */
   settledSpans?: number;
 }
@@ -84,6 +89,8 @@ export class Dispatcher {
   private readonly inflightParts = new Set<Part>();
   /** Spool entries read back and not settled yet. */
   private readonly replaying = new Set<string>();
+  /** Spool files that could not be read (not damaged: EACCES, EISDIR...), by name: when to try again. */
+  private readonly unreadable = new Map<string, number>();
   private replayReads = 0;
   private spoolWrites = 0;
   private spoolRetryAt = 0;
@@ -408,8 +415,11 @@ export class Dispatcher {
         this.wakeAt(choice.at);
         return;
       }
-      const entry = spool.oldest(this.replaying);
-      if (entry === undefined) return;
+      const entry = spool.oldest(this.skippedForReplay(now));
+      if (entry === undefined) {
+        if (this.unreadable.size > 0) this.wakeAt(Math.min(...this.unreadable.values()));
+        return;
+      }
       if (now - entry.createdMs > spool.options.maxAgeMs) {
         this.expiredSpans += entry.spans;
         this.count('export_spool_expired', entry.spans);
@@ -423,6 +433,8 @@ export class Dispatcher {
         this.changed(); // a damaged or vanished file is counted by the spool
         if (batch === undefined || this.stopped) {
           this.replaying.delete(entry.name);
+          // still there: it could not be read (the spool's lastError says why); the others go first, it is tried again later
+          if (batch === undefined && spool.holds(entry)) this.unreadable.set(entry.name, this.now() + UNREADABLE_RETRY_MS);
           this.pump();
           return;
         }
@@ -432,6 +444,17 @@ export class Dispatcher {
         this.pump();
       });
     }
+  }
+
+  /** The spool files replay passes over now: those being replayed, and those that could not be read lately. */
+  private skippedForReplay(now: number): ReadonlySet<string> {
+    if (this.unreadable.size === 0) return this.replaying;
+    const skipped = new Set(this.replaying);
+    for (const [name, retryAt] of this.unreadable) {
+      if (retryAt > now) skipped.add(name);
+      else this.unreadable.delete(name);
+    }
+    return skipped;
   }
 
   private dispatch(part: Part, index: number): void {
@@ -490,6 +513,7 @@ export class Dispatcher {
       if (result.kind === 'too_large' && n > 1) {
         const mid = part.from + Math.floor(n / 2);
         part.owner.pending++;
+        part.owner.split = true;
         this.enqueue({ ...part, to: mid, bad: part.bad && new Set(part.bad) });
         this.enqueue({ ...part, from: mid, bad: part.bad && new Set(part.bad) });
       } else if (result.kind === 'bad' || result.kind === 'too_large') {
@@ -534,16 +558,51 @@ export class Dispatcher {
 
   /**
    * A batch read back from the spool that cannot go now: its file stays and is
-   * read again later. If some of its parts were delivered meanwhile, or an
-   * attempt's outcome was unknown, its next sending is counted as a re-send,
-   * also by the next process (the mark is written into the file).
+   * read again later. If an attempt's outcome was unknown, its next sending is
+   * counted as a re-send, also by the next process (the mark is written into
+   * the file). A part of a split one goes to a file of its own instead, and
+   * the batch's file is removed once every part is settled: the file holds
+   * the parts delivered or dropped meanwhile too, which would be sent (or
+   * counted as dropped) again.
    */
   private keepInSpool(part: Part): void {
     const owner = part.owner;
+    if (owner.split === true) {
+      this.respoolPart(part);
+      return;
+    }
+    this.keepOrigin(part);
+  }
+
+  /** Keeps the batch's spool file for the part; marked, if sending it again may be a re-send. */
+  private keepOrigin(part: Part): void {
+    const owner = part.owner;
     const origin = owner.origin as SpoolEntry;
     owner.keep = true;
-    if ((part.ambiguous || owner.pending > 1) && !origin.ambiguous) this.markAmbiguous(origin);
+    if ((part.ambiguous || owner.split === true) && !origin.ambiguous) this.markAmbiguous(origin);
     this.settleOwner(owner);
+  }
+
+  /**
+   * Writes a part of a split spooled batch to a file of its own (not counted
+   * as spooled again: its spans are in the spool already). If that fails (the
+   * spool is full, or the disk fails), the batch's file is kept instead,
+   * marked: its parts settled meanwhile will be sent again, counted as re-sends.
+   */
+  private respoolPart(part: Part): void {
+    const spool = this.spool as Spool;
+    this.spoolWrites++;
+    void spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
+      this.spoolWrites--;
+      if (result === 'ok') {
+        this.changed();
+        this.settlePart(part);
+      } else {
+        this.keepOrigin(part);
+      }
+      this.checkIdle();
+      this.pump();
+    });
   }
 
   private markAmbiguous(entry: SpoolEntry): void {

@@ -27,6 +27,9 @@ const MAX_WORKER_RESTARTS = 3;
  */
 const endedSpoolLockTokens = new Set<string>();
 
+/** What the user's exporters get for their `shutdown()` when the deadline is spent or nearly so. */
+const EXPORTER_SHUTDOWN_GRACE_MS = 1000;
+
 /**
  * The targets in priority order: the user's exporters that the config does not
  * place explicitly come first (in the order given), then the configured
@@ -76,8 +79,6 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private refs = 0;
   private closed = false;
   private shutdownPromise: Promise<void> | undefined;
-  /** The event loop emptied without `shutdown()`: the export shut down by itself (`exit_timeout`). */
-  private shutAtExit = false;
   private finalStatus: WorkerStatus | undefined;
   /** The last status the worker sent (reported after a shutdown whose answer did not come). */
   private lastStatus: WorkerStatus | undefined;
@@ -142,21 +143,23 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    */
   shutDownAtExit(): void {
     if (this.closed || this.config.exitTimeoutMs === 0 || this.unsettledSpans() === 0) return;
-    this.shutAtExit = true;
     if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown(this.config.exitTimeoutMs);
   }
 
   /**
    * Spans that will not be exported if the process ends now: encoded but not yet
-   * delivered, spooled or dropped, plus, once the shutdown at exit has run, those
-   * it dropped at its deadline (no spool to take them).
+   * delivered, spooled or dropped, plus, once a shutdown (the application's or
+   * the one at exit) has started, those it dropped at its deadline (no spool to
+   * take them): an application whose SIGTERM handler calls `process.exit()`
+   * after `shutdown()`, or without waiting for it, learns of them on stderr.
    */
   unsettledSpans(): number {
-    let n = this.encoder.spans + this.queuedSpans;
-    if (this.shutAtExit) {
-      n += (this.dropped.export_shutdown_timeout ?? 0) + (this.workerCounters?.dropped.export_shutdown_timeout ?? 0);
-    }
-    return n;
+    const n = this.encoder.spans + this.queuedSpans;
+    return this.closed ? n + this.droppedAtShutdown() : n;
+  }
+
+  private droppedAtShutdown(): number {
+    return (this.dropped.export_shutdown_timeout ?? 0) + (this.workerCounters?.dropped.export_shutdown_timeout ?? 0);
   }
 
   /**
@@ -181,8 +184,6 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private async doShutdown(deadlineMs: number): Promise<void> {
     this.flush();
     this.closed = true;
-    // after a shutdown at exit, the exit report still counts what it could not deliver
-    if (!this.shutAtExit) unwatchExit(this);
     const deadlineAt = Date.now() + deadlineMs;
     const worker = this.worker;
     if (worker !== undefined) {
@@ -195,7 +196,45 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     endedSpoolLockTokens.add(this.spoolLockToken);
     // Anything the worker did not settle in time is lost: count it.
     this.abandonUnacked('export_shutdown_timeout');
-    await Promise.allSettled(this.exporters.map((e) => Promise.resolve().then(() => e.shutdown())));
+    // watched until here, so that a process.exit() meanwhile reports what was still queued;
+    // after it, only while there are drops to report (a watched pipeline is never collected)
+    if (this.droppedAtShutdown() === 0) unwatchExit(this);
+    await this.shutDownExporters(Math.max(deadlineAt - Date.now(), EXPORTER_SHUTDOWN_GRACE_MS));
+  }
+
+  /**
+   * Shuts the user's exporters down, waiting `waitMs` at most: one whose
+   * `shutdown()` never settles must not keep the application's own shutdown
+   * (its SIGTERM handler, say) from finishing. Its status says so.
+   */
+  private async shutDownExporters(waitMs: number): Promise<void> {
+    await Promise.all(
+      this.exporters.map(async (exporter, index) => {
+        const settled = Promise.resolve()
+          .then(() => exporter.shutdown())
+          .then(
+            () => true,
+            () => true,
+          );
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), waitMs);
+          timer.unref();
+        });
+        const inTime = await Promise.race([settled, timedOut]);
+        clearTimeout(timer);
+        if (!inTime) this.noteExporterError(index, `shutdown() did not settle within ${waitMs} ms; spanmeter's shutdown went on without it`);
+      }),
+    );
+  }
+
+  /** Sets the final status's `lastError` of the target that is the user's exporter `index`. */
+  private noteExporterError(index: number, error: string): void {
+    const priority = this.config.targets.findIndex((t) => t.type === 'exporter' && t.index === index);
+    const status = this.finalStatus?.exporters.find((e) => e.priority === priority && e.type === 'exporter');
+    if (status === undefined) return;
+    status.lastError = error;
+    status.lastErrorAt = new Date().toISOString();
   }
 
   /** Hands the open batch to the worker. */

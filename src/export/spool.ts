@@ -126,6 +126,11 @@ export class Spool {
     return this.entries[0]?.createdMs;
   }
 
+  /** Whether `entry` is still one of the spool's (not removed, nor forgotten as damaged or vanished). */
+  holds(entry: SpoolEntry): boolean {
+    return this.entries.includes(entry);
+  }
+
   /** The oldest entry that is not `exclude`d (in write order). */
   oldest(exclude?: ReadonlySet<string>): SpoolEntry | undefined {
     if (exclude === undefined || exclude.size === 0) return this.entries[0];

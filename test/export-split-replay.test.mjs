@@ -1,0 +1,85 @@
+// A spooled batch, replayed, is split by a 413; one part is settled (delivered,
+// or refused as a bad batch), the other fails and goes back to the spool. The
+// file held the whole batch, so the next replay sent the settled part again (an
+// uncounted duplicate) or counted its drop again: that part now goes to a file
+// of its own, and the batch's file is removed.
+import test from 'ava';
+import { SpanMeterProcessor } from 'spanmeter';
+import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter } from './helpers/export.mjs';
+
+/** A processor exporting to `receiver` (down for now) with a spool, where two spans of one batch are spooled. */
+async function spoolTwoSpans(t, receiver) {
+  const processor = new SpanMeterProcessor({
+    config: {
+      export: {
+        targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
+        retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
+        circuit_breaker: { open_duration: '300ms', max_open_duration: '400ms' },
+        batch: { max_spans: 50, delay: '10ms' },
+        concurrency: 1,
+        spool: { dir: tempDir(t) },
+      },
+    },
+  });
+  const { provider, emit, ids } = emitter(processor);
+  t.teardown(() => provider.shutdown());
+  emit(2);
+  await processor.forceFlush();
+  t.is(spoolOf(await processor.stats()).spool.spans, 2, 'spooled while the target was down');
+  return { processor, ids };
+}
+
+test('a split replay whose delivered part is re-sent from the spool counts the re-send', async (t) => {
+  let phase = 'down';
+  let singles = 0;
+  const receiver = await startHttpReceiver((req, body, res, accept) => {
+    if (phase === 'down') return res.writeHead(503).end('down');
+    const spans = JSON.parse(body.toString('utf8'));
+    if (spans.length > 1) return res.writeHead(413).end('too large');
+    singles++;
+    if (singles === 2) return res.writeHead(503).end('down again');
+    accept();
+    res.writeHead(202).end();
+  });
+  t.teardown(() => receiver.close());
+  const { processor, ids } = await spoolTwoSpans(t, receiver);
+  phase = 'split';
+  await waitUntil(() => ids.every((id) => receiver.received.has(id)), { what: 'both spans delivered' });
+  await waitUntil(async () => spoolOf(await processor.stats()).spool.batches === 0, { what: 'an empty spool' });
+  const report = await processor.stats();
+  const duplicates = [...receiver.received.values()].reduce((s, k) => s + (k - 1), 0);
+  const resent = report.exporters.reduce((s, e) => s + e.resentSpans, 0);
+  // a receiver never sees more duplicates than resentSpans; replayedSpans counts each spooled span once
+  t.deepEqual(
+    { uncountedDuplicates: Math.max(0, duplicates - resent), replayedSpans: spoolOf(report).spool.replayedSpans },
+    { uncountedDuplicates: 0, replayedSpans: 2 },
+  );
+});
+
+test('a split replay whose refused part is dropped, while another part goes back to the spool, counts the drop once', async (t) => {
+  let phase = 'down';
+  let failedB = false;
+  const receiver = await startHttpReceiver((req, body, res, accept) => {
+    if (phase === 'down') return res.writeHead(503).end('down');
+    const spans = JSON.parse(body.toString('utf8'));
+    if (spans.length > 1) return res.writeHead(413).end('too large');
+    if (spans[0].tags.i === '0') return res.writeHead(400).end('bad span');
+    if (!failedB) {
+      failedB = true;
+      return res.writeHead(503).end('down again');
+    }
+    accept();
+    res.writeHead(202).end();
+  });
+  t.teardown(() => receiver.close());
+  const { processor, ids } = await spoolTwoSpans(t, receiver);
+  phase = 'split';
+  await waitUntil(() => receiver.received.has(ids[1]), { what: 'the good span delivered' });
+  await waitUntil(async () => spoolOf(await processor.stats()).spool.batches === 0, { what: 'an empty spool' });
+  const report = await processor.stats();
+  // 2 spans ended: 1 delivered, 1 refused (export_bad_batch)
+  t.deepEqual(
+    { delivered: receiver.received.size, dropped: report.totals.dropped },
+    { delivered: 1, dropped: { export_bad_batch: 1 } },
+  );
+});
