@@ -60,7 +60,8 @@ export class HttpTarget implements Target {
     }
     const error = `HTTP ${status}${describeBody(res.body)}`;
     if (status === 413) return { ok: false, kind: 'too_large', error, ambiguous: false };
-    if (status === 408 || status === 429 || status >= 500) return { ok: false, kind: 'retryable', error, retryAfterMs: res.retryAfterMs, ambiguous: false };
+    // 502 and 504 come from a gateway in front of the receiver, which may have stored the batch: sending it again may duplicate it
+    if (status === 408 || status === 429 || status >= 500) return { ok: false, kind: 'retryable', error, retryAfterMs: res.retryAfterMs, ambiguous: status === 502 || status === 504 };
     return { ok: false, kind: 'bad', error, ambiguous: false };
   }
 
