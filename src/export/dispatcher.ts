@@ -640,8 +640,12 @@ export class Dispatcher {
       this.replaying.delete(origin.name);
       this.checkIdle();
     } else if (origin !== undefined && this.spool !== undefined) {
+      // counted as a write: drain() waits for it, so that a delivered batch's file is gone before the lock is released
+      this.spoolWrites++;
       void this.spool.remove(origin).then(() => {
+        this.spoolWrites--;
         this.replaying.delete(origin.name);
+        this.checkIdle();
         this.pump();
       });
     } else if (origin === undefined) {
