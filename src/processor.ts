@@ -10,6 +10,7 @@ import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
 import { markIncomplete, type AlertEvent, type Diagnostics, type OperationStats, type StatsReport } from './report';
 import { SeriesTable } from './series-table';
+import { durationUs } from './span-duration';
 import { SpanMeterError, errorMessage } from './errors';
 import { resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
@@ -182,9 +183,8 @@ export class SpanMeterProcessor implements SpanProcessor {
     let isError: boolean;
     try {
       const i = this.pending;
-      const duration = span.duration;
       // a missing or malformed duration becomes NaN, which the back end counts as invalid
-      const us = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
+      const us = durationUs(span.duration);
       isError = span.status?.code === STATUS_ERROR;
       if (this.spanEndHooks.length > 0 || (isError && this.errorSpanHooks.length > 0)) {
         // the spans before it first, so that series are numbered (and capped) in end order

@@ -9,6 +9,7 @@
  * they can match.
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { durationUs } from '../span-duration';
 import type { AlertDefinition } from '../alerts/catalog';
 import { MAX_NAME_LENGTH, SPAN_KIND_NAMES, UNKNOWN_SERVICE, ownCopy, type SeriesKey } from '../series-table';
 import { ringAdd, saturate, type RingLayout } from './counters';
@@ -33,6 +34,8 @@ export interface IngestTarget {
 
 const ACC = 3; // total, bad, sum per target
 const OVERFLOW_CACHE_LIMIT = 1024;
+/** Services a target (and its alerts) names at most, from spans beyond maxOperations. */
+const MAX_SERVICES_PER_TARGET = 1024;
 const STATUS_ERROR = 2;
 
 export class Ingest {
@@ -64,6 +67,21 @@ export class Ingest {
   /** Whether any SLO or rule counts spans at all. */
   get hasTargets(): boolean {
     return this.targets.length > 0;
+  }
+
+  /**
+   * Adds `service` to the targets' and their alerts' services. Past the cap
+   * (spans of ever new services, all beyond maxOperations) a set takes no
+   * more: it names services in alerts and decides health, and must stay bounded.
+   */
+  private addServices(targets: Iterable<number>, service: string): void {
+    for (const t of targets) {
+      const target = this.targets[t];
+      if (target.services.has(service) || target.services.size >= MAX_SERVICES_PER_TARGET) continue;
+      const own = ownCopy(service);
+      target.services.add(own);
+      for (const alert of target.alerts) if (alert.services.size < MAX_SERVICES_PER_TARGET) alert.services.add(own);
+    }
   }
 
   /** Decides once which targets a new series feeds. */
@@ -106,8 +124,7 @@ export class Ingest {
   countSpan(span: ReadableSpan, seriesId: number): void {
     const list = seriesId === this.overflowId ? this.overflowList(span) : this.spanTargets[seriesId];
     if (list === undefined || list === null) return;
-    const duration = span.duration as ReadableSpan['duration'] | undefined;
-    const d = duration != null ? duration[0] * 1e6 + duration[1] / 1e3 : NaN;
+    const d = durationUs(span.duration);
     if (!(d >= 0) || d === Infinity) return; // as in countBatch
     const attributes = span.attributes as Record<string, unknown> | undefined;
     const error = span.status?.code === STATUS_ERROR ? 1 : 0;
@@ -168,6 +185,8 @@ export class Ingest {
       this.targets.forEach((target, t) => {
         if (target.selector.matchesSeries(key)) matched.push(t);
       });
+      // the services these spans feed, as a new series' do (onNewSeries): alerts and health name them
+      if (matched.length > 0) this.addServices(matched, service);
       list = matched.length === 0 ? null : Int32Array.from(matched);
       if (this.overflowTargets.size >= OVERFLOW_CACHE_LIMIT) this.overflowTargets.clear();
       // A copy: a slice of a long name may keep the whole original string alive in V8.

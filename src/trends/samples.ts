@@ -17,9 +17,12 @@ export const TREND_WINDOWS: readonly { name: WindowName; ms: number }[] = [
 export const SAMPLE_STRIDE = 17;
 
 /**
- * Samples come at most once a minute, so the first one may be up to this late:
- * a window that starts this long before it may still hold every span the
- * process recorded in it.
+ * Without a known start, the first sample's time stands for it, and samples
+ * come at most once a minute, so it may be up to this late: a window that
+ * starts this long before it may still hold every span the process recorded
+ * in it. (With the start known there is no slack: a 1m window sampled 10 s
+ * after the start served as the "previous minute", and steady traffic showed
+ * a 6x rise.)
  */
 const SAMPLING_SLACK_MS = 60_000;
 
@@ -48,7 +51,12 @@ export class TrendSamples {
    * @param startMs when the spans began to be recorded; by default, the first
    *   sample's time. A window reaching back before it is not a full window.
    */
-  constructor(private startMs?: number) {}
+  constructor(private startMs?: number) {
+    this.slackMs = startMs === undefined ? SAMPLING_SLACK_MS : 0;
+  }
+
+  /** How far before the start a sampled window may begin and still count as whole. */
+  private readonly slackMs: number;
 
   /** Whether an evaluation at `nowMs` should bring a sample (once per minute). */
   due(nowMs: number): boolean {
@@ -87,7 +95,7 @@ export class TrendSamples {
     const latest = this.latest[k];
     const previous = this.previous[k];
     const sample = latest?.boundary === wanted ? latest : previous?.boundary === wanted ? previous : undefined;
-    if (sample === undefined || this.startMs === undefined || sample.takenMs - windowMs < this.startMs - SAMPLING_SLACK_MS) return undefined;
+    if (sample === undefined || this.startMs === undefined || sample.takenMs - windowMs < this.startMs - this.slackMs) return undefined;
     const v = sample.values;
     const at = id * 4;
     if (!(at < v.length) || Number.isNaN(v[at])) return { count: 0, errors: 0, p50: 0, p99: 0 };
