@@ -51,6 +51,16 @@ export function mergeMismatch(): TypeError {
   return Object.assign(new TypeError('spanmeter: can only merge histograms of the same back end'), { code: 'SPANMETER_INVALID_ARGUMENT' });
 }
 
+/** `describe`, naming an object's class when it is not a plain one ("a Map", "a URL https://…"). */
+export function describeKind(value: unknown): string {
+  if (value instanceof URL) return `a URL ${value.href.length > 60 ? `${value.href.slice(0, 60)}…` : value.href}`;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    if (typeof name === 'string' && name !== '' && name !== 'Object') return `a ${name}`;
+  }
+  return describe(value);
+}
+
 /** A webhook receiver's non-2xx answer; 408, 429 and 5xx are worth retrying. */
 export interface WebhookStatusError extends SpanMeterError {
   readonly statusCode: number;

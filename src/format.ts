@@ -7,6 +7,19 @@ export interface FormatOptions {
 }
 
 /**
+ * A name as one line of text: the application's span names may hold line
+ * breaks, tabs or other control characters, which would split a row or
+ * forge one. They are shown escaped (`\n`, `\t`, `\u001b`).
+ */
+function printable(name: string): string {
+  return name.replace(CONTROL, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
  * Renders a report's operations as a plain-text table (count, errors, p50…p99.9,
  * max in milliseconds), for printing at exit or in examples.
  */
@@ -15,8 +28,8 @@ export function formatStatsTable(report: StatsReport, options: FormatOptions = {
   const header = ['service', 'operation', 'kind', 'count', 'err%', 'p50', 'p90', 'p99', 'p99.9', 'max', '1m p99'];
   const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
   const rows = report.operations.slice(0, limit).map((op) => [
-    op.service,
-    op.name,
+    printable(op.service),
+    printable(op.name),
     op.kind,
     String(op.count),
     (op.errorRate * 100).toFixed(1),

@@ -11,7 +11,8 @@ import {
   MIN_HIGHEST_TRACKABLE_MS,
   type StatsConfig,
 } from './config/stats-section';
-import { invalidOption } from './errors';
+import { SpanMeterError, describeKind, invalidOption } from './errors';
+import { closest, isPlainObject } from './config/schema';
 import { checkExporters } from './export/create';
 
 /** The options this module checks (a subset of `SpanMeterOptions`). */
@@ -26,6 +27,43 @@ export interface CodeOptions {
   clock?: unknown;
   exporters?: unknown;
   onAlert?: unknown;
+}
+
+/** Every option `SpanMeterOptions` has. */
+const OPTION_NAMES = [
+  'config',
+  'exporters',
+  'maxOperations',
+  'significantDigits',
+  'highestTrackableMs',
+  'batchSize',
+  'flushIntervalMs',
+  'workerTimeoutMs',
+  'backend',
+  'clock',
+  'onAlert',
+  'extensions',
+] as const;
+
+/**
+ * The options must be an object of known options: a misspelt one (`exporter`,
+ * `maxOperation`, `max_operations`) would leave the processor on its
+ * defaults, export off, without a word.
+ */
+export function checkOptionNames(options: unknown): void {
+  if (options === undefined) return;
+  if (!isPlainObject(options)) {
+    const hint = typeof options === 'string' ? ` (a config file goes in { config: ${JSON.stringify(options.length > 60 ? `${options.slice(0, 60)}…` : options)} })` : '';
+    throw new SpanMeterError(`spanmeter: the processor's options must be an object, got ${describeKind(options)}${hint}`, 'SPANMETER_INVALID_OPTION');
+  }
+  for (const key of Object.keys(options)) {
+    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
+    const hint = closest(key, OPTION_NAMES);
+    throw new SpanMeterError(
+      `spanmeter: unknown option "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}; options: ${OPTION_NAMES.join(', ')}`,
+      'SPANMETER_INVALID_OPTION',
+    );
+  }
 }
 
 /** The `stats:` settings the processor runs with: the code's options over the file's. */

@@ -12,7 +12,7 @@ import { markIncomplete, type AlertEvent, type Diagnostics, type OperationStats,
 import { SeriesTable } from './series-table';
 import { durationUs } from './span-duration';
 import { SpanMeterError, errorMessage } from './errors';
-import { resolveStatsOptions } from './options';
+import { checkOptionNames, resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
 import { toOperations, type SummaryRows } from './stats/operations';
@@ -23,11 +23,11 @@ export type SpanMeterConfigInput = Record<string, unknown>;
 /** Options of {@link SpanMeterProcessor}. */
 export interface SpanMeterOptions {
   /**
-   * A YAML file path or a configuration object (config/tracing_config.yaml shows
+   * A YAML file path (or file: URL) or a configuration object (config/tracing_config.yaml shows
    * every key). Without it, the file named by SPANMETER_CONFIG is read, if set.
    * Options given here directly take precedence over the file's `stats:` section.
    */
-  config?: string | SpanMeterConfigInput;
+  config?: string | URL | SpanMeterConfigInput;
   /**
    * Export targets of your own, in failover order (highest priority first),
    * ahead of the configured `export.targets` unless a `type: exporter` target
@@ -127,7 +127,8 @@ export class SpanMeterProcessor implements SpanProcessor {
   private reportQueued: Promise<StatsReport> | undefined;
 
   constructor(options: SpanMeterOptions = {}) {
-    const config = loadConfig(options.config as Record<string, unknown> | string | undefined);
+    checkOptionNames(options);
+    const config = loadConfig(options.config as Record<string, unknown> | string | URL | undefined);
     // what it runs with: the options given in code override the file's `stats:`
     const stats = resolveStatsOptions(options, config.stats);
     const { maxOperations, significantDigits, highestTrackableMs, flushIntervalMs } = stats;

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as YAML from 'yaml';
-import { SpanMeterError } from '../errors';
+import { SpanMeterError, describeKind } from '../errors';
 import { formatPath, Issues, isPlainObject, type ConfigPath } from './schema';
 import { SECTIONS, type SpanMeterConfig } from './sections';
 import { noteBurnRateAlerting } from './slos-section';
@@ -34,12 +35,13 @@ const CODE_SOURCE = '(config object)';
  * neither is given) the file named by SPANMETER_CONFIG, else the defaults.
  * Throws a {@link ConfigError} that lists every problem; never returns a partial config.
  */
-export function loadConfig(input?: string | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
-  let source = input;
+export function loadConfig(input?: string | URL | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
+  let source: unknown = input;
   if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
+  if (source instanceof URL && source.protocol === 'file:') source = fileURLToPath(source);
   if (typeof source === 'string') return loadYamlFile(source, env, input === undefined ? 'SPANMETER_CONFIG' : undefined);
   if (source !== undefined && !isPlainObject(source)) {
-    throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config must be a file path or an object' }]);
+    throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: `the config must be a file path, a file: URL or an object, got ${describeKind(source)}` }]);
   }
   return validate(source ?? {}, env, (path, message) => ({ file: CODE_SOURCE, key: formatPath(path), message }));
 }

@@ -30,8 +30,15 @@ export function formatPath(path: ConfigPath): string {
   return out === '' ? '(root)' : out;
 }
 
+/**
+ * An object literal (or `Object.create(null)`, or one from another realm):
+ * not an array, a Map, a URL or a class instance, whose fields a config
+ * would otherwise ignore without a word.
+ */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 /** A value's type and value for a message ("number 42", "a mapping"); never throws (cycles, BigInts). */
@@ -224,7 +231,8 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-function closest(key: string, allowed: readonly string[]): string | undefined {
+/** The allowed name within two edits of `key` (case aside), for a "did you mean" hint. */
+export function closest(key: string, allowed: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = 3;
   for (const candidate of allowed) {

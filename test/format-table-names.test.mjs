@@ -1,0 +1,25 @@
+// formatStatsTable printed span and service names as they were. Names come from the
+// application's spans (README: "whatever a span holds ... huge names"), so a name with a line
+// break split its row into two lines and could forge a row of the printed report.
+import test from 'ava';
+import { formatStatsTable } from 'spanmeter';
+
+const latency = { min: 1, mean: 2, p50: 2, p90: 3, p95: 3, p99: 4, p999: 5, max: 6 };
+const op = (service, name, count) => ({ service, name, kind: 'server', count, errors: 0, errorRate: 0, latencyMs: latency, histogram: '' });
+
+test('one line per operation, whatever its name holds', (t) => {
+  const report = {
+    schemaVersion: 1,
+    generatedAt: new Date(0).toISOString(),
+    backend: 'js',
+    totals: { spans: 3, errors: 0, operations: 2, overflowSpans: 0, dropped: {} },
+    operations: [op('checkout', 'GET /a\nadmin  DELETE /users  server  999999', 2), op('check\rout', 'GET /b\tx', 1)],
+    diagnostics: {},
+  };
+  const lines = formatStatsTable(report).split('\n');
+  // header, rule, two operations, the totals line
+  t.is(lines.length, 5, lines.join('\n'));
+  // the control characters shown escaped, the rest as it is
+  t.true(lines[2].startsWith('checkout    GET /a\\nadmin  DELETE /users  server  999999'), lines[2]);
+  t.true(lines[3].startsWith('check\\rout  GET /b\\tx'), lines[3]);
+});

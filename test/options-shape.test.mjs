@@ -1,0 +1,62 @@
+// Options given in code. README: "a bad option fails with a SpanMeterError (code
+// SPANMETER_INVALID_OPTION) that names the option". Misspelt options, options that are not an
+// object, and a `config` that is neither a path string nor a plain object were silently ignored
+// before: the processor started on the defaults (no SLOs, no export) without a word.
+import test from 'ava';
+import { SpanMeterError, SpanMeterProcessor } from 'spanmeter';
+
+const CONFIG = new URL('../config/tracing_config.yaml', import.meta.url);
+
+/** Construction must fail with a SpanMeterError; a processor that starts anyway is shut down. */
+async function refused(t, make, what) {
+  let processor;
+  const error = t.throws(() => {
+    processor = make();
+  }, { instanceOf: SpanMeterError }, what);
+  if (processor !== undefined) await processor.shutdown();
+  return error;
+}
+
+test('a misspelt option (exporter for exporters, maxOperation, snake_case) is refused, naming it', async (t) => {
+  const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  for (const [name, options] of [
+    ['exporter', { backend: 'js', exporter: [exporter] }],
+    ['maxOperation', { backend: 'js', maxOperation: 10 }],
+    ['max_operations', { backend: 'js', max_operations: 10 }],
+  ]) {
+    const error = await refused(t, () => new SpanMeterProcessor(options), name);
+    if (error) t.true(error.message.includes(name), error.message);
+  }
+});
+
+test('options that are not an object (the config path passed directly, null) are refused with a SpanMeterError', async (t) => {
+  await refused(t, () => new SpanMeterProcessor('config/tracing_config.yaml'), 'a string');
+  await refused(t, () => new SpanMeterProcessor(null), 'null');
+});
+
+test('config given as a file URL is read or refused, never taken as an empty configuration', async (t) => {
+  let processor;
+  try {
+    processor = new SpanMeterProcessor({ backend: 'js', config: CONFIG });
+  } catch (error) {
+    t.true(error instanceof SpanMeterError, String(error));
+    return;
+  }
+  // the sample's two SLOs: a URL read as a path would have them
+  t.is(processor.config.slos.length, 2, 'config: URL was silently ignored');
+  await processor.shutdown();
+});
+
+test('the errors name the option, the closest known one, and what a config must be', (t) => {
+  t.throws(() => new SpanMeterProcessor({ backend: 'js', maxOperation: 10 }), {
+    code: 'SPANMETER_INVALID_OPTION',
+    message: /^spanmeter: unknown option "maxOperation" \(did you mean "maxOperations"\?\); options: config, exporters, maxOperations,/,
+  });
+  t.throws(() => new SpanMeterProcessor('tracing.yaml'), {
+    message: 'spanmeter: the processor\'s options must be an object, got "tracing.yaml" (a config file goes in { config: "tracing.yaml" })',
+  });
+  for (const [config, shown] of [[new Map([['slos', []]]), 'a Map'], [new URL('https://example.com/tracing.yaml'), 'a URL https://example.com/tracing.yaml'], [[], 'an array']]) {
+    const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', config }));
+    t.true(error.message.includes(`the config must be a file path, a file: URL or an object, got ${shown}`), error.message);
+  }
+});
