@@ -66,6 +66,8 @@ export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessE
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
+        const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyAt(doc, e.pos[0], lineCounter) : undefined;
+        if (duplicate !== undefined) return { file, line: pos.line, column: pos.col, key: formatPath(duplicate.path), message: duplicate.message };
         return { file, line: pos.line, column: pos.col, key: '(yaml)', message: e.message.split('\n')[0] };
       }),
     );
@@ -124,6 +126,25 @@ function toJSChecked(doc: YAML.Document, file: string, lineCounter: YAML.LineCou
     const path = alias === undefined ? [] : (paths.get(alias) ?? []);
     throw new ConfigError([{ file, line: at?.line, column: at?.col, key: formatPath(path), message }]);
   }
+}
+
+/** The key path of a key given twice in its mapping (the second time at `offset`), and a message that says where the first one is. */
+function duplicateKeyAt(doc: YAML.Document, offset: number, lineCounter: YAML.LineCounter): { path: ConfigPath; message: string } | undefined {
+  let found: { path: ConfigPath; message: string } | undefined;
+  YAML.visit(doc, {
+    Pair(_key, pair, ancestors) {
+      const start = rangeStart(pair.key);
+      const parent = ancestors[ancestors.length - 1];
+      if (start !== offset || !YAML.isMap(parent)) return undefined;
+      const name = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const first = parent.items.find((p) => p !== pair && YAML.isScalar(p.key) && String(p.key.value) === name);
+      const firstAt = rangeStart(first?.key);
+      const where = firstAt === undefined ? '' : ` (first at line ${lineCounter.linePos(firstAt).line})`;
+      found = { path: [...keyPathOf(ancestors.slice(0, -1), parent), name], message: `key "${name}" is given twice in this mapping${where}` };
+      return YAML.visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** The key path (`slos[0].selector`) of a node, from the ancestors yaml's visit() gives. */

@@ -194,13 +194,14 @@ export function exportSection(value: unknown, path: ConfigPath, issues: Issues, 
   if (config.retry.maxBackoffMs < config.retry.initialBackoffMs) issues.add([...path, 'retry', 'max_backoff'], 'must be at least initial_backoff');
   if (config.circuitBreaker.maxOpenMs < config.circuitBreaker.openMs) issues.add([...path, 'circuit_breaker', 'max_open_duration'], 'must be at least open_duration');
   if (config.batch.maxSpanBytes > config.queue.maxBytes) issues.add([...path, 'batch', 'max_span_size'], 'must not be larger than queue.max_size');
-  if (enabled) applyEnv(config, path, issues, env);
-  // Names must be unique: they label the targets in stats().
+  // Names must be unique: they label the targets in stats(). (Checked before the
+  // environment may add a target in front, which would shift the indexes named.)
   const seen = new Set<string>();
   config.targets.forEach((t, i) => {
     if (seen.has(t.name)) issues.add([...path, 'targets', i, 'name'], `duplicate target name ${JSON.stringify(t.name)}`);
     seen.add(t.name);
   });
+  if (enabled) applyEnv(config, path, issues, env);
   return config;
 }
 
@@ -272,14 +273,18 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
 function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: NodeJS.ProcessEnv): void {
   const tracesEndpoint = envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const baseEndpoint = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  let index = config.targets.findIndex((t) => t.type === 'otlp');
+  const index = config.targets.findIndex((t) => t.type === 'otlp');
+  // Added in front at the end, so that the problems of the file's targets keep their indexes;
+  // its own problems name `targets` and the variable.
+  let added: HttpTargetConfig | undefined;
   if (index < 0 && (tracesEndpoint !== undefined || baseEndpoint !== undefined)) {
-    config.targets.unshift({ type: 'otlp', name: 'otlp-env', endpoint: DEFAULT_ENDPOINTS.otlp, headers: {}, compression: 'none', timeoutMs: 10_000, maxRequestBytes: 4 * MiB });
-    index = 0;
+    added = { type: 'otlp', name: 'otlp-env', endpoint: DEFAULT_ENDPOINTS.otlp, headers: {}, compression: 'none', timeoutMs: 10_000, maxRequestBytes: 4 * MiB };
+    const clash = config.targets.findIndex((t) => t.name === added?.name);
+    if (clash >= 0) issues.add([...path, 'targets', clash, 'name'], `duplicate target name "otlp-env": the name of the otlp target that OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT adds`);
   }
-  if (index >= 0) {
-    const t = config.targets[index] as HttpTargetConfig;
-    const at: ConfigPath = [...path, 'targets', index];
+  if (added !== undefined || index >= 0) {
+    const t = added ?? (config.targets[index] as HttpTargetConfig);
+    const at: ConfigPath = added !== undefined ? [...path, 'targets'] : [...path, 'targets', index];
     const endpoint = tracesEndpoint ?? (baseEndpoint !== undefined ? `${baseEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
     if (endpoint !== undefined) {
       const variable = tracesEndpoint !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
@@ -313,6 +318,7 @@ function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: N
     }
     envTimeout(env, ['OTEL_EXPORTER_ZIPKIN_TIMEOUT'], t, at, issues);
   }
+  if (added !== undefined) config.targets.unshift(added);
 }
 
 function envTimeout(env: NodeJS.ProcessEnv, variables: string[], t: HttpTargetConfig, at: ConfigPath, issues: Issues): void {
