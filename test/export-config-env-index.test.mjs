@@ -29,6 +29,7 @@ test('the target the environment adds: its problems name the variable at export.
   t.like(clash.problems[0], { key: 'export.targets[0].name', line: 4 });
   // without a clash the added target comes first
   const config = parseYamlConfig('export:\n  targets:\n    - type: file\n', 'tracing.yaml', ENV);
-  t.deepEqual(config.export.targets.map((target) => target.name), ['otlp-env', 'file']);
+  t.deepEqual(config.export.targets.map((target) => target.type), ['otlp', 'file']);
+  t.is(config.export.targets[0].name, 'otlp-env');
   t.is(config.export.targets[0].endpoint, 'http://collector:4318/v1/traces');
 });
