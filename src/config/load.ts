@@ -72,6 +72,7 @@ export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessE
       }),
     );
   }
+  keepStringMapsAsWritten(doc);
   const value = toJSChecked(doc, file, lineCounter) ?? {};
   if (!isPlainObject(value)) {
     throw new ConfigError([{ file, line: 1, key: '(root)', message: 'the top level must be a mapping' }]);
@@ -79,6 +80,28 @@ export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessE
   return validate(value, env, (path, message) => {
     const at = locate(doc, path, lineCounter);
     return { file, line: at?.line, column: at?.col, key: formatPath(path), message };
+  });
+}
+
+/** Mappings whose values are strings however they are written: labels, annotations, request headers. */
+const STRING_MAPS = new Set(['labels', 'annotations', 'headers']);
+
+/**
+ * In a labels, annotations or headers mapping, an unquoted value YAML reads as
+ * a number or a boolean is taken as written: `version: 1.10` stays "1.10",
+ * `zone: 007` "007", a 20-digit tenant id all its digits (as numbers they
+ * came back as "1.1", "7" and a rounded id).
+ */
+function keepStringMapsAsWritten(doc: YAML.Document): void {
+  YAML.visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key !== 'value' || node.type !== 'PLAIN' || (typeof node.value !== 'number' && typeof node.value !== 'boolean')) return;
+      const map = ancestors[ancestors.length - 2];
+      const outer = ancestors[ancestors.length - 3];
+      if (!YAML.isMap(map) || !YAML.isPair(outer) || outer.value !== map || !YAML.isScalar(outer.key)) return;
+      const source = (node as { source?: unknown }).source;
+      if (STRING_MAPS.has(String(outer.key.value)) && typeof source === 'string') node.value = source;
+    },
   });
 }
 
