@@ -220,3 +220,18 @@ test('trends.regression.ratio is a multiple: 150 (meant as 150%) is refused, nam
   t.regex(error.message, /trends\.regression\.ratio: must be .*<= 100, got 150/);
   t.is(loadConfig({ trends: { regression: { ratio: 2 } } }).trends.regression.ratio, 2);
 });
+
+test('labels that an alert sets itself are refused, naming where their value comes from', (t) => {
+  const rule = 'alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 5\n      labels:\n        severity: critical\n';
+  const ruleError = t.throws(() => parseYamlConfig(rule, 'tracing.yaml', {}));
+  t.is(ruleError.message.split('\n')[1].trim(), 'tracing.yaml:7 alerting.rules[0].labels.severity: is set by the alert itself: the rule\'s severity key (write severity: "critical" beside labels)');
+  const slo = 'slos:\n  - name: a\n    indicator: availability\n    objective: 99\n    labels:\n      tier: gold\n      alertname: x\n';
+  const sloError = t.throws(() => parseYamlConfig(slo, 'tracing.yaml', {}));
+  t.deepEqual(
+    sloError.problems.map((p) => [p.line, p.key]),
+    [
+      [6, 'slos[0].labels.tier'],
+      [7, 'slos[0].labels.alertname'],
+    ],
+  );
+});

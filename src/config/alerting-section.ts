@@ -3,7 +3,7 @@
  * SLO gets, and alert rules over latency, errors, traffic and span attributes.
  */
 import { boolean, duration, formatDuration, list, mapping, MAX_TIMER_MS, number, required, string, type ConfigPath, type Issues } from './schema';
-import { percent, selectorConfig, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
+import { percent, refuseReservedLabels, selectorConfig, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
 
 /** One burn-rate tier: fires when both windows burn the budget faster than its factor. */
 export interface BurnRateTierConfig {
@@ -204,6 +204,10 @@ function ruleConfig(item: unknown, path: ConfigPath, issues: Issues): RuleConfig
   const keepFiringForMs = duration(m, 'keep_firing_for', path, issues, { maxMs: MAX_TIMER_MS }, 0);
   const severity = string(m, 'severity', path, issues, { nonEmpty: true }, 'warning');
   const labels = stringMap(m.labels, [...path, 'labels'], issues, true);
+  refuseReservedLabels(labels, [...path, 'labels'], issues, {
+    alertname: "the rule's name",
+    severity: `the rule's severity key (write severity: ${JSON.stringify(labels.severity ?? '')} beside labels)`,
+  });
   const annotations = stringMap(m.annotations, [...path, 'annotations'], issues, false);
   if (!hasName || !hasType || name === undefined || type === undefined) return undefined;
   return { name, type, selector, windowMs, percentile, attribute, aggregate, above, below, minEvents, forMs, keepFiringForMs, severity, labels, annotations };

@@ -70,6 +70,17 @@ function attributeMatches(value: unknown, path: ConfigPath, issues: Issues): Rec
 }
 
 /** A mapping of label (or annotation) names to string values. */
+/**
+ * Refuses labels that the alert sets itself (they were overwritten without a
+ * word: `labels: { severity: critical }` on a rule became severity "warning").
+ * `reserved`: label name -> where its value comes from.
+ */
+export function refuseReservedLabels(labels: Record<string, string>, path: ConfigPath, issues: Issues, reserved: Record<string, string>): void {
+  for (const [name, from] of Object.entries(reserved)) {
+    if (labels[name] !== undefined) issues.add([...path, name], `is set by the alert itself: ${from}`);
+  }
+}
+
 export function stringMap(value: unknown, path: ConfigPath, issues: Issues, labelNames: boolean): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) {

@@ -5,7 +5,7 @@
 import { rulesValidatedIn, tiersValidatedIn } from './alerting-section';
 import { labelSetKey, ruleLabels, tierLabels } from './alert-labels';
 import { boolean, duration, formatDuration, list, mapping, MAX_TIMER_MS, number, required, string, type ConfigPath, type Issues } from './schema';
-import { percent, selectorConfig, stringList, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
+import { percent, selectorConfig, refuseReservedLabels, stringList, stringMap, uniqueNames, type SelectorConfig } from './slo-common';
 
 export type IndicatorType = 'availability' | 'latency' | 'latency_and_availability';
 
@@ -106,6 +106,12 @@ function sloConfig(item: unknown, path: ConfigPath, issues: Issues): SloConfig |
   string(m, 'budgeting_method', path, issues, { oneOf: ['occurrences'] });
   const atRiskBelowPercent = percent(m, 'at_risk_below', path, issues, { min: 0, max: 100 }) ?? 25;
   const labels = stringMap(m.labels, [...path, 'labels'], issues, true);
+  refuseReservedLabels(labels, [...path, 'labels'], issues, {
+    alertname: "the SLO's alerting.name (default SLOErrorBudgetBurn)",
+    slo: "the SLO's name",
+    severity: "the burn-rate tier's severity (alerting.burn_rate.tiers[].severity)",
+    tier: "the burn-rate tier's name",
+  });
   const alerting = sloAlertingConfig(m.alerting, [...path, 'alerting'], issues, timeWindowMs);
   if (!hasName || !hasObjective || name === undefined || objective === undefined || indicator === undefined) return undefined;
   return {
