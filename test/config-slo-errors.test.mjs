@@ -235,3 +235,18 @@ test('labels that an alert sets itself are refused, naming where their value com
     ],
   );
 });
+
+test('an objective written as a ratio (0.999) is refused; "0.5%" with its sign is taken as written', (t) => {
+  const error = t.throws(() => parseYamlConfig('slos:\n  - name: a\n    indicator: availability\n    objective: 0.999\n', 'tracing.yaml', {}));
+  t.is(
+    error.message.split('\n')[1].trim(),
+    'tracing.yaml:4 slos[0].objective: is in percent: 0.999 means 0.999%; for a ratio of 0.999 write 99.9% (a bare number of 1 or less is taken for a ratio written by mistake; write "0.999%" if you mean it)',
+  );
+  t.is(parseYamlConfig('slos:\n  - name: a\n    indicator: availability\n    objective: "0.5%"\n', 'tracing.yaml', {}).slos[0].objective, 0.5);
+});
+
+test('a time window of whole weeks is reported in days, as written ("28d", not "4w")', async (t) => {
+  const processor = new SpanMeterProcessor({ backend: 'js', config: { slos: [{ name: 'a', indicator: 'availability', objective: 99, time_window: '28d' }] } });
+  t.is((await processor.stats()).slos[0].timeWindow, '28d');
+  await processor.shutdown();
+});

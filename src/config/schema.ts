@@ -224,7 +224,8 @@ export function duration(
 
 /** Renders milliseconds with the largest unit that divides them. */
 export function formatDuration(ms: number): string {
-  for (const unit of ['w', 'd', 'h', 'm', 's'] as const) {
+  // days at most, as the docs write windows ("28d", not "4w")
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
     const size = DURATION_UNITS[unit];
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }

@@ -102,6 +102,10 @@ function sloConfig(item: unknown, path: ConfigPath, issues: Issues): SloConfig |
   const selector = selectorConfig(m.selector, [...path, 'selector'], issues);
   const { indicator, latencyThresholdMs } = indicatorConfig(m.indicator, [...path, 'indicator'], issues);
   const objective = percent(m, 'objective', path, issues, { above: 0, below: 100 });
+  // 0.999 is a ratio (OpenSLO's target), not an objective of 0.999%, which nothing would ever breach
+  if (objective !== undefined && objective <= 1 && typeof m.objective === 'number') {
+    issues.add([...path, 'objective'], `is in percent: ${m.objective} means ${m.objective}%; for a ratio of ${m.objective} write ${Number((m.objective * 100).toPrecision(12))}% (a bare number of 1 or less is taken for a ratio written by mistake; write "${m.objective}%" if you mean it)`);
+  }
   const timeWindowMs = duration(m, 'time_window', path, issues, { minMs: 3_600_000, maxMs: MAX_TIME_WINDOW_MS }, 30 * 86_400_000);
   string(m, 'budgeting_method', path, issues, { oneOf: ['occurrences'] });
   const atRiskBelowPercent = percent(m, 'at_risk_below', path, issues, { min: 0, max: 100 }) ?? 25;
