@@ -288,7 +288,7 @@ function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: N
     const endpoint = tracesEndpoint ?? (baseEndpoint !== undefined ? `${baseEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
     if (endpoint !== undefined) {
       const variable = tracesEndpoint !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
-      const problem = endpointProblem(endpoint);
+      const problem = endpointProblem(endpoint) ?? protocolProblem(env, variable);
       if (problem !== undefined) issues.add([...at, 'endpoint'], `${variable}: ${problem}`);
       else t.endpoint = endpoint;
     }
@@ -319,6 +319,17 @@ function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: N
     envTimeout(env, ['OTEL_EXPORTER_ZIPKIN_TIMEOUT'], t, at, issues);
   }
   if (added !== undefined) config.targets.unshift(added);
+}
+
+/**
+ * An endpoint from the environment meant for another OTLP protocol: an
+ * http/protobuf request to a gRPC port (4317) fails at every batch.
+ */
+function protocolProblem(env: NodeJS.ProcessEnv, endpointVariable: string): string | undefined {
+  const variable = envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const protocol = envValue(env, variable);
+  if (protocol === undefined || protocol === 'http/protobuf') return undefined;
+  return `${variable} is ${JSON.stringify(protocol)}, but spanmeter sends OTLP as http/protobuf only: point ${endpointVariable} at the collector's OTLP/HTTP endpoint (port 4318) and set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf, or configure the otlp target in the file`;
 }
 
 function envTimeout(env: NodeJS.ProcessEnv, variables: string[], t: HttpTargetConfig, at: ConfigPath, issues: Issues): void {
