@@ -62,12 +62,19 @@ function loadYamlFile(file: string, env: NodeJS.ProcessEnv, namedBy?: string): S
 export function parseYamlConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
   const lineCounter = new YAML.LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0) {
+  // an unknown tag (`!custom 10`) would make its value a plain string without a word
+  const faults = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')];
+  if (faults.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => {
+      faults.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
         const duplicate = e.code === 'DUPLICATE_KEY' ? duplicateKeyAt(doc, e.pos[0], lineCounter) : undefined;
         if (duplicate !== undefined) return { file, line: pos.line, column: pos.col, key: formatPath(duplicate.path), message: duplicate.message };
+        if (e.code === 'TAG_RESOLVE_FAILED') {
+          const path = keyPathAt(doc, e.pos[0]);
+          const message = `${e.message.split('\n')[0]}: spanmeter reads plain YAML (strings, numbers, booleans, lists, mappings); remove the tag`;
+          return { file, line: pos.line, column: pos.col, key: path === undefined ? '(yaml)' : formatPath(path), message };
+        }
         return { file, line: pos.line, column: pos.col, key: '(yaml)', message: e.message.split('\n')[0] };
       }),
     );
@@ -164,6 +171,20 @@ function duplicateKeyAt(doc: YAML.Document, offset: number, lineCounter: YAML.Li
       const firstAt = rangeStart(first?.key);
       const where = firstAt === undefined ? '' : ` (first at line ${lineCounter.linePos(firstAt).line})`;
       found = { path: [...keyPathOf(ancestors.slice(0, -1), parent), name], message: `key "${name}" is given twice in this mapping${where}` };
+      return YAML.visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** The key path of the value a tag at `offset` belongs to: the first node (in document order) that starts there or after it. */
+function keyPathAt(doc: YAML.Document, offset: number): ConfigPath | undefined {
+  let found: ConfigPath | undefined;
+  YAML.visit(doc, {
+    Node(key, node, ancestors) {
+      const start = rangeStart(node);
+      if (key === 'key' || start === undefined || start < offset) return undefined;
+      found = keyPathOf(ancestors, node);
       return YAML.visit.BREAK;
     },
   });

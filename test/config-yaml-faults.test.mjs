@@ -1,5 +1,5 @@
-// A key given twice in one mapping is refused, naming the key's path and both
-// lines (the problem's key was "(yaml)" and the message "Map keys must be unique").
+// A key given twice in one mapping, or a value with an unknown YAML tag, is refused,
+// naming the key path and the line (the problem's key was "(yaml)"; an unknown tag passed).
 import test from 'ava';
 import { ConfigError, parseYamlConfig } from 'spanmeter';
 
@@ -17,3 +17,14 @@ for (const [where, yaml, line, key, firstLine] of CASES) {
     t.is(error.problems[0].message, `key "${key.split('.').pop()}" is given twice in this mapping (first at line ${firstLine})`);
   });
 }
+
+test('an unknown YAML tag is refused, naming the key of its value (it made the value a plain string)', (t) => {
+  for (const [yaml, line, key] of [
+    ['slos:\n  - name: !custom a\n    indicator: availability\n    objective: 99\n', 2, 'slos[0].name'],
+    ['alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: 5\n      labels: !mytag\n        team: a\n', 6, 'alerting.rules[0].labels'],
+  ]) {
+    const error = t.throws(() => parseYamlConfig(yaml, 'tracing.yaml', {}), { instanceOf: ConfigError });
+    t.like(error.problems[0], { line, key });
+    t.regex(error.problems[0].message, /^Unresolved tag: !\w+: spanmeter reads plain YAML/);
+  }
+});
