@@ -60,3 +60,8 @@ test('the errors name the option, the closest known one, and what a config must 
     t.true(error.message.includes(`the config must be a file path, a file: URL or an object, got ${shown}`), error.message);
   }
 });
+
+test('an empty config path is refused (the message named a file of no name)', (t) => {
+  const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', config: '' }), { code: 'SPANMETER_INVALID_CONFIG' });
+  t.true(error.message.includes('the config is an empty path'), error.message);
+});

@@ -39,6 +39,7 @@ export function loadConfig(input?: string | URL | Record<string, unknown>, env: 
   let source: unknown = input;
   if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
   if (source instanceof URL && source.protocol === 'file:') source = fileURLToPath(source);
+  if (source === '') throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config is an empty path: give a YAML file path, a file: URL or an object' }]);
   if (typeof source === 'string') return loadYamlFile(source, env, input === undefined ? 'SPANMETER_CONFIG' : undefined);
   if (source !== undefined && !isPlainObject(source)) {
     throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: `the config must be a file path, a file: URL or an object, got ${describeKind(source)}` }]);
