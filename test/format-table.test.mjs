@@ -23,3 +23,22 @@ test('one line per operation, whatever its name holds', (t) => {
   t.true(lines[2].startsWith('checkout    GET /a\\nadmin  DELETE /users  server  999999'), lines[2]);
   t.true(lines[3].startsWith('check\\rout  GET /b\\tx'), lines[3]);
 });
+
+test('numbers keep their width and meaning: 99.96 ms is "100", a few errors are "<0.1", a negative limit shows no rows', (t) => {
+  const at = (p99) => ({ ...latency, p99 });
+  const report = {
+    totals: { spans: 10_015, errors: 4, operations: 2, overflowSpans: 0, dropped: {} },
+    backend: 'js',
+    operations: [
+      { ...op('checkout', 'GET /a', 10_000), errors: 3, errorRate: 3 / 10_000, latencyMs: at(99.96) },
+      { ...op('checkout', 'GET /b', 15), errors: 1, errorRate: 1 / 15, latencyMs: at(9.996) },
+    ],
+    diagnostics: {},
+  };
+  const rows = formatStatsTable(report).split('\n').slice(2, 4).map((line) => line.split(/\s{2,}/));
+  const column = (name) => formatStatsTable(report).split('\n')[0].split(/\s{2,}/).indexOf(name);
+  t.deepEqual(rows.map((r) => [r[column('err%')], r[column('p99')]]), [['<0.1', '100'], ['6.7', '10.0']]);
+  const none = formatStatsTable(report, { limit: -1 }).split('\n');
+  t.is(none.length, 4, none.join('\n'));
+  t.is(none[2], '… 2 more operations');
+});
