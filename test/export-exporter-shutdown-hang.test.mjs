@@ -25,3 +25,13 @@ test('processor.shutdown() resolves within shutdown_timeout even when an exporte
   t.is(report.totals.dropped.export_shutdown_timeout, undefined, 'the 10 spans were exported before');
   t.is(entry.spansSent, 10);
 });
+
+test('with nothing else holding the process, await shutdown() still resolves and the code after it runs', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { FIXTURES } = await import('./helpers/export.mjs');
+  const { stdout } = await promisify(execFile)(process.execPath, [`${FIXTURES}/shutdown-hung-exporter-child.mjs`], { timeout: 30_000 });
+  const line = JSON.parse(stdout.trim());
+  t.true(line.resolved);
+  t.regex(line.lastError ?? '', /^shutdown\(\) did not settle within/);
+});

@@ -216,10 +216,11 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
             () => true,
             () => true,
           );
+        // referenced: the application awaits shutdown(), which must resolve (an unref'd
+        // timer let the process exit first when nothing else held it)
         let timer: NodeJS.Timeout | undefined;
         const timedOut = new Promise<false>((resolve) => {
           timer = setTimeout(() => resolve(false), waitMs);
-          timer.unref();
         });
         const inTime = await Promise.race([settled, timedOut]);
         clearTimeout(timer);

@@ -32,30 +32,36 @@ export class CallbackNotifier implements Notifier {
         continue;
       }
       this.status.pending++;
-      const tracked = Promise.resolve(result).then(
-        () => {
-          this.status.sent++;
-        },
-        (error: unknown) => recordFailure(this.status, error, this.clock()),
-      );
-      const done = tracked.finally(() => {
-        this.status.pending--;
-        this.inFlight.delete(done);
-      });
+      // settled after close() gave up on it: already counted as dropped
+      const counted = (): boolean => !this.inFlight.has(done);
+      const done: Promise<void> = Promise.resolve(result)
+        .then(
+          () => {
+            if (!counted()) this.status.sent++;
+          },
+          (error: unknown) => {
+            if (!counted()) recordFailure(this.status, error, this.clock());
+          },
+        )
+        .finally(() => {
+          if (counted()) return;
+          this.status.pending--;
+          this.inFlight.delete(done);
+        });
       this.inFlight.add(done);
     }
   }
 
+  /** Waits for the callbacks' promises until `deadline`; those still pending then are counted as dropped. */
   async close(deadline: number): Promise<void> {
     if (this.inFlight.size === 0) return;
-    await Promise.race([Promise.allSettled([...this.inFlight]), sleepUntil(deadline)]);
+    // a referenced timer: the application awaits shutdown(), and an unref'd one let the
+    // process exit before shutdown resolved when nothing else held it
+    let hold: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (hold = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    clearTimeout(hold);
+    this.status.dropped += this.inFlight.size;
+    this.status.pending -= this.inFlight.size;
+    this.inFlight.clear();
   }
-}
-
-/** Resolves at `deadline` (Date.now based), without keeping the process alive. */
-export function sleepUntil(deadline: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-    timer.unref();
-  });
 }

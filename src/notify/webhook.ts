@@ -41,7 +41,6 @@ export class WebhookNotifier implements Notifier {
   }
 
   notify(events: readonly AlertEvent[], firing: readonly NotifyAlert[], nowMs: number): void {
-    if (this.closed) return;
     const alerts: NotifyAlert[] = [];
     const included = new Set<string>();
     for (const event of events) {
@@ -83,6 +82,11 @@ export class WebhookNotifier implements Notifier {
   }
 
   private enqueue(body: string): void {
+    // an evaluation that ran while the processor shut down: its payloads are not sent, and counted
+    if (this.closed) {
+      this.status.dropped++;
+      return;
+    }
     if (this.queue.length >= this.config.queueSize) {
       this.queue.shift();
       this.status.dropped++;
