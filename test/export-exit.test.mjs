@@ -29,6 +29,19 @@ test('spans still queued when the event loop empties are delivered before the pr
   t.notRegex(stderr, /not exported/);
 });
 
+test('spans a beforeExit handler ends after the export shut down at exit are counted on stderr', async (t) => {
+  const receiver = await startOtlpReceiver();
+  t.teardown(() => receiver.close());
+  const env = { ...process.env, EXIT_TIMEOUT: '20s' };
+  const { stdout, stderr } = await run(process.execPath, [child, receiver.endpoint, '300', 'return-then-more'], { timeout: 60_000, env });
+  const { ids } = JSON.parse(stdout.trim());
+  await waitUntil(() => ids.every((id) => receiver.received.has(id)), { what: 'the 300 spans at the receiver' });
+  t.deepEqual(
+    stderr.split('\n').filter((line) => line.startsWith('spanmeter:')),
+    ['spanmeter: 5 ended spans were not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting'],
+  );
+});
+
 test('process.exit() with spans still queued: one stderr line counts them', async (t) => {
   const receiver = await startOtlpReceiver();
   t.teardown(() => receiver.close());

@@ -104,6 +104,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
     const limits = this.config.queue;
     if (this.closed) {
       this.count('export_after_shutdown', 1);
+      // watched again (a shutdown without drops stopped watching): the exit line counts it
+      watchExit(this);
       return;
     }
     if (this.queuedSpans + encoder.spans >= limits.maxSpans || this.queuedBytes + encoder.bytes >= limits.maxBytes) {
@@ -150,16 +152,18 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    * Spans that will not be exported if the process ends now: encoded but not yet
    * delivered, spooled or dropped, plus, once a shutdown (the application's or
    * the one at exit) has started, those it dropped at its deadline (no spool to
-   * take them): an application whose SIGTERM handler calls `process.exit()`
-   * after `shutdown()`, or without waiting for it, learns of them on stderr.
+   * take them) and those ended after it: an application whose SIGTERM handler
+   * calls `process.exit()` after `shutdown()`, or without waiting for it, or
+   * whose `beforeExit` handler ends more spans, learns of them on stderr.
    */
   unsettledSpans(): number {
     const n = this.encoder.spans + this.queuedSpans;
     return this.closed ? n + this.droppedAtShutdown() : n;
   }
 
+  /** Spans lost to the shutdown: not delivered by its deadline (no spool to take them), or ended after it. */
   private droppedAtShutdown(): number {
-    return (this.dropped.export_shutdown_timeout ?? 0) + (this.workerCounters?.dropped.export_shutdown_timeout ?? 0);
+    return (this.dropped.export_shutdown_timeout ?? 0) + (this.workerCounters?.dropped.export_shutdown_timeout ?? 0) + (this.dropped.export_after_shutdown ?? 0);
   }
 
   /**
