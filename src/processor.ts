@@ -11,7 +11,7 @@ import { buildExtensions } from './extensions';
 import { markIncomplete, type AlertEvent, type Diagnostics, type OperationStats, type StatsReport } from './report';
 import { SeriesTable } from './series-table';
 import { durationUs } from './span-duration';
-import { SpanMeterError, errorMessage } from './errors';
+import { SpanMeterError, errorMessage, workerTimeout } from './errors';
 import { checkOptionNames, resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
@@ -299,7 +299,10 @@ export class SpanMeterProcessor implements SpanProcessor {
     }
     if (this.reportRunning === undefined) return this.startReport();
     if (this.reportQueued === undefined) {
-      const queued = this.reportRunning.then(this.startQueuedReport, this.startQueuedReport);
+      // its callers' workerTimeoutMs runs from the first of their calls, not from when it starts
+      const deadline = Date.now() + this.config.stats.workerTimeoutMs;
+      const start = (): Promise<StatsReport> => this.startQueuedReport(deadline);
+      const queued = this.reportRunning.then(start, start);
       this.reportQueued = queued;
       this.track(queued);
     }
@@ -314,8 +317,8 @@ export class SpanMeterProcessor implements SpanProcessor {
    * (each call took a snapshot of its own, on the native back end a copy of
    * every sealed slice).
    */
-  private startReport(): Promise<StatsReport> {
-    const report = this.computeReport();
+  private startReport(deadline?: number): Promise<StatsReport> {
+    const report = this.computeReport(deadline === undefined ? undefined : () => Math.max(1, deadline - Date.now()));
     this.reportRunning = report;
     this.track(report);
     const settled = (): void => {
@@ -325,9 +328,10 @@ export class SpanMeterProcessor implements SpanProcessor {
     return report;
   }
 
-  private readonly startQueuedReport = (): Promise<StatsReport> => {
+  private readonly startQueuedReport = (deadline: number): Promise<StatsReport> => {
     this.reportQueued = undefined;
-    return this.startReport();
+    if (Date.now() >= deadline) return Promise.reject(workerTimeout(this.config.stats.workerTimeoutMs));
+    return this.startReport(deadline);
   };
 
   /** Keeps `report` in `reportsInFlight` until it settles: shutdown closes the pool after them. */
@@ -352,7 +356,8 @@ export class SpanMeterProcessor implements SpanProcessor {
     return copy;
   }
 
-  private async computeReport(): Promise<StatsReport> {
+  /** `timeoutLeft`: the worker's time budget (default: workerTimeoutMs), for a report callers have waited for already. */
+  private async computeReport(timeoutLeft?: () => number): Promise<StatsReport> {
     this.flushBatch();
     // JS back end: the slices a 10 s boundary left to seal are sealed a budget
     // per event-loop turn, as its batches do, not all inside the snapshot (0.6 ms
@@ -367,8 +372,20 @@ export class SpanMeterProcessor implements SpanProcessor {
     // Taken in the calling turn (unless the JS back end had slices to seal above):
     // the report holds the spans ended before the call, none ended after it
     const snapshot = snapshotForWorker(this.set, nowMs);
+    // the counters of that same moment: spans recorded while the worker runs are not in the
+    // report's operations, so their drops, clamps and repairs must not be in its counters
+    const dropped: Record<string, number> = { ...this.dropped };
+    if (this.set.invalidCount > 0) dropped.invalid_duration = this.set.invalidCount;
+    // slices, not spans: a failure while sealing (a bug) loses a whole slice of one operation
+    // not sealingStats(): it seals (JS) or waits for the sealer (native) first
+    const sealingFailed = this.set.failedSlices;
+    if (sealingFailed > 0) dropped.sealing_failed_slices = sealingFailed;
+    const clampedSpans = this.set.clampedCount;
+    const clockFailures = this.safeClock.failures;
+    const anomalies = { ...this.table.anomalies };
+    const batches = this.batches;
     const task: SummarizeTask = { backend: this.backend, snapshot };
-    const rows = await this.pool.run<SummaryRows>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {
+    const rows = await this.pool.run<SummaryRows>(task, { transferList: transferListOf(snapshot), timeoutMs: timeoutLeft?.(), namedTimeoutMs: this.config.stats.workerTimeoutMs }).catch((error: unknown) => {
       this.impl.releaseSnapshot(snapshot);
       throw error;
     });
@@ -381,12 +398,6 @@ export class SpanMeterProcessor implements SpanProcessor {
       spans += op.count;
       errors += op.errors;
     }
-    const dropped: Record<string, number> = { ...this.dropped };
-    if (this.set.invalidCount > 0) dropped.invalid_duration = this.set.invalidCount;
-    // slices, not spans: a failure while sealing (a bug) loses a whole slice of one operation
-    // not sealingStats(): it seals (JS) or waits for the sealer (native) first
-    const sealingFailed = this.set.failedSlices;
-    if (sealingFailed > 0) dropped.sealing_failed_slices = sealingFailed;
     const report: StatsReport & { diagnostics: Diagnostics } = {
       schemaVersion: 1,
       generatedAt: new Date(nowMs).toISOString(),
@@ -400,14 +411,15 @@ export class SpanMeterProcessor implements SpanProcessor {
       },
       operations,
       diagnostics: {
-        clampedSpans: this.set.clampedCount,
-        clockFailures: this.safeClock.failures,
-        missingResource: this.table.anomalies.missingResource,
-        invalidKind: this.table.anomalies.invalidKind,
-        invalidName: this.table.anomalies.invalidName,
-        truncatedName: this.table.anomalies.truncatedName,
+        clampedSpans,
+        clockFailures,
+        missingResource: anomalies.missingResource,
+        invalidKind: anomalies.invalidKind,
+        invalidName: anomalies.invalidName,
+        truncatedName: anomalies.truncatedName,
+        // as the report completes: read at the snapshot, it would wait for the sealer thread there
         histogramBytes: this.set.memoryBytes(),
-        batches: this.batches,
+        batches,
         workerRestarts: this.pool.restarts,
       },
     };

@@ -143,7 +143,8 @@ export class SloExtension implements ProcessorExtension {
    * its transitions. `SpanMeterProcessor.evaluateNow()` records pending spans first.
    */
   async evaluateNow(): Promise<AlertEvent[]> {
-    if (this.inFlight !== undefined) await this.inFlight.catch(() => undefined);
+    // a loop, not one wait: calls that waited for the same evaluation must not all start theirs at once
+    while (this.inFlight !== undefined) await this.inFlight.catch(() => undefined);
     return this.startEvaluation();
   }
 
