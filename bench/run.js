@@ -14,7 +14,14 @@ async function main() {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const selected = args.filter((a) => !a.startsWith('--'));
-  const suites = (selected.length ? selected : ALL).filter((name) => fs.existsSync(path.join(__dirname, `${name}.js`)));
+  // a misspelt suite ran nothing and still wrote an empty RESULTS.partial.md
+  const unknown = selected.filter((name) => !ALL.includes(name));
+  const unknownFlags = args.filter((a) => a.startsWith('--') && a !== '--quick');
+  if (unknown.length > 0 || unknownFlags.length > 0) {
+    console.error(`bench: unknown ${[...unknown, ...unknownFlags].map((a) => JSON.stringify(a)).join(', ')}; suites: ${ALL.join(', ')}; flag: --quick`);
+    process.exit(2);
+  }
+  const suites = selected.length ? selected : ALL;
   const m = machine();
   const sections = [];
   const figures = {};

@@ -42,8 +42,10 @@ const OPTION_NAMES = [
   'backend',
   'clock',
   'onAlert',
-  'extensions',
 ] as const;
+
+/** Accepted too, not offered in messages: internal (tests and the processor's own parts). */
+const INTERNAL_OPTION_NAMES = ['extensions'];
 
 /**
  * The options must be an object of known options: a misspelt one (`exporter`,
@@ -57,7 +59,7 @@ export function checkOptionNames(options: unknown): void {
     throw new SpanMeterError(`spanmeter: the processor's options must be an object, got ${describeKind(options)}${hint}`, 'SPANMETER_INVALID_OPTION');
   }
   for (const key of Object.keys(options)) {
-    if ((OPTION_NAMES as readonly string[]).includes(key)) continue;
+    if ((OPTION_NAMES as readonly string[]).includes(key) || INTERNAL_OPTION_NAMES.includes(key)) continue;
     const hint = closest(key, OPTION_NAMES);
     throw new SpanMeterError(
       `spanmeter: unknown option "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}; options: ${OPTION_NAMES.join(', ')}`,

@@ -133,7 +133,9 @@ export class SpanMeterProcessor implements SpanProcessor {
     const stats = resolveStatsOptions(options, config.stats);
     const { maxOperations, significantDigits, highestTrackableMs, flushIntervalMs } = stats;
     this.batchSize = stats.batchSize;
-    this.config = { ...config, stats };
+    // export runs when the file turns it on or exporters are given: the config says so
+    const exportOn = config.export.enabled || (Array.isArray(options.exporters) && options.exporters.length > 0);
+    this.config = { ...config, stats, export: { ...config.export, enabled: exportOn } };
     this.pool = new LazyPool(STATS_WORKER, stats.workerTimeoutMs);
 
     this.impl = loadBackend(options.backend);

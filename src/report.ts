@@ -1,4 +1,4 @@
-/** The StatsReport schema of design.md: plain JSON, stable field names. */
+/** The StatsReport schema (README, "The report"): plain JSON, stable field names. */
 
 export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 export type WindowName = '1m' | '5m' | '15m' | '1h';

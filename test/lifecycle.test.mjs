@@ -78,6 +78,9 @@ test('SPANMETER_BACKEND without a native binary: js runs with no warning, native
   t.deepEqual(js.warnings, [], js.stderr);
   const native = await t.throwsAsync(runWithoutNative('env-native', undefined, { SPANMETER_BACKEND: 'native' }));
   t.regex(native.stderr, /the native addon is required \(SPANMETER_BACKEND=native\) but did not load: no native\/spanmeter\./);
+  // a SpanMeterError with a code, as every other option error
+  t.regex(native.stderr, /SpanMeterError: spanmeter: the native addon is required/);
+  t.regex(native.stderr, /code: 'SPANMETER_NO_NATIVE'/);
   const gpu = await t.throwsAsync(runWithoutNative('env-gpu', undefined, { SPANMETER_BACKEND: 'gpu' }));
   t.regex(gpu.stderr, /SPANMETER_BACKEND must be one of auto, native, js; got "gpu"/);
 });

@@ -65,3 +65,26 @@ test('an empty config path is refused (the message named a file of no name)', (t
   const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', config: '' }), { code: 'SPANMETER_INVALID_CONFIG' });
   t.true(error.message.includes('the config is an empty path'), error.message);
 });
+
+test('config as a file: URL string (what import.meta.resolve() gives) is read', async (t) => {
+  const processor = new SpanMeterProcessor({ backend: 'js', config: CONFIG.href });
+  t.is(processor.config.slos.length, 2);
+  await processor.shutdown();
+});
+
+test('processor.config says export is on when exporters are given, as it runs', async (t) => {
+  const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => {} };
+  const withExporter = new SpanMeterProcessor({ backend: 'js', exporters: [exporter] });
+  t.true(withExporter.config.export.enabled);
+  await withExporter.shutdown();
+  const without = new SpanMeterProcessor({ backend: 'js' });
+  t.false(without.config.export.enabled);
+  await without.shutdown();
+});
+
+test('highest_trackable in the file takes what the highestTrackableMs option takes: down to 0.002 ms', async (t) => {
+  const processor = new SpanMeterProcessor({ backend: 'js', config: { stats: { highest_trackable: 0.002 } } });
+  t.is(processor.config.stats.highestTrackableMs, 0.002);
+  await processor.shutdown();
+  t.throws(() => new SpanMeterProcessor({ backend: 'js', config: { stats: { highest_trackable: 0.001 } } }), { message: /stats\.highest_trackable: must be at least 0\.002ms/ });
+});

@@ -138,7 +138,7 @@ export function loadBackend(requested?: BackendKind | 'auto'): Backend {
   const binding = loadNativeBinding();
   if (binding !== null) return nativeBackend(binding);
   if (choice === 'native') {
-    throw new Error(`spanmeter: the native addon is required (${askedBy}) but did not load: ${nativeUnavailableReason()}; ${NATIVE_HINT}`);
+    throw new SpanMeterError(`spanmeter: the native addon is required (${askedBy}) but did not load: ${nativeUnavailableReason()}; ${NATIVE_HINT}`, 'SPANMETER_NO_NATIVE');
   }
   if (!warned) {
     warned = true;

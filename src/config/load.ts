@@ -38,7 +38,9 @@ const CODE_SOURCE = '(config object)';
 export function loadConfig(input?: string | URL | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
   let source: unknown = input;
   if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
+  // a file: URL, as an object or as the string import.meta.resolve() gives
   if (source instanceof URL && source.protocol === 'file:') source = fileURLToPath(source);
+  else if (typeof source === 'string' && source.startsWith('file:')) source = fileURLToPath(source);
   if (source === '') throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config is an empty path: give a YAML file path, a file: URL or an object' }]);
   if (typeof source === 'string') return loadYamlFile(source, env, input === undefined ? 'SPANMETER_CONFIG' : undefined);
   if (source !== undefined && !isPlainObject(source)) {

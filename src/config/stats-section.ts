@@ -32,7 +32,7 @@ export function statsSection(value: unknown, path: ConfigPath, issues: Issues, _
   return {
     maxOperations: number(m, 'max_operations', path, issues, { integer: true, min: 1, max: MAX_OPERATIONS }, 1000),
     significantDigits: number(m, 'significant_digits', path, issues, { integer: true, min: 1, max: 5 }, 3) as StatsConfig['significantDigits'],
-    highestTrackableMs: duration(m, 'highest_trackable', path, issues, { minMs: 1, maxMs: MAX_HIGHEST_TRACKABLE_MS }, 3_600_000),
+    highestTrackableMs: duration(m, 'highest_trackable', path, issues, { minMs: MIN_HIGHEST_TRACKABLE_MS, maxMs: MAX_HIGHEST_TRACKABLE_MS }, 3_600_000),
     batchSize: number(m, 'batch_size', path, issues, { integer: true, min: 1, max: MAX_BATCH_SIZE }, 2048),
     flushIntervalMs: duration(m, 'flush_interval', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 1000),
     workerTimeoutMs: duration(m, 'worker_timeout', path, issues, { minMs: 1, maxMs: MAX_TIMER_MS }, 60_000),
