@@ -24,13 +24,14 @@ const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' 
  * max in milliseconds), for printing at exit or in examples.
  */
 export function formatStatsTable(report: StatsReport, options: FormatOptions = {}): string {
-  // a count of rows: a negative or fractional limit took rows from the end
-  const limit = Math.max(0, Math.floor(Number.isFinite(options.limit) ? (options.limit as number) : 20));
+  // a count of rows (Infinity: all): a negative or fractional limit took rows from the end
+  const asked = typeof options.limit === 'number' && !Number.isNaN(options.limit) ? options.limit : 20;
+  const limit = asked === Infinity ? Infinity : Math.max(0, Math.floor(asked));
   const header = ['service', 'operation', 'kind', 'count', 'err%', 'p50', 'p90', 'p99', 'p99.9', 'max', '1m p99'];
   // three significant digits; by the rounded value, so that 99.96 is "100", not "100.0"
   const ms = (v: number): string => (Number(v.toFixed(1)) >= 100 ? v.toFixed(0) : Number(v.toFixed(2)) >= 10 ? v.toFixed(1) : v.toFixed(2));
-  // a few errors among many spans are not "0.0"
-  const errPercent = (rate: number): string => (rate > 0 && rate * 100 < 0.05 ? '<0.1' : (rate * 100).toFixed(1));
+  // a few errors among many spans are not "0.0", nor a few successes "100.0"
+  const errPercent = (rate: number): string => (rate > 0 && rate * 100 < 0.05 ? '<0.1' : rate < 1 && rate * 100 >= 99.95 ? '>99.9' : (rate * 100).toFixed(1));
   const rows = report.operations.slice(0, limit).map((op) => [
     printable(op.service),
     printable(op.name),

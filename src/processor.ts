@@ -301,15 +301,13 @@ export class SpanMeterProcessor implements SpanProcessor {
     }
     if (this.reportRunning === undefined) return this.startReport();
     if (this.reportQueued === undefined) {
-      // its callers' workerTimeoutMs runs from the first of their calls, not from when it starts
-      const deadline = Date.now() + this.config.stats.workerTimeoutMs;
-      const start = (): Promise<StatsReport> => this.startQueuedReport(deadline);
-      const queued = this.reportRunning.then(start, start);
+      const queued = this.reportRunning.then(this.startQueuedReport, this.startQueuedReport);
       this.reportQueued = queued;
       this.track(queued);
     }
-    // shared: each caller gets a copy of its own to edit
-    return this.reportQueued.then((report) => structuredClone(report));
+    // shared: each caller gets a copy of its own to edit, within workerTimeoutMs of its own call
+    // (the shared report starts when the running one ends, and runs with the whole limit)
+    return this.withinTimeoutOfCall(this.reportQueued).then((report) => structuredClone(report));
   }
 
   /**
@@ -319,8 +317,8 @@ export class SpanMeterProcessor implements SpanProcessor {
    * (each call took a snapshot of its own, on the native back end a copy of
    * every sealed slice).
    */
-  private startReport(deadline?: number): Promise<StatsReport> {
-    const report = this.computeReport(deadline === undefined ? undefined : () => Math.max(1, deadline - Date.now()));
+  private startReport(): Promise<StatsReport> {
+    const report = this.computeReport();
     this.reportRunning = report;
     this.track(report);
     const settled = (): void => {
@@ -330,11 +328,21 @@ export class SpanMeterProcessor implements SpanProcessor {
     return report;
   }
 
-  private readonly startQueuedReport = (deadline: number): Promise<StatsReport> => {
+  private readonly startQueuedReport = (): Promise<StatsReport> => {
     this.reportQueued = undefined;
-    if (Date.now() >= deadline) return Promise.reject(workerTimeout(this.config.stats.workerTimeoutMs));
-    return this.startReport(deadline);
+    return this.startReport();
   };
+
+  /** `report`, or SPANMETER_WORKER_TIMEOUT once workerTimeoutMs has passed since this call (the timer unref'd). */
+  private withinTimeoutOfCall(report: Promise<StatsReport>): Promise<StatsReport> {
+    const limitMs = this.config.stats.workerTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(workerTimeout(limitMs)), limitMs);
+      timer.unref();
+    });
+    return Promise.race([report, timedOut]).finally(() => clearTimeout(timer));
+  }
 
   /** Keeps `report` in `reportsInFlight` until it settles: shutdown closes the pool after them. */
   private track(report: Promise<StatsReport>): void {
@@ -358,8 +366,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     return copy;
   }
 
-  /** `timeoutLeft`: the worker's time budget (default: workerTimeoutMs), for a report callers have waited for already. */
-  private async computeReport(timeoutLeft?: () => number): Promise<StatsReport> {
+  private async computeReport(): Promise<StatsReport> {
     this.flushBatch();
     // JS back end: the slices a 10 s boundary left to seal are sealed a budget
     // per event-loop turn, as its batches do, not all inside the snapshot (0.6 ms
@@ -387,7 +394,7 @@ export class SpanMeterProcessor implements SpanProcessor {
     const anomalies = { ...this.table.anomalies };
     const batches = this.batches;
     const task: SummarizeTask = { backend: this.backend, snapshot };
-    const rows = await this.pool.run<SummaryRows>(task, { transferList: transferListOf(snapshot), timeoutMs: timeoutLeft?.(), namedTimeoutMs: this.config.stats.workerTimeoutMs }).catch((error: unknown) => {
+    const rows = await this.pool.run<SummaryRows>(task, { transferList: transferListOf(snapshot) }).catch((error: unknown) => {
       this.impl.releaseSnapshot(snapshot);
       throw error;
     });

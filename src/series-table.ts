@@ -176,9 +176,10 @@ export class SeriesTable {
     let perKind = entry.byName.get(name);
     if (perKind !== undefined && perKind[kindIndex] >= 0) return perKind[kindIndex];
     if (this.keys.length > this.maxOperations) return this.overflowId;
+    // kept for good (in the map and in the series' key, also when the name is known
+    // under another kind): a copy of its own, not a slice of some large string
+    name = ownCopy(name);
     if (perKind === undefined) {
-      // kept for good: a copy of its own, not a slice of some large string the span's name came from
-      name = ownCopy(name);
       perKind = new Int32Array(5).fill(-1);
       entry.byName.set(name, perKind);
     }

@@ -37,10 +37,13 @@ test('the target the environment adds: its problems name the variable at export.
 test('an endpoint from the environment meant for gRPC (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) is refused, naming both variables', (t) => {
   const env = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' };
   const error = t.throws(() => parseYamlConfig('export: {}\n', 'tracing.yaml', env), { instanceOf: ConfigError });
-  t.regex(error.problems[0].message, /^OTEL_EXPORTER_OTLP_ENDPOINT: OTEL_EXPORTER_OTLP_PROTOCOL is "grpc", but spanmeter sends OTLP as http\/protobuf only/);
+  t.regex(error.problems[0].message, /^OTEL_EXPORTER_OTLP_ENDPOINT: OTEL_EXPORTER_OTLP_PROTOCOL is "grpc", but spanmeter sends OTLP as http\/protobuf only: give the otlp target's endpoint in the file/);
   // the traces-specific protocol wins; http/protobuf is what spanmeter sends
   const config = parseYamlConfig('export: {}\n', 'tracing.yaml', { ...env, OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
   t.is(config.export.targets[0].endpoint, 'http://collector:4318/v1/traces');
   // without an endpoint from the environment, the variable is the SDK's business
   t.notThrows(() => parseYamlConfig('export:\n  targets:\n    - type: otlp\n      endpoint: http://collector:4318/v1/traces\n', 'tracing.yaml', { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }));
+  // the way out the message gives: an endpoint in the file is kept, the environment's left to the SDK
+  const kept = parseYamlConfig('export:\n  targets:\n    - type: otlp\n      endpoint: http://collector:4318/v1/traces\n', 'tracing.yaml', env);
+  t.is(kept.export.targets[0].endpoint, 'http://collector:4318/v1/traces');
 });

@@ -5,11 +5,12 @@
 // of its own, and the batch's file is removed.
 import test from 'ava';
 import { SpanMeterProcessor } from 'spanmeter';
-import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter } from './helpers/export.mjs';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter, sleep } from './helpers/export.mjs';
 
-/** A processor exporting to `receiver` (down for now) with a spool, where two spans of one batch are spooled. */
-async function spoolTwoSpans(t, receiver) {
-  const processor = new SpanMeterProcessor({
+/** A processor exporting to `receiver` with a spool (more `spool` settings given), one request at a time. */
+function splitReplayProcessor(t, receiver, spool = {}) {
+  return new SpanMeterProcessor({
     config: {
       export: {
         targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
@@ -17,10 +18,15 @@ async function spoolTwoSpans(t, receiver) {
         circuit_breaker: { open_duration: '300ms', max_open_duration: '400ms' },
         batch: { max_spans: 50, delay: '10ms' },
         concurrency: 1,
-        spool: { dir: tempDir(t) },
+        spool: { dir: tempDir(t), ...spool },
       },
     },
   });
+}
+
+/** A processor exporting to `receiver` (down for now) with a spool, where two spans of one batch are spooled. */
+async function spoolTwoSpans(t, receiver) {
+  const processor = splitReplayProcessor(t, receiver);
   const { provider, emit, ids } = emitter(processor);
   t.teardown(() => provider.shutdown());
   emit(2);
@@ -82,4 +88,34 @@ test('a split replay whose refused part is dropped, while another part goes back
     { delivered: receiver.received.size, dropped: report.totals.dropped },
     { delivered: 1, dropped: { export_bad_batch: 1 } },
   );
+});
+
+// Both parts go back: the first to a file of its own, the second does not fit (the spool
+// is full), so the batch's whole file is kept. The first part's file was left too, and
+// its spans were in the spool twice (counted twice, replayed twice): it is removed.
+test('a split replayed batch whose parts go back to a nearly full spool holds each span once', async (t) => {
+  let phase = 'down';
+  const receiver = await startHttpReceiver((req, body, res) => {
+    if (phase === 'down') return res.writeHead(503).end('down');
+    const spans = JSON.parse(body.toString('utf8'));
+    if (spans.length > 1) return res.writeHead(413).end('too large');
+    return res.writeHead(503).end('down again');
+  });
+  t.teardown(() => receiver.close());
+  const processor = splitReplayProcessor(t, receiver, { max_size: 65536 });
+  const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+  t.teardown(() => provider.shutdown());
+  const tracer = provider.getTracer('t');
+  for (let i = 0; i < 2; i++) tracer.startSpan('op', { attributes: { i, pad: String(i).repeat(13_000) } }).end();
+  await processor.forceFlush();
+  const first = spoolOf(await processor.stats()).spool;
+  t.is(first.spans, 2);
+  t.log(`one spooled batch: ${first.bytes} bytes; cap 65536`);
+  t.true(2 * first.bytes <= 65536 && 3 * first.bytes > 65536, 'the batch size puts the cap between 2 and 3 files');
+  phase = 'split';
+  await waitUntil(() => receiver.requests.some((r) => JSON.parse(r.body.toString('utf8')).length === 1), { what: 'a part sent' });
+  await sleep(200);
+  const spool = spoolOf(await processor.stats()).spool;
+  t.is(spool.spans, 2, `spool holds ${spool.batches} files, ${spool.spans} spans, for 2 spans ended`);
+  t.is(spool.batches, 1, 'the batch\'s own file');
 });

@@ -42,3 +42,16 @@ test('numbers keep their width and meaning: 99.96 ms is "100", a few errors are 
   t.is(none.length, 4, none.join('\n'));
   t.is(none[2], '… 2 more operations');
 });
+
+test('limit: Infinity prints every operation; a few successes among many errors are ">99.9", not "100.0"', (t) => {
+  const many = { ...emptyTotals(), operations: Array.from({ length: 30 }, (_, i) => op('s', `op${i}`, 30 - i)) };
+  const lines = formatStatsTable(many, { limit: Infinity }).split('\n');
+  t.false(lines.some((l) => l.includes('more operations')));
+  t.is(lines.length, 2 + 30 + 1);
+  const failing = { ...emptyTotals(), operations: [{ ...op('s', 'GET /a', 10_000), errors: 9_999, errorRate: 9_999 / 10_000 }] };
+  t.is(formatStatsTable(failing).split('\n')[2].split(/\s{2,}/)[4], '>99.9');
+});
+
+function emptyTotals() {
+  return { totals: { spans: 0, errors: 0, operations: 0, overflowSpans: 0, dropped: {} }, backend: 'js', diagnostics: {} };
+}

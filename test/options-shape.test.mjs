@@ -88,3 +88,10 @@ test('highest_trackable in the file takes what the highestTrackableMs option tak
   await processor.shutdown();
   t.throws(() => new SpanMeterProcessor({ backend: 'js', config: { stats: { highest_trackable: 0.001 } } }), { message: /stats\.highest_trackable: must be at least 0\.002ms/ });
 });
+
+test('a file: URL with no path on this machine (a host, bad escapes) is a config problem, naming it', (t) => {
+  for (const config of ['file://fileserver/share/spanmeter.yaml', 'file:///etc/%E0%A4%A.yaml', new URL('file://fileserver/x.yaml')]) {
+    const error = t.throws(() => new SpanMeterProcessor({ backend: 'js', config }), { code: 'SPANMETER_INVALID_CONFIG' });
+    t.true(error.message.includes('not a file path on this machine'), error.message);
+  }
+});

@@ -55,3 +55,22 @@ eachBackend.serial('an interned span name does not keep alive the string it was 
   t.true(grownMB < 5, `5 series of 40-character names keep ${grownMB.toFixed(1)} MB alive`);
   await processor.shutdown();
 });
+
+eachBackend.serial('a name known under another kind does not keep alive the string it was sliced from either', async (t, backend) => {
+  const processor = new SpanMeterProcessor({ backend });
+  const resource = { attributes: { 'service.name': 'checkout' } };
+  // each name first as an internal span, from a string of its own
+  for (let i = 0; i < 5; i++) processor.onEnd({ resource, name: `${i}${'y'.repeat(39)}`, kind: 0, duration: [0, 1_000_000], status: { code: 0 } });
+  await processor.forceFlush();
+  const before = heapUsed();
+  const endServerSpanNamedFrom = (i) => {
+    const document = `${i}${'y'.repeat(20_000_000)}`;
+    processor.onEnd({ resource, name: document.slice(0, 40), kind: 1, duration: [0, 1_000_000], status: { code: 0 } });
+  };
+  for (let i = 0; i < 5; i++) endServerSpanNamedFrom(i);
+  await processor.forceFlush();
+  const grownMB = (heapUsed() - before) / 1e6;
+  t.is((await processor.stats()).totals.operations, 10);
+  t.true(grownMB < 5, `5 server series of 40-character names keep ${grownMB.toFixed(1)} MB alive`);
+  await processor.shutdown();
+});

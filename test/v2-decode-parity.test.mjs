@@ -170,3 +170,29 @@ bothTest('0 significant digits (which HdrHistogram allows in V2): both back ends
     t.deepEqual(js, native, `lowest ${lowest}`);
   }
 });
+
+bothTest('base64 both back ends refuse, with native\'s message: unknown symbols, misplaced padding; padding itself is optional', (t) => {
+  const good = compressedV2({ digits: 3, highest: 3_600_000_000n, payload: [2] });
+  t.true(good.endsWith('='), 'a sample with padding');
+  const cases = {
+    unpadded: [good.replace(/=+$/, ''), undefined],
+    'a space inside': [`${good.slice(0, 8)} ${good.slice(8)}`, 'invalid base64 (Invalid symbol 32, offset 8.)'],
+    'a URL-safe symbol': [`${good.slice(0, 3)}_${good.slice(4)}`, 'invalid base64 (Invalid symbol 95, offset 3.)'],
+    'padding inside': [`${good.slice(0, 8)}=${good.slice(9)}`, 'invalid base64 (Invalid symbol 61, offset 8.)'],
+    'padding too long': [`${good}=`, `invalid base64 (Invalid symbol 61, offset ${good.indexOf('=')}.)`],
+  };
+  for (const [what, [text, message]] of Object.entries(cases)) {
+    const [native, js] = ['native', 'js'].map((backend) => outcome(text, backend));
+    t.deepEqual(js, native, what);
+    t.is(native.error === undefined ? undefined : native.error.replace('spanmeter: cannot decode histogram: ', ''), message, what);
+  }
+});
+
+bothTest('a stream that inflates more than 64 KiB past its payload is refused by both back ends; up to that it is read', (t) => {
+  for (const [extra, refused] of [[65_536, false], [65_537, true], [5_000_000, true]]) {
+    const text = compressedV2({ digits: 3, highest: 3_600_000_000n, payload: new Uint8Array(100 + extra).fill(1), claimedLength: 100 });
+    const [native, js] = ['native', 'js'].map((backend) => outcome(text, backend));
+    t.deepEqual(js, native, `${extra} bytes past the payload`);
+    t.is(native.error === 'spanmeter: cannot decode histogram: inflates past the 100 bytes of payload its header claims', refused, `${extra}`);
+  }
+});

@@ -234,10 +234,18 @@ fn walk(bytes: &[u8], f: &mut dyn FnMut(usize, u64)) -> Result<Header, String> {
             let mut header = [0u8; V2_HEADER_LEN];
             z.read_exact(&mut header)
                 .map_err(|e| bad(format!("cannot inflate header ({e})")))?;
+            let payload_len = be_u32(&header, 4);
             let header = decode_v2(&header, &mut z, f)?;
-            // read on to the end of the stream so that its checksum is verified
-            std::io::copy(&mut (&mut z).take(1 << 16), &mut std::io::sink())
+            // read on to the end of the stream so that its checksum is verified; a
+            // stream that goes on 64 KiB past its payload is refused, as the JS
+            // fallback refuses it (a 65 KB string inflated 50 MB there)
+            let trailing = std::io::copy(&mut (&mut z).take((1 << 16) + 1), &mut std::io::sink())
                 .map_err(|e| bad(format!("corrupt deflate stream ({e})")))?;
+            if trailing > 1 << 16 {
+                return Err(bad(format!(
+                    "inflates past the {payload_len} bytes of payload its header claims"
+                )));
+            }
             Ok(header)
         }
         V2_COOKIE_BASE => {

@@ -38,15 +38,24 @@ const CODE_SOURCE = '(config object)';
 export function loadConfig(input?: string | URL | Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SpanMeterConfig {
   let source: unknown = input;
   if (source === undefined && env.SPANMETER_CONFIG !== undefined && env.SPANMETER_CONFIG !== '') source = env.SPANMETER_CONFIG;
-  // a file: URL, as an object or as the string import.meta.resolve() gives
-  if (source instanceof URL && source.protocol === 'file:') source = fileURLToPath(source);
-  else if (typeof source === 'string' && source.startsWith('file:')) source = fileURLToPath(source);
+  // a file: URL, as an object or as the string import.meta.resolve() gives (file:///…)
+  if ((source instanceof URL && source.protocol === 'file:') || (typeof source === 'string' && source.startsWith('file://'))) source = pathOfFileUrl(source);
   if (source === '') throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: 'the config is an empty path: give a YAML file path, a file: URL or an object' }]);
   if (typeof source === 'string') return loadYamlFile(source, env, input === undefined ? 'SPANMETER_CONFIG' : undefined);
   if (source !== undefined && !isPlainObject(source)) {
     throw new ConfigError([{ file: CODE_SOURCE, key: '(root)', message: `the config must be a file path, a file: URL or an object, got ${describeKind(source)}` }]);
   }
   return validate(source ?? {}, env, (path, message) => ({ file: CODE_SOURCE, key: formatPath(path), message }));
+}
+
+/** The path of a file: URL; a ConfigError naming it when it has none here (a host, bad escapes). */
+function pathOfFileUrl(url: URL | string): string {
+  try {
+    return fileURLToPath(url);
+  } catch (error) {
+    const shown = String(url).length > 100 ? `${String(url).slice(0, 100)}…` : String(url);
+    throw new ConfigError([{ file: shown, key: '(file)', message: `not a file path on this machine: ${(error as Error).message}` }]);
+  }
 }
 
 /** `namedBy`: the environment variable that named the file, if one did. */

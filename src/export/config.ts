@@ -252,7 +252,7 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
         else headers[name] = value as string;
       }
   }
-  return {
+  const config: HttpTargetConfig = {
     type,
     name: string(m, 'name', at, issues, { nonEmpty: true }, `${type}-${index}`),
     endpoint,
@@ -262,7 +262,12 @@ function target(element: unknown, at: ConfigPath, issues: Issues): TargetConfig 
     timeoutMs: duration(m, 'timeout', at, issues, TIMER, 10_000),
     maxRequestBytes: size(m, 'max_request_size', at, issues, 1024, 4 * MiB),
   };
+  if (m.endpoint !== undefined && m.endpoint !== null) endpointsGiven.add(config);
+  return config;
 }
+
+/** Targets whose endpoint the configuration gives (not the default): an environment meant for another protocol leaves it be. */
+const endpointsGiven = new WeakSet<HttpTargetConfig>();
 
 /**
  * The OTEL_* variables of the OTel specification override the first `otlp`
@@ -288,9 +293,13 @@ function applyEnv(config: ExportConfig, path: ConfigPath, issues: Issues, env: N
     const endpoint = tracesEndpoint ?? (baseEndpoint !== undefined ? `${baseEndpoint.replace(/\/+$/, '')}/v1/traces` : undefined);
     if (endpoint !== undefined) {
       const variable = tracesEndpoint !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
-      const problem = endpointProblem(endpoint) ?? protocolProblem(env, variable);
+      const protocol = protocolProblem(env, variable);
+      // the environment is set for another OTLP protocol (the SDK's own exporter over gRPC, say):
+      // an endpoint the file gives is kept; without one, it is an error naming the way out
+      const keepFileEndpoint = protocol !== undefined && endpointsGiven.has(t);
+      const problem = keepFileEndpoint ? undefined : (endpointProblem(endpoint) ?? protocol);
       if (problem !== undefined) issues.add([...at, 'endpoint'], `${variable}: ${problem}`);
-      else t.endpoint = endpoint;
+      else if (!keepFileEndpoint) t.endpoint = endpoint;
     }
     for (const variable of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
       const text = envValue(env, variable);
@@ -329,7 +338,7 @@ function protocolProblem(env: NodeJS.ProcessEnv, endpointVariable: string): stri
   const variable = envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL') !== undefined ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const protocol = envValue(env, variable);
   if (protocol === undefined || protocol === 'http/protobuf') return undefined;
-  return `${variable} is ${JSON.stringify(protocol)}, but spanmeter sends OTLP as http/protobuf only: point ${endpointVariable} at the collector's OTLP/HTTP endpoint (port 4318) and set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf, or configure the otlp target in the file`;
+  return `${variable} is ${JSON.stringify(protocol)}, but spanmeter sends OTLP as http/protobuf only: give the otlp target's endpoint in the file (the collector's OTLP/HTTP endpoint, port 4318; the environment's is then left to the SDK), or set OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf with ${endpointVariable} at that endpoint`;
 }
 
 function envTimeout(env: NodeJS.ProcessEnv, variables: string[], t: HttpTargetConfig, at: ConfigPath, issues: Issues): void {

@@ -24,6 +24,8 @@ interface Owner {
   keep?: boolean;
   /** Split after a 413: its parts settle apart, so its spool file (if any) no longer stands for what is left. */
   split?: boolean;
+  /** Files its parts went back to the spool in (a split spooled batch): gone again if its own file is kept after all. */
+  respooled?: SpoolEntry[];
   /** Spans of the parts settled so far. */
   settledSpans?: number;
 }
@@ -579,6 +581,8 @@ export class Dispatcher {
     const owner = part.owner;
     const origin = owner.origin as SpoolEntry;
     owner.keep = true;
+    // the file holds every part: those written apart before would be in the spool twice
+    for (const entry of owner.respooled?.splice(0) ?? []) this.removeSpooled(entry);
     if ((part.ambiguous || owner.split === true) && !origin.ambiguous) this.markAmbiguous(origin);
     this.settleOwner(owner);
   }
@@ -592,9 +596,15 @@ export class Dispatcher {
   private respoolPart(part: Part): void {
     const spool = this.spool as Spool;
     this.spoolWrites++;
-    void spool.write(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((result) => {
+    void spool.writeEntry(part.batch.bytes, part.from, part.to, part.createdMs, part.ambiguous).then((written) => {
       this.spoolWrites--;
-      if (result === 'ok') {
+      const owner = part.owner;
+      if (typeof written !== 'string' && owner.keep === true) {
+        // another part fell back to the batch's own file meanwhile: it holds this one too
+        this.removeSpooled(written);
+        this.settleOwner(owner);
+      } else if (typeof written !== 'string') {
+        (owner.respooled ??= []).push(written);
         this.changed();
         this.settlePart(part);
       } else {
@@ -602,6 +612,15 @@ export class Dispatcher {
       }
       this.checkIdle();
       this.pump();
+    });
+  }
+
+  /** Removes a spool file written for a part, counted as a write (drain() and idle() wait for it). */
+  private removeSpooled(entry: SpoolEntry): void {
+    this.spoolWrites++;
+    void (this.spool as Spool).remove(entry).then(() => {
+      this.spoolWrites--;
+      this.checkIdle();
     });
   }
 

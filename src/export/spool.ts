@@ -139,6 +139,12 @@ export class Spool {
 
   /** Writes a batch; 'full' when it would pass the byte cap. */
   async write(batch: Uint8Array, from: number, to: number, createdMs: number, ambiguous: boolean): Promise<SpoolWriteResult> {
+    const written = await this.writeEntry(batch, from, to, createdMs, ambiguous);
+    return typeof written === 'string' ? written : 'ok';
+  }
+
+  /** `write`, giving the entry written. */
+  async writeEntry(batch: Uint8Array, from: number, to: number, createdMs: number, ambiguous: boolean): Promise<SpoolEntry | 'full' | 'error'> {
     const spans = to - from;
     if (!this.usable) return 'error';
     const size = HEADER + batch.byteLength;
@@ -163,8 +169,9 @@ export class Spool {
       await fs.rm(`${file}.tmp`, { force: true }).catch(() => undefined);
       return 'error';
     }
-    this.insert({ name, bytes: size, spans, createdMs, ambiguous });
-    return 'ok';
+    const entry: SpoolEntry = { name, bytes: size, spans, createdMs, ambiguous };
+    this.insert(entry);
+    return entry;
   }
 
   /** Writes to a temporary name and renames; a directory removed meanwhile is made again (and locked again) first. */

@@ -17,8 +17,6 @@ export interface RunOptions {
   name?: string;
   transferList?: TransferListItem[];
   timeoutMs?: number;
-  /** The limit a timeout error names, when `timeoutMs` is what was left of it (a call that waited). */
-  namedTimeoutMs?: number;
 }
 
 /** One Piscina instance and the tasks submitted to it. */
@@ -65,12 +63,12 @@ export class LazyPool {
     // no thread at all: its last worker died and piscina started none (see above)
     if (this.current !== undefined && this.current.piscina.threads.length === 0) this.retire(this.current);
     const generation = (this.current ??= this.start());
-    const { timeoutMs = this.timeoutMs, namedTimeoutMs, ...runOptions } = options;
+    const { timeoutMs = this.timeoutMs, ...runOptions } = options;
     const signal = AbortSignal.timeout(timeoutMs);
     const result = (generation.piscina.run(task, { ...runOptions, signal } as { name?: string; transferList?: never; signal: AbortSignal }) as Promise<T>).catch(
       (error: unknown) => {
         // piscina ended the worker running it, if it ran, and starts another
-        if (signal.aborted) throw workerTimeout(namedTimeoutMs ?? timeoutMs);
+        if (signal.aborted) throw workerTimeout(timeoutMs);
         // destroyed under it: its pool was left without threads (see start()),
         // so it never ran, and its transfer list is still ours: once more, afresh
         if (generation.retired) {

@@ -68,7 +68,7 @@ export interface DecodedV2 {
  * bucket's lowest value, those above that highest clamped and counted.
  */
 export function decodeV2(text: string): DecodedV2 {
-  const bytes = Buffer.from(text.trim(), 'base64');
+  const bytes = base64Bytes(text);
   const header = walk(bytes, null);
   const highest = Math.min(header.highest, Number.MAX_SAFE_INTEGER);
   const histogram = new hdr.Float64Histogram(1, highest, header.significantDigits);
@@ -90,6 +90,21 @@ export function decodeV2(text: string): DecodedV2 {
     });
   }
   return { histogram, clamped };
+}
+
+/**
+ * The bytes of standard base64 (padding optional), refusing what native
+ * refuses with its message: Node's decoder skips characters it does not
+ * know (spaces, `!`) and reads the URL-safe alphabet too.
+ */
+function base64Bytes(text: string): Buffer {
+  const trimmed = text.trim();
+  const symbol = /[^A-Za-z0-9+/=]/.exec(trimmed);
+  const pad = trimmed.indexOf('=');
+  const badPad = pad >= 0 && (!/^=*$/.test(trimmed.slice(pad)) || trimmed.length - pad > 2 || trimmed.length % 4 !== 0) ? pad : -1;
+  const at = symbol === null ? badPad : badPad < 0 ? symbol.index : Math.min(symbol.index, badPad);
+  if (at >= 0) throw bad(`invalid base64 (Invalid symbol ${trimmed.charCodeAt(at)}, offset ${at}.)`);
+  return Buffer.from(trimmed, 'base64');
 }
 
 /** Reads the encoding `bytes`, handing each count to `sink` (when given); returns its header. */
