@@ -26,3 +26,9 @@ test('numbers elsewhere stay numbers (an objective, an attribute selector value)
   t.is(config.slos[0].objective, 99.5);
   t.deepEqual(Object.values(config.slos[0].selector.attributes ?? {}), [500]);
 });
+
+test('an anchored number aliased into labels stays a number where it was written (above: &v 5)', (t) => {
+  const config = parseYamlConfig('alerting:\n  rules:\n    - name: r\n      type: error_rate\n      above: &v 5\n      labels: {x: *v, y: 1.10}\n', 'tracing.yaml', {});
+  t.is(config.alerting.rules[0].above, 0.05);
+  t.deepEqual(config.alerting.rules[0].labels, { x: '5', y: '1.10' });
+});

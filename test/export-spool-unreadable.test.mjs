@@ -22,7 +22,8 @@ test('an unreadable spool file does not hold back the batches spooled after it',
       export: {
         targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
         retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
-        circuit_breaker: { open_duration: '200ms', max_open_duration: '300ms' },
+        // long enough that no half-open probe reads the older file before the test replaces it
+        circuit_breaker: { open_duration: '2s', max_open_duration: '3s' },
         batch: { max_spans: 50, delay: '10ms' },
         concurrency: 1,
         spool: { dir },

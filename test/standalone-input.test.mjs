@@ -54,3 +54,9 @@ eachBackend('merge() takes a histogram of its own back end, decoded ones include
   }
   t.is(h.count, 2);
 });
+
+eachBackend('recordBatch() without len records every value (native threw napi\'s conversion error, JS recorded none)', (t, backend) => {
+  const h = createHistogram({ backend });
+  h.recordBatch(Float64Array.from([1, 2, 3]));
+  t.is(h.count, 3);
+});

@@ -54,7 +54,7 @@ export function nativeUnavailableReason(): string | undefined {
 
 interface StandaloneMethods {
   record(value: unknown): void;
-  recordBatch(values: unknown, len: number): void;
+  recordBatch(values: unknown, len?: number): void;
   valueAtPercentile(percentile: unknown): number;
   merge(other: unknown): void;
 }
@@ -72,8 +72,9 @@ function acceptWhatJsAccepts(histogramClass: NativeBinding['NativeHistogram']): 
   prototype.record = function recordAnyValue(this: unknown, value: unknown): void {
     record.call(this, typeof value === 'number' ? value : NaN);
   };
-  prototype.recordBatch = function recordFloat64Batch(this: unknown, values: unknown, len: number): void {
-    recordBatch.call(this, float64Values(values), len);
+  prototype.recordBatch = function recordFloat64Batch(this: unknown, values: unknown, len?: number): void {
+    const checked = float64Values(values);
+    recordBatch.call(this, checked, len ?? checked.length);
   };
   prototype.valueAtPercentile = function valueAtNumericPercentile(this: unknown, percentile: unknown): number {
     return valueAtPercentile.call(this, percentileArgument(percentile));

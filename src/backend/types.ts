@@ -73,8 +73,8 @@ export interface SealingStats {
 export interface Histogram {
   /** Records one value, rounded to an integer: NaN, infinite or negative ones are counted in `invalidCount`, larger than the highest trackable value recorded as it and counted in `clampedCount`. Never throws. */
   record(value: number): void;
-  /** `record` for the first `len` values. */
-  recordBatch(values: Float64Array, len: number): void;
+  /** `record` for the first `len` values (all of them without `len`). */
+  recordBatch(values: Float64Array, len?: number): void;
   /** Values recorded (clamped ones included, invalid ones not). */
   readonly count: number;
   /** Values not recorded: NaN, infinite or negative. */

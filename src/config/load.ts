@@ -114,7 +114,8 @@ const STRING_MAPS = new Set(['labels', 'annotations', 'headers']);
 function keepStringMapsAsWritten(doc: YAML.Document): void {
   YAML.visit(doc, {
     Scalar(key, node, ancestors) {
-      if (key !== 'value' || node.type !== 'PLAIN' || (typeof node.value !== 'number' && typeof node.value !== 'boolean')) return;
+      // an anchored scalar may be aliased where a number is meant (`above: &v 5`): left as YAML read it
+      if (key !== 'value' || node.type !== 'PLAIN' || node.anchor !== undefined || (typeof node.value !== 'number' && typeof node.value !== 'boolean')) return;
       const map = ancestors[ancestors.length - 2];
       const outer = ancestors[ancestors.length - 3];
       if (!YAML.isMap(map) || !YAML.isPair(outer) || outer.value !== map || !YAML.isScalar(outer.key)) return;

@@ -17,8 +17,12 @@
 export interface ExitAware {
   /** Shuts down with the exit deadline if spans are waiting; no-op otherwise. */
   shutDownAtExit(): void;
-  /** Spans ended that will not be exported if the process ends now. */
-  unsettledSpans(): number;
+  /**
+   * Spans ended that will not be exported if the process ends now: still
+   * queued, and lost to a shutdown already (its deadline passed with no spool
+   * to take them, or they ended after it).
+   */
+  unsettledSpans(): { queued: number; lostToShutdown: number };
 }
 
 const open = new Set<ExitAware>();
@@ -49,18 +53,25 @@ function onBeforeExit(): void {
 }
 
 function onExit(): void {
-  let spans = 0;
+  let queued = 0;
+  let lost = 0;
   for (const pipeline of open) {
     try {
-      spans += pipeline.unsettledSpans();
+      const spans = pipeline.unsettledSpans();
+      queued += spans.queued;
+      lost += spans.lostToShutdown;
     } catch {
       // as above
     }
   }
-  if (spans > 0) {
+  const were = (n: number): string => `${n} ended span${n === 1 ? ' was' : 's were'}`;
+  if (queued > 0) {
+    process.stderr.write(`spanmeter: ${were(queued)} not exported when the process exited; await provider.shutdown() (or processor.forceFlush()) before exiting\n`);
+  }
+  // the advice above would be wrong for these: the shutdown ran
+  if (lost > 0) {
     process.stderr.write(
-      `spanmeter: ${spans} ended span${spans === 1 ? ' was' : 's were'} not exported when the process exited; ` +
-        'await provider.shutdown() (or processor.forceFlush()) before exiting\n',
+      `spanmeter: ${were(lost)} not exported: the export's shutdown could not deliver them by its deadline and had no spool to keep them, or they ended after it (stats().totals.dropped: export_shutdown_timeout, export_after_shutdown)\n`,
     );
   }
 }

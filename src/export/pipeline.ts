@@ -144,7 +144,7 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    * counted as `export_after_shutdown`.
    */
   shutDownAtExit(): void {
-    if (this.closed || this.config.exitTimeoutMs === 0 || this.unsettledSpans() === 0) return;
+    if (this.closed || this.config.exitTimeoutMs === 0 || this.unsettledSpans().queued === 0) return;
     if (this.shutdownPromise === undefined) this.shutdownPromise = this.doShutdown(this.config.exitTimeoutMs);
   }
 
@@ -156,9 +156,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
    * calls `process.exit()` after `shutdown()`, or without waiting for it, or
    * whose `beforeExit` handler ends more spans, learns of them on stderr.
    */
-  unsettledSpans(): number {
-    const n = this.encoder.spans + this.queuedSpans;
-    return this.closed ? n + this.droppedAtShutdown() : n;
+  unsettledSpans(): { queued: number; lostToShutdown: number } {
+    return { queued: this.encoder.spans + this.queuedSpans, lostToShutdown: this.closed ? this.droppedAtShutdown() : 0 };
   }
 
   /** Spans lost to the shutdown: not delivered by its deadline (no spool to take them), or ended after it. */

@@ -58,7 +58,9 @@ export class CallbackNotifier implements Notifier {
     // a referenced timer: the application awaits shutdown(), and an unref'd one let the
     // process exit before shutdown resolved when nothing else held it
     let hold: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise<void>((resolve) => (hold = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+    const deadlinePassed = new Promise<void>((resolve) => (hold = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    // again while calls made meanwhile (an evaluation finishing) are still out, up to the deadline
+    while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([Promise.allSettled([...this.inFlight]), deadlinePassed]);
     clearTimeout(hold);
     this.status.dropped += this.inFlight.size;
     this.status.pending -= this.inFlight.size;

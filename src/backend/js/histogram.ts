@@ -76,8 +76,10 @@ export class JsHistogram implements Histogram {
     this.h.recordValue(v);
   }
 
-  recordBatch(values: Float64Array, len: number): void {
-    const n = Math.min(len, float64Values(values).length);
+  recordBatch(values: Float64Array, len?: number): void {
+    const all = float64Values(values).length;
+    // no len: all of them (as native, given the same)
+    const n = Math.min(len ?? all, all);
     for (let i = 0; i < n; i++) this.record(values[i]);
   }
 
