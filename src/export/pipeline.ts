@@ -66,6 +66,8 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
   private seq = 0;
   private readonly unacked = new Map<number, { spans: number; bytes: number }>();
   private queuedSpans = 0;
+  /** The creation time given to the last batch (ms, strictly increasing). */
+  private lastBatchCreatedMs = 0;
   private queuedBytes = 0;
   private readonly dropped: Record<string, number> = {};
   /** The spool lock token of every worker this pipeline starts. */
@@ -248,7 +250,12 @@ export class ExportPipeline implements ProcessorExtension, ExitAware {
       this.timer = undefined;
     }
     const spans = this.encoder.spans;
-    const buf = this.encoder.take(Date.now());
+    // one millisecond apart at least: the spool names its files by this time, and replays them in
+    // name order; batches of one millisecond were ordered by when each was spooled instead (a batch
+    // retried while the next ones went to the spool came back after them)
+    const createdMs = Math.max(Date.now(), this.lastBatchCreatedMs + 1);
+    this.lastBatchCreatedMs = createdMs;
+    const buf = this.encoder.take(createdMs);
     if (buf === undefined) return;
     const worker = this.worker;
     if (worker === undefined) {
