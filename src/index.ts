@@ -38,6 +38,23 @@ export { OVERFLOW_NAME, UNKNOWN_SERVICE } from './series-table';
 export { loadConfig, parseYamlConfig, ConfigError } from './config/load';
 export type { ConfigProblem } from './config/load';
 export type { SpanMeterConfig } from './config/sections';
+export type {
+  SpanMeterConfigInput,
+  StatsInput,
+  SloInput,
+  SelectorInput,
+  AlertingInput,
+  RuleInput,
+  BurnRateTierInput,
+  NotifiersInput,
+  WebhookInput,
+  TrendsInput,
+  ExportInput,
+  ExportTargetInput,
+  DurationInput,
+  SizeInput,
+  PercentInput,
+} from './config/input';
 export { formatStatsTable } from './format';
 export type { FormatOptions } from './format';
 export { alertFingerprint } from './alerts/fingerprint';

@@ -5,6 +5,7 @@ import { snapshotForWorker, startSealing, transferListOf } from './backend/snaps
 import type { Backend, BackendKind, HistogramSet } from './backend/types';
 import { SafeClock, monotonicEpochMs } from './clock';
 import { loadConfig } from './config/load';
+import type { SpanMeterConfigInput } from './config/input';
 import type { SpanMeterConfig } from './config/sections';
 import type { ProcessorExtension } from './extension';
 import { buildExtensions } from './extensions';
@@ -16,9 +17,6 @@ import { checkOptionNames, resolveStatsOptions } from './options';
 import { LazyPool, STATS_WORKER } from './stats/pool';
 import type { SummarizeTask } from './stats/worker';
 import { toOperations, type SummaryRows } from './stats/operations';
-
-/** A configuration given in code: the same keys as the YAML file. */
-export type SpanMeterConfigInput = Record<string, unknown>;
 
 /** Options of {@link SpanMeterProcessor}. */
 export interface SpanMeterOptions {
