@@ -35,6 +35,20 @@ enum Job {
     Read(ReadJob),
 }
 
+impl Job {
+    /// Heap bytes the job holds while queued (a full slice's pages).
+    fn queued_bytes(&self) -> usize {
+        match self {
+            Job::Seal { slice, .. } => slice.pages.heap_bytes(),
+            Job::Read(_) => 0,
+        }
+    }
+}
+
+/// The sealer's queue may hold this many bytes of full slices at least
+/// before `flush` waits (see `Sealer::flush`).
+const MIN_QUEUE_LIMIT: usize = 64 << 20;
+
 /// Writes bytes from the sealed state (a snapshot) into a ticket.
 pub type Reader = Box<dyn FnOnce(&Store) -> Vec<u8> + Send>;
 
@@ -184,6 +198,10 @@ struct Queue {
     sleeping: bool,
     /// The set is gone: the sealer stops.
     closed: bool,
+    /// Heap bytes of the queued jobs' slices.
+    queued_bytes: usize,
+    /// A `flush` waits on `room` for the queue to shrink to this many bytes (0: none waits).
+    room_at: usize,
 }
 
 #[derive(Default)]
@@ -193,6 +211,8 @@ struct Shared {
     work: Condvar,
     /// Signalled when the queue is drained and no job is held.
     idle: Condvar,
+    /// Signalled when the queue has shrunk to `room_at` bytes, or the set closes.
+    room: Condvar,
     store: Mutex<Store>,
     /// The store's heap bytes after the latest job, readable without its lock.
     store_bytes: AtomicUsize,
@@ -251,6 +271,11 @@ impl Shared {
                     }
                     if let Some(job) = q.jobs.pop_front() {
                         q.busy = true;
+                        q.queued_bytes -= job.queued_bytes();
+                        if q.room_at > 0 && q.queued_bytes <= q.room_at {
+                            q.room_at = 0;
+                            self.room.notify_all();
+                        }
                         break job;
                     }
                     q.sleeping = true;
@@ -282,6 +307,8 @@ pub struct Sealer {
     /// Full slices not yet queued: they go in one lock and at most one
     /// wake-up call per `flush` (a wake-up costs ~10 µs on a VM).
     outbox: Vec<Job>,
+    /// The most bytes one `flush` has queued (one boundary's slices, as a rule).
+    largest_flush: usize,
 }
 
 impl Sealer {
@@ -296,6 +323,7 @@ impl Sealer {
                 Mode::NotStarted
             },
             outbox: Vec::new(),
+            largest_flush: 0,
         }
     }
 
@@ -341,16 +369,42 @@ impl Sealer {
 
     /// Queues the submitted slices for the sealer thread. Callers flush
     /// before they return to JS.
+    ///
+    /// The queue is bounded: past three times the largest flush (one 10 s
+    /// boundary's slices, normally sealed long before the next) and 64 MiB,
+    /// the caller waits until the sealer has brought it down to half that.
+    /// Without the bound, slices that came faster than they were sealed (a
+    /// replayed or simulated clock; more busy series than the thread seals
+    /// in 10 s) piled up without end: 817 MB in 300 batches of 2,000 series.
     pub fn flush(&mut self) {
         if self.outbox.is_empty() {
             return;
         }
+        let bytes: usize = self.outbox.iter().map(Job::queued_bytes).sum();
+        self.largest_flush = self.largest_flush.max(bytes);
+        let limit = MIN_QUEUE_LIMIT.max(self.largest_flush.saturating_mul(3));
         let mut q = lock(&self.shared.queue);
         q.jobs.extend(self.outbox.drain(..));
-        let sleeping = q.sleeping;
-        drop(q);
-        if sleeping {
+        q.queued_bytes += bytes;
+        if q.sleeping {
             self.shared.work.notify_one();
+        }
+        if q.queued_bytes > limit && matches!(self.mode, Mode::Thread) {
+            q.room_at = limit / 2;
+            while q.queued_bytes > limit / 2 && !q.closed {
+                let before = q.queued_bytes;
+                let (guard, waited) = self
+                    .shared
+                    .room
+                    .wait_timeout(q, Duration::from_secs(10))
+                    .unwrap_or_else(|e| e.into_inner());
+                q = guard;
+                // a sealer that makes no progress at all (it should not happen): recording goes on
+                if waited.timed_out() && q.queued_bytes == before {
+                    q.room_at = 0;
+                    break;
+                }
+            }
         }
     }
 
@@ -372,6 +426,13 @@ impl Sealer {
     /// loop, right when a 10 s boundary may have queued every busy series).
     pub fn stored_bytes(&self) -> usize {
         self.shared.store_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Heap bytes of the full slices queued for the sealer and not yet
+    /// taken by it (their pages): memory the set holds meanwhile.
+    pub fn queued_bytes(&self) -> usize {
+        let outbox: usize = self.outbox.iter().map(Job::queued_bytes).sum();
+        outbox + lock(&self.shared.queue).queued_bytes
     }
 
     /// Slices lost to a failure while sealing so far (no waiting, no lock).
@@ -398,8 +459,10 @@ impl Drop for Sealer {
         let mut q = lock(&self.shared.queue);
         q.closed = true;
         q.jobs.clear();
+        q.queued_bytes = 0;
         drop(q);
         self.shared.work.notify_all();
+        self.shared.room.notify_all();
     }
 }
 

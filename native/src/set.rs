@@ -797,6 +797,8 @@ impl HistogramSet {
             + self.prepared.cur.capacity()
             + self.prepared.records.capacity() * size_of::<Record>()
             + self.sealer.stored_bytes()
+            // slices waiting for the sealer, at their pages' size (not waited for: see lib.rs)
+            + self.sealer.queued_bytes()
     }
 }
 
