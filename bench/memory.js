@@ -55,6 +55,10 @@ function load(backend, series, perSlice, hours, { timed = false, quick = false, 
   // boundary a set may have just given the open slices' memory back, which
   // it takes again with the next values (until 2026-11-27 the figure was
   // taken there, after the snapshot below, and left the open slice out)
+  // the steady state: two hours of slices came in a moment here, and the native sealer
+  // thread is still behind them (memoryBytes counts its queue since 2026-11-27); in real
+  // time it seals a boundary's slices long before the next
+  set.sealingStats();
   const bytes = set.memoryBytes() / series;
   const now = start + slices * SLICE_MS;
   const snapshot = set.snapshot(now);
