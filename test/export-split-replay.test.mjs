@@ -4,29 +4,12 @@
 // uncounted duplicate) or counted its drop again: that part now goes to a file
 // of its own, and the batch's file is removed.
 import test from 'ava';
-import { SpanMeterProcessor } from 'spanmeter';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter, sleep } from './helpers/export.mjs';
-
-/** A processor exporting to `receiver` with a spool (more `spool` settings given), one request at a time. */
-function splitReplayProcessor(t, receiver, spool = {}) {
-  return new SpanMeterProcessor({
-    config: {
-      export: {
-        targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
-        retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
-        circuit_breaker: { open_duration: '300ms', max_open_duration: '400ms' },
-        batch: { max_spans: 50, delay: '10ms' },
-        concurrency: 1,
-        spool: { dir: tempDir(t), ...spool },
-      },
-    },
-  });
-}
+import { startHttpReceiver, waitUntil, spoolOf, emitter, sleep, zipkinSpoolingProcessor } from './helpers/export.mjs';
 
 /** A processor exporting to `receiver` (down for now) with a spool, where two spans of one batch are spooled. */
 async function spoolTwoSpans(t, receiver) {
-  const processor = splitReplayProcessor(t, receiver);
+  const processor = zipkinSpoolingProcessor(t, receiver);
   const { provider, emit, ids } = emitter(processor);
   t.teardown(() => provider.shutdown());
   emit(2);
@@ -102,7 +85,7 @@ test('a split replayed batch whose parts go back to a nearly full spool holds ea
     return res.writeHead(503).end('down again');
   });
   t.teardown(() => receiver.close());
-  const processor = splitReplayProcessor(t, receiver, { max_size: 65536 });
+  const processor = zipkinSpoolingProcessor(t, receiver, { spool: { max_size: 65536 } });
   const provider = new NodeTracerProvider({ spanProcessors: [processor] });
   t.teardown(() => provider.shutdown());
   const tracer = provider.getTracer('t');

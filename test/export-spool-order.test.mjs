@@ -2,8 +2,7 @@
 // the spool after later ones (it was still being tried when they were spooled): files
 // of batches made in one millisecond were named, and replayed, in the order of spooling.
 import test from 'ava';
-import { SpanMeterProcessor } from 'spanmeter';
-import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter } from './helpers/export.mjs';
+import { startHttpReceiver, waitUntil, spoolOf, emitter, zipkinSpoolingProcessor } from './helpers/export.mjs';
 
 test('a batch that reaches the spool after later ones is still replayed first', async (t) => {
   let up = false;
@@ -17,18 +16,7 @@ test('a batch that reaches the spool after later ones is still replayed first', 
     setTimeout(() => res.writeHead(503).end('down'), first === 0 ? 400 : 0);
   });
   t.teardown(() => receiver.close());
-  const processor = new SpanMeterProcessor({
-    config: {
-      export: {
-        targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
-        retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
-        circuit_breaker: { open_duration: '1s', max_open_duration: '2s' },
-        batch: { max_spans: 1, delay: '10ms' },
-        concurrency: 4,
-        spool: { dir: tempDir(t) },
-      },
-    },
-  });
+  const processor = zipkinSpoolingProcessor(t, receiver, { breaker: { open_duration: '1s', max_open_duration: '2s' }, batch: { max_spans: 1, delay: '10ms' }, concurrency: 4 });
   const { provider, emit, ids } = emitter(processor);
   t.teardown(() => provider.shutdown());
   emit(4); // four batches of one span, made within a few microseconds: mostly one millisecond

@@ -5,8 +5,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SpanMeterProcessor } from 'spanmeter';
-import { startHttpReceiver, tempDir, waitUntil, spoolOf, emitter } from './helpers/export.mjs';
+import { startHttpReceiver, waitUntil, spoolOf, emitter, zipkinSpoolingProcessor } from './helpers/export.mjs';
 
 test('an unreadable spool file does not hold back the batches spooled after it', async (t) => {
   let up = false;
@@ -16,20 +15,9 @@ test('an unreadable spool file does not hold back the batches spooled after it',
     res.writeHead(202).end();
   });
   t.teardown(() => receiver.close());
-  const dir = tempDir(t);
-  const processor = new SpanMeterProcessor({
-    config: {
-      export: {
-        targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
-        retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
-        // long enough that no half-open probe reads the older file before the test replaces it
-        circuit_breaker: { open_duration: '2s', max_open_duration: '3s' },
-        batch: { max_spans: 50, delay: '10ms' },
-        concurrency: 1,
-        spool: { dir },
-      },
-    },
-  });
+  // the breaker open long enough that no half-open probe reads the older file before the test replaces it
+  const processor = zipkinSpoolingProcessor(t, receiver, { breaker: { open_duration: '2s', max_open_duration: '3s' } });
+  const dir = processor.config.export.spool.dir;
   const { provider, emit, ids } = emitter(processor);
   t.teardown(() => provider.shutdown());
   // two batches, two spool files, while the target is down

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as zlib from 'node:zlib';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { SpanMeterProcessor } from 'spanmeter';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = path.join(here, '..', 'fixtures');
@@ -207,3 +208,24 @@ export async function liveProcess(t) {
   const [pid, identity] = line.split(':');
   return { pid: Number(pid), identity };
 }
+
+/**
+ * A processor exporting Zipkin JSON to `receiver` with a spool in a temporary
+ * directory, quick retries and a circuit that opens at the first failure;
+ * `breaker`, `batch`, `concurrency` and `spool` settings replace the defaults.
+ */
+export function zipkinSpoolingProcessor(t, receiver, { breaker = { open_duration: '300ms', max_open_duration: '400ms' }, batch = { max_spans: 50, delay: '10ms' }, concurrency = 1, spool = {} } = {}) {
+  return new SpanMeterProcessor({
+    config: {
+      export: {
+        targets: [{ type: 'zipkin', endpoint: `${receiver.url}/api/v2/spans` }],
+        retry: { initial_backoff: '10ms', max_backoff: '50ms', failure_threshold: 1 },
+        circuit_breaker: breaker,
+        batch,
+        concurrency,
+        spool: { dir: tempDir(t), ...spool },
+      },
+    },
+  });
+}
+
